@@ -1,0 +1,25 @@
+"""Device contracts (`Laser`, `DMD`, `Camera`) and real backends. Knows nothing of simulation."""
+
+from drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMode
+from drivers.device import Device, DeviceIdentity
+from drivers.dmd import DMD
+from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from drivers.laser import Laser, LaserStatus
+
+__all__ = [
+    "DMD",
+    "Camera",
+    "Device",
+    "DeviceDisconnected",
+    "DeviceError",
+    "DeviceIdentity",
+    "DeviceTimeout",
+    "Frame",
+    "FrameBlock",
+    "Laser",
+    "LaserFault",
+    "LaserStatus",
+    "OutOfRange",
+    "Roi",
+    "TriggerMode",
+]

@@ -1,0 +1,85 @@
+"""The DMD contract: single patterns for step mode, preloaded sequences with triggers for speed."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from drivers.device import Device
+from drivers.errors import OutOfRange
+
+
+class DMD(Device):
+    """A digital micromirror device. Patterns are `[row, col]` arrays of the mirror shape: bool for
+    binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes."""
+
+    @property
+    @abstractmethod
+    def mirror_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the mirror array."""
+
+    @property
+    @abstractmethod
+    def max_pattern_rate_hz(self) -> float:
+        """Fastest binary pattern rate the device supports."""
+
+    @property
+    def min_picture_time_us(self) -> float:
+        return 1e6 / self.max_pattern_rate_hz
+
+    @abstractmethod
+    def show(self, pattern: np.ndarray) -> None:
+        """Display one pattern until the next call (step mode)."""
+
+    @abstractmethod
+    def load_sequence(
+        self,
+        patterns: np.ndarray,
+        picture_time_us: float,
+        trigger_in: bool = False,
+        trigger_out: bool = True,
+    ) -> None:
+        """Upload `patterns` `[frame, row, col]`; each is shown for `picture_time_us`.
+        `trigger_out` emits one trigger per pattern (the DMD is master); `trigger_in` waits for one."""
+
+    @abstractmethod
+    def start(self, repeat: int = 1) -> None:
+        """Run the loaded sequence `repeat` times (0 = until `stop`). Returns at once."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @abstractmethod
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Block until the running sequence ends; a timeout raises `DeviceTimeout`."""
+
+    def check_patterns(self, patterns: np.ndarray, command: str) -> np.ndarray:
+        """Validate a pattern stack against the mirror shape; returns it as `[frame, row, col]`."""
+        patterns = np.asarray(patterns)
+        if patterns.ndim == 2:
+            patterns = patterns[None]
+        if patterns.ndim != 3 or patterns.shape[1:] != self.mirror_shape:
+            raise OutOfRange(
+                str(self.identity),
+                command,
+                f"patterns of shape {patterns.shape} do not match the mirror shape {self.mirror_shape}",
+            )
+        if patterns.dtype not in (np.bool_, np.uint8):
+            raise OutOfRange(str(self.identity), command, f"pattern dtype {patterns.dtype} is neither bool nor uint8")
+        return patterns
+
+    def check_picture_time_us(self, picture_time_us: float, command: str) -> None:
+        if picture_time_us < self.min_picture_time_us * (1 - 1e-9):
+            raise OutOfRange(
+                str(self.identity),
+                command,
+                f"picture time {picture_time_us} us is below the minimum {self.min_picture_time_us:.2f} us",
+            )
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "mirror_shape": list(self.mirror_shape),
+            "max_pattern_rate_hz": self.max_pattern_rate_hz,
+        }

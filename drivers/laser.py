@@ -1,0 +1,78 @@
+"""The laser contract: a power range enforced in the driver and emission that is off after close."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.device import Device
+from drivers.errors import OutOfRange
+
+
+@dataclass(frozen=True)
+class LaserStatus:
+    """What the laser says about itself."""
+
+    emission: bool
+    fault: str | None  # None when the laser reports no fault
+    interlock_closed: bool
+    hours: float | None = None
+
+
+class Laser(Device):
+    """A CW laser with a settable output power.
+
+    Backends implement the `_` methods; the public methods hold the checks every laser shares:
+    `set_power_w` refuses a value outside the range (never clips) and leaves the setpoint unchanged.
+    """
+
+    def __init__(self, min_power_w: float, max_power_w: float) -> None:
+        if not 0 <= min_power_w <= max_power_w:
+            raise ValueError(f"laser power range [{min_power_w}, {max_power_w}] W is not a valid range")
+        self._min_power_w = float(min_power_w)
+        self._max_power_w = float(max_power_w)
+
+    @property
+    def power_range_w(self) -> tuple[float, float]:
+        """The allowed setpoints: the device's own limits narrowed by the configured safety limit."""
+        return self._min_power_w, self._max_power_w
+
+    def set_power_w(self, power_w: float) -> None:
+        low, high = self.power_range_w
+        if not low <= power_w <= high:
+            raise OutOfRange(str(self.identity), f"set power {power_w!r} W", f"allowed range is [{low}, {high}] W")
+        self._set_power_w(float(power_w))
+
+    @property
+    @abstractmethod
+    def power_setpoint_w(self) -> float: ...
+
+    @property
+    @abstractmethod
+    def measured_power_w(self) -> float: ...
+
+    @property
+    @abstractmethod
+    def emission(self) -> bool: ...
+
+    @abstractmethod
+    def set_emission(self, on: bool) -> None: ...
+
+    @abstractmethod
+    def status(self) -> LaserStatus: ...
+
+    @abstractmethod
+    def _set_power_w(self, power_w: float) -> None: ...
+
+    def state(self) -> dict[str, Any]:
+        status = self.status()
+        return {
+            "power_setpoint_w": self.power_setpoint_w,
+            "measured_power_w": self.measured_power_w,
+            "power_range_w": list(self.power_range_w),
+            "emission": status.emission,
+            "fault": status.fault,
+            "interlock_closed": status.interlock_closed,
+            "hours": status.hours,
+        }

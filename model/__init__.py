@@ -1,0 +1,1 @@
+"""speckle-lab: model."""

@@ -1,0 +1,1 @@
+"""The simulated optical bench: scattering media, the camera model and simulated devices."""

@@ -1,0 +1,220 @@
+"""A simulated camera: frames computed from the optical table through the EMVA 1288 sensor model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+
+from drivers import (
+    Camera,
+    DeviceError,
+    DeviceIdentity,
+    DeviceTimeout,
+    Frame,
+    FrameBlock,
+    OutOfRange,
+    Roi,
+    TriggerMode,
+)
+from sim.camera_model import SensorModel
+from sim.table import OpticalTable, PatternInputs, TriggerBatch
+
+
+class SimulatedCamera(Camera):
+    """Software trigger and free run expose the table's current state; hardware trigger makes one frame
+    per DMD trigger-out event, computed in blocks (one matrix product per block) by `read_block`."""
+
+    def __init__(
+        self,
+        table: OpticalTable,
+        sensor: SensorModel | None = None,
+        exposure_us: float = 40.0,
+        gain_db: float = 0.0,
+        max_gain_db: float = 24.0,
+        readout_time_us: float = 5_000.0,
+        seed: int = 0,
+    ) -> None:
+        self._table = table
+        self._sensor = sensor or SensorModel()
+        self._sensor_shape = table.medium.output_shape
+        self._roi = Roi(0, 0, *self._sensor_shape)
+        self._exposure_us = float(exposure_us)
+        self._gain_db = float(gain_db)
+        self._max_gain_db = float(max_gain_db)
+        self._readout_time_us = float(readout_time_us)
+        self._rng = np.random.default_rng(seed)
+        self._mode = TriggerMode.SOFTWARE
+        self._acquiring = False
+        self._pending: deque[tuple[PatternInputs, float, float]] = deque()
+        self._cond = threading.Condition()
+        self._next_frame_id = 0
+        self._next_free_run_s = 0.0
+        rows, cols = self._sensor_shape
+        self._identity = DeviceIdentity(
+            "camera", "speckle-lab", f"SimCam {cols}x{rows} {self._sensor.bit_depth}-bit", "SIM-C-0001", "1.0", "sim"
+        )
+
+    @property
+    def identity(self) -> DeviceIdentity:
+        return self._identity
+
+    @property
+    def sensor(self) -> SensorModel:
+        return self._sensor
+
+    @property
+    def sensor_shape(self) -> tuple[int, int]:
+        return self._sensor_shape
+
+    @property
+    def bit_depth(self) -> int:
+        return self._sensor.bit_depth
+
+    @property
+    def exposure_us(self) -> float:
+        return self._exposure_us
+
+    def set_exposure_us(self, exposure_us: float) -> None:
+        if not 1.0 <= exposure_us <= 10_000_000.0:
+            raise OutOfRange(str(self.identity), f"set exposure {exposure_us} us", "allowed range is [1, 1e7] us")
+        self._exposure_us = float(exposure_us)
+
+    @property
+    def gain_db(self) -> float:
+        return self._gain_db
+
+    def set_gain_db(self, gain_db: float) -> None:
+        if not 0.0 <= gain_db <= self._max_gain_db:
+            raise OutOfRange(
+                str(self.identity), f"set gain {gain_db} dB", f"allowed range is [0, {self._max_gain_db}] dB"
+            )
+        self._gain_db = float(gain_db)
+
+    @property
+    def roi(self) -> Roi:
+        return self._roi
+
+    def set_roi(self, roi: Roi) -> None:
+        self.check_roi(roi)
+        self._require_stopped(f"set roi {roi}")
+        self._roi = roi
+
+    @property
+    def trigger_mode(self) -> TriggerMode:
+        return self._mode
+
+    def set_trigger_mode(self, mode: TriggerMode) -> None:
+        self._require_stopped(f"set trigger mode {mode}")
+        self._mode = TriggerMode(mode)
+
+    @property
+    def acquiring(self) -> bool:
+        return self._acquiring
+
+    def _require_stopped(self, command: str) -> None:
+        if self._acquiring:
+            raise DeviceError(str(self.identity), command, "stop acquisition first")
+
+    def start(self, n_buffers: int = 16) -> None:
+        with self._cond:
+            self._pending.clear()
+            self._acquiring = True
+            self._next_free_run_s = time.monotonic()
+        self._table.listen_for_triggers(self._mode is TriggerMode.HARDWARE)
+
+    def stop(self) -> None:
+        self._table.listen_for_triggers(False)
+        with self._cond:
+            self._acquiring = False
+            self._pending.clear()
+            self._cond.notify_all()
+
+    def software_trigger(self) -> None:
+        if not self._acquiring or self._mode is not TriggerMode.SOFTWARE:
+            raise DeviceError(str(self.identity), "software trigger", "the camera is not acquiring in software mode")
+        inputs, power_w = self._table.snapshot()
+        with self._cond:
+            self._pending.append((inputs, power_w, time.time()))
+            self._cond.notify_all()
+
+    def read(self, timeout_s: float) -> Frame:
+        block = self.read_block(1, timeout_s)
+        return Frame(block.pixels[0], int(block.frame_ids[0]), float(block.timestamps_s[0]), block.exposure_us)
+
+    def read_block(self, n_frames: int, timeout_s: float) -> FrameBlock:
+        if not self._acquiring:
+            raise DeviceError(str(self.identity), "read", "the camera is not acquiring; call start() first")
+        if self._mode is TriggerMode.HARDWARE:
+            batch = self._table.take_triggers(n_frames, timeout_s)
+            if batch is None:
+                raise DeviceTimeout(
+                    str(self.identity),
+                    f"read {n_frames} frames",
+                    f"fewer than {n_frames} hardware triggers within {timeout_s} s "
+                    f"({self._table.pending_triggers()} pending); is a DMD sequence running with trigger out?",
+                )
+            return self._expose_batch(batch)
+        if self._mode is TriggerMode.FREE_RUN:
+            return self._expose_free_run(n_frames)
+        return self._expose_software(n_frames, timeout_s)
+
+    def _expose_software(self, n_frames: int, timeout_s: float) -> FrameBlock:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while len(self._pending) < n_frames:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._acquiring:
+                    raise DeviceTimeout(
+                        str(self.identity),
+                        f"read {n_frames} frames",
+                        f"{len(self._pending)} software triggers within {timeout_s} s",
+                    )
+                self._cond.wait(left)
+            events = [self._pending.popleft() for _ in range(n_frames)]
+        batch = TriggerBatch()
+        for inputs, power_w, timestamp_s in events:
+            batch.inputs.append((inputs, np.array([len(inputs) - 1])))
+            batch.power_w.append(np.array([power_w]))
+            batch.timestamps_s.append(np.array([timestamp_s]))
+        return self._expose_batch(batch)
+
+    def _expose_free_run(self, n_frames: int) -> FrameBlock:
+        period_s = max(self._exposure_us, self._readout_time_us) * 1e-6
+        batch = TriggerBatch()
+        for _ in range(n_frames):
+            wait_s = self._next_free_run_s - time.monotonic()
+            if wait_s > 0:
+                time.sleep(wait_s)
+            self._next_free_run_s = max(self._next_free_run_s, time.monotonic()) + period_s
+            inputs, power_w = self._table.snapshot()
+            batch.inputs.append((inputs, np.array([len(inputs) - 1])))
+            batch.power_w.append(np.array([power_w]))
+            batch.timestamps_s.append(np.array([time.time()]))
+        return self._expose_batch(batch)
+
+    def _expose_batch(self, batch: TriggerBatch) -> FrameBlock:
+        n = sum(len(rows) for _, rows in batch.inputs)
+        rows_px, cols_px = self._sensor_shape
+        roi = self._roi
+        full = roi == Roi(0, 0, rows_px, cols_px)
+        pixels = np.empty((n, roi.height, roi.width), dtype=self.dtype)
+        done = 0
+        for (inputs, rows), power_w in zip(batch.inputs, batch.power_w, strict=True):
+            intensity = self._table.intensity(inputs, rows)
+            photons = self._table.photons(intensity, power_w, self._exposure_us)
+            if not full:
+                photons = photons.reshape(-1, rows_px, cols_px)[
+                    :, roi.row : roi.row + roi.height, roi.col : roi.col + roi.width
+                ]
+            digital = self._sensor.expose(photons, self._exposure_us, self._gain_db, self._rng, self.dtype)
+            pixels[done : done + len(rows)] = digital.reshape(-1, roi.height, roi.width)
+            done += len(rows)
+        frame_ids = np.arange(self._next_frame_id, self._next_frame_id + n, dtype=np.int64)
+        self._next_frame_id += n
+        return FrameBlock(pixels, frame_ids, np.concatenate(batch.timestamps_s), self._exposure_us)
+
+    def close(self) -> None:
+        self.stop()

@@ -1,0 +1,206 @@
+"""Scattering media as linear maps from DMD macropixels to camera pixels.
+
+Both media are materialised as one float32 matrix `[input, 2 * pixel]` holding the real and the imaginary
+parts of the transmission side by side: a DMD pattern is real, so one real GEMM gives the complex field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from functools import cached_property
+
+import numpy as np
+import scipy.fft
+
+# Half width at half maximum of |2 J1(x) / x|^2 is at x = 1.6163; a circular pupil of radius rho
+# (cycles/pixel) gives an intensity autocorrelation of full width 2 * 1.6163 / (2 pi rho) pixels.
+_JINC2_HWHM = 1.6163
+
+
+def pupil_radius_for_grain(grain_px: float) -> float:
+    """Pupil radius (cycles/pixel) whose speckle intensity autocorrelation has FWHM `grain_px`."""
+    return _JINC2_HWHM / (np.pi * grain_px)
+
+
+def circular_pupil(shape: tuple[int, int], radius_cycles_per_px: float) -> np.ndarray:
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    return (fy**2 + fx**2 <= radius_cycles_per_px**2).astype(np.float32)
+
+
+class Medium(ABC):
+    """A linear, static scattering medium with a reproducible seed and a checksum of its matrix."""
+
+    kind: str = ""
+
+    def __init__(self, n_inputs: int, output_shape: tuple[int, int], seed: int) -> None:
+        self.n_inputs = int(n_inputs)
+        self.output_shape = (int(output_shape[0]), int(output_shape[1]))
+        self.seed = int(seed)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.output_shape[0] * self.output_shape[1]
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """`[input, 2 * pixel]` float32: real parts of all pixels, then imaginary parts."""
+        matrix = self._build_matrix()
+        matrix.setflags(write=False)
+        return matrix
+
+    @cached_property
+    def checksum(self) -> str:
+        """SHA-256 of the matrix bytes: two files with the same checksum saw the same medium."""
+        return hashlib.sha256(np.ascontiguousarray(self.matrix).data).hexdigest()
+
+    @abstractmethod
+    def _build_matrix(self) -> np.ndarray: ...
+
+    def fields(self, inputs: np.ndarray) -> np.ndarray:
+        """Complex output fields `[frame, row, col]` for inputs `[frame, input]` (real or complex)."""
+        inputs = np.atleast_2d(inputs)
+        n = self.n_outputs
+        real_part, imag_part = self.matrix[:, :n], self.matrix[:, n:]
+        if np.iscomplexobj(inputs):
+            xr = inputs.real.astype(np.float32)
+            xi = inputs.imag.astype(np.float32)
+            field = (xr @ real_part - xi @ imag_part) + 1j * (xr @ imag_part + xi @ real_part)
+        else:
+            product = inputs.astype(np.float32) @ self.matrix
+            field = product[:, :n] + 1j * product[:, n:]
+        return field.reshape(-1, *self.output_shape)
+
+    def intensities(self, inputs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """|T x|^2 `[frame, pixel]` float32 for real inputs `[frame, input]`: the fast path."""
+        product = np.asarray(inputs, dtype=np.float32) @ self.matrix
+        n = self.n_outputs
+        np.square(product, out=product)
+        return np.add(product[:, :n], product[:, n:], out=out)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "n_inputs": self.n_inputs,
+            "output_shape": list(self.output_shape),
+            "seed": self.seed,
+            "checksum_sha256": self.checksum,
+        }
+
+
+class RandomTransmissionMatrix(Medium):
+    """A thick, strongly scattering medium: each input couples to a circular complex Gaussian output field.
+
+    Every column is white complex Gaussian noise filtered by a circular pupil, so the speckle grain
+    (FWHM of the intensity autocorrelation) is `grain_px` camera pixels. Columns are independent, so the
+    medium has no memory effect. E|t|^2 = 1 / n_inputs: all inputs on gives mean intensity 1.
+    """
+
+    kind = "transmission_matrix"
+    _chunk = 256
+
+    def __init__(self, n_inputs: int, output_shape: tuple[int, int], seed: int, grain_px: float = 1.0) -> None:
+        super().__init__(n_inputs, output_shape, seed)
+        if grain_px < 1:
+            raise ValueError(f"grain_px must be >= 1 camera pixel, got {grain_px}")
+        self.grain_px = float(grain_px)
+
+    def _build_matrix(self) -> np.ndarray:
+        rows, cols = self.output_shape
+        n = self.n_outputs
+        rng = np.random.default_rng(self.seed)
+        pupil = circular_pupil(self.output_shape, pupil_radius_for_grain(self.grain_px))
+        # A grain of 1 pixel asks for a pupil past the Nyquist square: no filtering, white speckle.
+        filtered = self.grain_px > 1.0 and pupil.sum() < pupil.size
+        matrix = np.empty((self.n_inputs, 2 * n), dtype=np.float32)
+        for start in range(0, self.n_inputs, self._chunk):
+            stop = min(start + self._chunk, self.n_inputs)
+            shape = (stop - start, rows, cols)
+            field = rng.standard_normal(shape, dtype=np.float32) + 1j * rng.standard_normal(shape, dtype=np.float32)
+            if filtered:
+                field = scipy.fft.ifft2(scipy.fft.fft2(field, workers=-1) * pupil, workers=-1)
+            field = field.reshape(stop - start, n)
+            # Normalise per column so that the grain filter does not change the mean intensity.
+            power = np.mean(np.abs(field) ** 2, axis=1, keepdims=True)
+            field *= np.sqrt(1.0 / (power * self.n_inputs)).astype(np.float32)
+            matrix[start:stop, :n] = field.real
+            matrix[start:stop, n:] = field.imag
+        return matrix
+
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), "grain_px": self.grain_px}
+
+
+class PhaseScreenDiffuser(Medium):
+    """A thin ground-glass diffuser: the DMD field passes a random phase screen, then propagates to the
+    camera in the far field (Fraunhofer, one FFT).
+
+    A thin screen has the angular memory effect: tilting the input field shifts the speckle. The DMD's
+    square active area (side `side` macropixels) sits in a `grid` x `grid` field whose far field the
+    camera crops, so the grain is about `grid / side` camera pixels.
+    """
+
+    kind = "phase_screen"
+
+    def __init__(
+        self,
+        side: int,
+        output_shape: tuple[int, int],
+        seed: int,
+        grain_px: float = 2.0,
+        phase_std_rad: float = 2 * np.pi,
+        correlation_px: float = 1.0,
+    ) -> None:
+        super().__init__(side * side, output_shape, seed)
+        self.side = int(side)
+        self.grain_px = float(grain_px)
+        self.phase_std_rad = float(phase_std_rad)
+        self.correlation_px = float(correlation_px)
+        self.grid = max(round(self.side * self.grain_px), *self.output_shape)
+
+    def phase_screen(self) -> np.ndarray:
+        """The screen's phase over the active area `[row, col]`, smoothed to its correlation length."""
+        rng = np.random.default_rng(self.seed)
+        noise = rng.standard_normal((self.side, self.side))
+        if self.correlation_px > 1:
+            sigma = self.correlation_px / 2.355
+            fy = np.fft.fftfreq(self.side)[:, None]
+            fx = np.fft.fftfreq(self.side)[None, :]
+            gaussian = np.exp(-2 * (np.pi * sigma) ** 2 * (fy**2 + fx**2))
+            noise = np.real(np.fft.ifft2(np.fft.fft2(noise) * gaussian))
+        noise /= noise.std()
+        return noise * self.phase_std_rad
+
+    def propagate(self, fields: np.ndarray) -> np.ndarray:
+        """Far field on the camera `[frame, row, col]` of input fields `[frame, side, side]`."""
+        fields = np.atleast_3d(fields).reshape(-1, self.side, self.side)
+        screened = fields * np.exp(1j * self.phase_screen())
+        grid = np.zeros((len(fields), self.grid, self.grid), dtype=np.complex64)
+        grid[:, : self.side, : self.side] = screened
+        far = scipy.fft.fftshift(scipy.fft.fft2(grid, workers=-1), axes=(1, 2))
+        rows, cols = self.output_shape
+        top, left = (self.grid - rows) // 2, (self.grid - cols) // 2
+        # E|FFT|^2 = sum |x|^2: dividing by sqrt(n_inputs) makes all inputs on give mean intensity 1.
+        return far[:, top : top + rows, left : left + cols] / np.float32(np.sqrt(self.n_inputs))
+
+    def _build_matrix(self) -> np.ndarray:
+        n = self.n_outputs
+        matrix = np.empty((self.n_inputs, 2 * n), dtype=np.float32)
+        chunk = 256
+        for start in range(0, self.n_inputs, chunk):
+            stop = min(start + chunk, self.n_inputs)
+            basis = np.zeros((stop - start, self.n_inputs), dtype=np.complex64)
+            basis[np.arange(stop - start), np.arange(start, stop)] = 1
+            field = self.propagate(basis.reshape(-1, self.side, self.side)).reshape(stop - start, n)
+            matrix[start:stop, :n] = field.real
+            matrix[start:stop, n:] = field.imag
+        return matrix
+
+    def describe(self) -> dict[str, object]:
+        return {
+            **super().describe(),
+            "grain_px": self.grain_px,
+            "phase_std_rad": self.phase_std_rad,
+            "correlation_px": self.correlation_px,
+        }
