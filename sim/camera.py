@@ -19,7 +19,8 @@ from drivers import (
     Roi,
     TriggerMode,
 )
-from sim.camera_model import SensorModel
+from sim.camera_model import SensorModel, noise_generators
+from sim.parallel import map_row_chunks
 from sim.table import OpticalTable, PatternInputs, TriggerBatch
 
 
@@ -45,7 +46,7 @@ class SimulatedCamera(Camera):
         self._gain_db = float(gain_db)
         self._max_gain_db = float(max_gain_db)
         self._readout_time_us = float(readout_time_us)
-        self._rng = np.random.default_rng(seed)
+        self._rngs = noise_generators(seed)
         self._mode = TriggerMode.SOFTWARE
         self._acquiring = False
         self._pending: deque[tuple[PatternInputs, float, float]] = deque()
@@ -197,24 +198,43 @@ class SimulatedCamera(Camera):
 
     def _expose_batch(self, batch: TriggerBatch) -> FrameBlock:
         n = sum(len(rows) for _, rows in batch.inputs)
-        rows_px, cols_px = self._sensor_shape
         roi = self._roi
-        full = roi == Roi(0, 0, rows_px, cols_px)
         pixels = np.empty((n, roi.height, roi.width), dtype=self.dtype)
         done = 0
         for (inputs, rows), power_w in zip(batch.inputs, batch.power_w, strict=True):
-            intensity = self._table.intensity(inputs, rows)
-            photons = self._table.photons(intensity, power_w, self._exposure_us)
-            if not full:
-                photons = photons.reshape(-1, rows_px, cols_px)[
-                    :, roi.row : roi.row + roi.height, roi.col : roi.col + roi.width
-                ]
-            digital = self._sensor.expose(photons, self._exposure_us, self._gain_db, self._rng, self.dtype)
-            pixels[done : done + len(rows)] = digital.reshape(-1, roi.height, roi.width)
+            scale = self._table.photons_per_intensity(power_w, self._exposure_us)
+            self._expose_rows(inputs, rows, scale, pixels[done : done + len(rows)])
             done += len(rows)
         frame_ids = np.arange(self._next_frame_id, self._next_frame_id + n, dtype=np.int64)
         self._next_frame_id += n
         return FrameBlock(pixels, frame_ids, np.concatenate(batch.timestamps_s), self._exposure_us)
+
+    def _expose_rows(self, inputs: PatternInputs, rows: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
+        """Frames of `inputs.planes[rows]` into `out`. Binary patterns take the fast path: one GEMM, then
+        intensity, photons and the sensor model fused per row chunk on every core."""
+        medium = self._table.medium
+        full_frame = self._roi == Roi(0, 0, *self._sensor_shape)
+        binary = inputs.planes.shape[1] == 1
+        if binary and full_frame:
+            product = medium.project(inputs.planes[rows, 0])
+            flat_out = out.reshape(len(rows), -1)
+
+            def work(chunk: int, start: int, stop: int) -> None:
+                photons = medium.intensity_of(product[start:stop], product[start:stop, : medium.n_outputs])
+                photons *= scale[start:stop] if np.ndim(scale) else scale
+                self._sensor.digitize(
+                    photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[start:stop]
+                )
+
+            map_row_chunks(work, len(rows))
+            return
+        photons = self._table.intensity(inputs, rows)
+        photons *= scale
+        roi = self._roi
+        photons = photons.reshape(-1, *self._sensor_shape)[
+            :, roi.row : roi.row + roi.height, roi.col : roi.col + roi.width
+        ]
+        out[...] = self._sensor.expose(photons, self._exposure_us, self._gain_db, self._rngs, self.dtype)
 
     def close(self) -> None:
         self.stop()

@@ -13,6 +13,8 @@ from functools import cached_property
 import numpy as np
 import scipy.fft
 
+from sim.parallel import map_row_chunks
+
 # Half width at half maximum of |2 J1(x) / x|^2 is at x = 1.6163; a circular pupil of radius rho
 # (cycles/pixel) gives an intensity autocorrelation of full width 2 * 1.6163 / (2 pi rho) pixels.
 _JINC2_HWHM = 1.6163
@@ -72,12 +74,22 @@ class Medium(ABC):
             field = product[:, :n] + 1j * product[:, n:]
         return field.reshape(-1, *self.output_shape)
 
-    def intensities(self, inputs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """|T x|^2 `[frame, pixel]` float32 for real inputs `[frame, input]`: the fast path."""
-        product = np.asarray(inputs, dtype=np.float32) @ self.matrix
+    def project(self, inputs: np.ndarray) -> np.ndarray:
+        """The one GEMM: `[frame, 2 * pixel]` real then imaginary field parts for real inputs `[frame, input]`."""
+        return np.asarray(inputs, dtype=np.float32) @ self.matrix
+
+    def intensity_of(self, product: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """|field|^2 `[frame, pixel]` from rows of `project`; squares `product` in place."""
         n = self.n_outputs
         np.square(product, out=product)
         return np.add(product[:, :n], product[:, n:], out=out)
+
+    def intensities(self, inputs: np.ndarray) -> np.ndarray:
+        """|T x|^2 `[frame, pixel]` float32 for real inputs `[frame, input]`."""
+        product = self.project(inputs)
+        out = np.empty((product.shape[0], self.n_outputs), dtype=np.float32)
+        map_row_chunks(lambda _, start, stop: self.intensity_of(product[start:stop], out[start:stop]), len(out))
+        return out
 
     def describe(self) -> dict[str, object]:
         return {

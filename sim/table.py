@@ -220,21 +220,24 @@ class OpticalTable:
             return batch
 
     # -- physics ----------------------------------------------------------------------------------
+    def photons_per_intensity(self, power_w: np.ndarray | float, exposure_us: float) -> np.ndarray:
+        """Mean photons per pixel per unit of relative intensity, `[frame, 1]` (or scalar)."""
+        scale = np.asarray(power_w, dtype=np.float32) * np.float32(exposure_us * 1e-6 * self.photons_per_joule)
+        return scale.reshape(-1, 1) if scale.ndim else scale
+
     def intensity(self, inputs: PatternInputs, rows: np.ndarray | None = None) -> np.ndarray:
-        """Relative intensity `[frame, pixel]` (mean 1 with all macropixels on) of the selected rows."""
+        """Relative intensity `[frame, pixel]` (mean 1 with all macropixels on) of the selected rows:
+        the incoherent sum of the bit planes' speckles, each weighted by its share of the picture time."""
         planes = inputs.planes if rows is None else inputs.planes[rows]
         if planes.shape[1] == 1:
-            return self.medium.intensities(planes[:, 0])
+            single = self.medium.intensities(planes[:, 0])
+            if inputs.weights[0] != 1:  # a gray pattern with one bit plane in use, e.g. levels {0, 128}
+                single *= inputs.weights[0]
+            return single
         total = np.zeros((planes.shape[0], self.medium.n_outputs), np.float32)
         for p, weight in enumerate(inputs.weights):
             total += weight * self.medium.intensities(planes[:, p])
         return total
-
-    def photons(self, intensity: np.ndarray, power_w: np.ndarray | float, exposure_us: float) -> np.ndarray:
-        """Mean photons per pixel during the exposure; scales `intensity` in place."""
-        scale = np.asarray(power_w, dtype=np.float32) * np.float32(exposure_us * 1e-6 * self.photons_per_joule)
-        intensity *= scale.reshape(-1, 1) if np.ndim(scale) else scale
-        return intensity
 
     def describe(self) -> dict[str, object]:
         g = self.geometry
