@@ -2,7 +2,7 @@
 
 from drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMode
 from drivers.device import Device, DeviceIdentity
-from drivers.dmd import DMD
+from drivers.dmd import DMD, DmdGeometry
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
 from drivers.laser import Laser, LaserStatus
 
@@ -14,6 +14,7 @@ __all__ = [
     "DeviceError",
     "DeviceIdentity",
     "DeviceTimeout",
+    "DmdGeometry",
     "Frame",
     "FrameBlock",
     "Laser",

@@ -3,12 +3,60 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from drivers.device import Device
 from drivers.errors import OutOfRange
+
+
+@dataclass(frozen=True)
+class DmdGeometry:
+    """Where the illuminated active area sits on the mirror array, and how it is cut into square
+    macropixels of `macropixel_mirrors` mirrors a side: the unit in which targets are placed."""
+
+    mirror_shape: tuple[int, int]
+    active_top: int
+    active_left: int
+    macropixel_mirrors: int
+    side_macropixels: int
+
+    @property
+    def n_inputs(self) -> int:
+        return self.side_macropixels**2
+
+    @property
+    def active_side_mirrors(self) -> int:
+        return self.side_macropixels * self.macropixel_mirrors
+
+    def __post_init__(self) -> None:
+        rows, cols = self.mirror_shape
+        side = self.active_side_mirrors
+        if (
+            self.active_top < 0
+            or self.active_left < 0
+            or self.active_top + side > rows
+            or (self.active_left + side > cols)
+        ):
+            raise ValueError(
+                f"active area of {side}x{side} mirrors at ({self.active_top}, {self.active_left}) "
+                f"does not fit the {rows}x{cols} mirror array"
+            )
+
+    def to_mirrors(self, macropixels: np.ndarray) -> np.ndarray:
+        """Mirror patterns `[frame, row, col]` from macropixel images `[frame, side, side]` (bool or uint8),
+        each macropixel repeated over its mirrors, everything outside the active area off."""
+        macropixels = np.asarray(macropixels)
+        n, side, m = len(macropixels), self.side_macropixels, self.macropixel_mirrors
+        if macropixels.shape[1:] != (side, side):
+            raise ValueError(f"macropixel images of shape {macropixels.shape[1:]} are not {side}x{side}")
+        out = np.zeros((n, *self.mirror_shape), dtype=macropixels.dtype)
+        span = self.active_side_mirrors
+        block = out[:, self.active_top : self.active_top + span, self.active_left : self.active_left + span]
+        block.reshape(n, side, m, side, m)[...] = macropixels[:, :, None, :, None]
+        return out
 
 
 class DMD(Device):

@@ -13,40 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drivers.dmd import DmdGeometry
 from sim.medium import Medium
-
-
-@dataclass(frozen=True)
-class DmdGeometry:
-    """Where the illuminated, macropixelated active area sits on the mirror array."""
-
-    mirror_shape: tuple[int, int]
-    active_top: int
-    active_left: int
-    macropixel_mirrors: int
-    side_macropixels: int
-
-    @property
-    def n_inputs(self) -> int:
-        return self.side_macropixels**2
-
-    @property
-    def active_side_mirrors(self) -> int:
-        return self.side_macropixels * self.macropixel_mirrors
-
-    def __post_init__(self) -> None:
-        rows, cols = self.mirror_shape
-        side = self.active_side_mirrors
-        if (
-            self.active_top < 0
-            or self.active_left < 0
-            or self.active_top + side > rows
-            or (self.active_left + side > cols)
-        ):
-            raise ValueError(
-                f"active area of {side}x{side} mirrors at ({self.active_top}, {self.active_left}) "
-                f"does not fit the {rows}x{cols} mirror array"
-            )
 
 
 @dataclass(frozen=True)
