@@ -42,8 +42,6 @@ class SimulatedCamera(Camera):
         self._sensor = sensor or SensorModel()
         self._sensor_shape = table.medium.output_shape
         self._roi = Roi(0, 0, *self._sensor_shape)
-        self._exposure_us = float(exposure_us)
-        self._gain_db = float(gain_db)
         self._max_gain_db = float(max_gain_db)
         self._readout_time_us = float(readout_time_us)
         self._rngs = noise_generators(seed)
@@ -53,10 +51,15 @@ class SimulatedCamera(Camera):
         self._cond = threading.Condition()
         self._next_frame_id = 0
         self._next_free_run_s = 0.0
+        self._injected_timeouts = 0
+        self._injected_gaps = 0
         rows, cols = self._sensor_shape
         self._identity = DeviceIdentity(
             "camera", "speckle-lab", f"SimCam {cols}x{rows} {self._sensor.bit_depth}-bit", "SIM-C-0001", "1.0", "sim"
         )
+        self._exposure_us = self._gain_db = 0.0
+        self.set_exposure_us(exposure_us)
+        self.set_gain_db(gain_db)
 
     @property
     def identity(self) -> DeviceIdentity:
@@ -141,6 +144,14 @@ class SimulatedCamera(Camera):
             self._pending.append((inputs, power_w, time.time()))
             self._cond.notify_all()
 
+    def inject_faults(self, timeouts: int = 0, frame_id_gaps: int = 0) -> None:
+        """Rehearse what real cameras do at 3 a.m.: the next `timeouts` reads miss their triggers (the
+        frames are lost and the read times out at once); the next `frame_id_gaps` reads skip a frame id
+        in the middle of the block, as a camera that counted a spurious trigger or lost a frame."""
+        with self._cond:
+            self._injected_timeouts += timeouts
+            self._injected_gaps += frame_id_gaps
+
     def read(self, timeout_s: float) -> Frame:
         block = self.read_block(1, timeout_s)
         return Frame(block.pixels[0], int(block.frame_ids[0]), float(block.timestamps_s[0]), block.exposure_us)
@@ -148,6 +159,12 @@ class SimulatedCamera(Camera):
     def read_block(self, n_frames: int, timeout_s: float) -> FrameBlock:
         if not self._acquiring:
             raise DeviceError(str(self.identity), "read", "the camera is not acquiring; call start() first")
+        if self._injected_timeouts:
+            self._injected_timeouts -= 1
+            self._table.take_triggers(self._table.pending_triggers() or 0, 0.0)
+            with self._cond:
+                self._pending.clear()
+            raise DeviceTimeout(str(self.identity), f"read {n_frames} frames", "injected fault: triggers missed")
         if self._mode is TriggerMode.HARDWARE:
             batch = self._table.take_triggers(n_frames, timeout_s)
             if batch is None:
@@ -207,6 +224,10 @@ class SimulatedCamera(Camera):
             done += len(rows)
         frame_ids = np.arange(self._next_frame_id, self._next_frame_id + n, dtype=np.int64)
         self._next_frame_id += n
+        if self._injected_gaps and n > 1:
+            self._injected_gaps -= 1
+            frame_ids[n // 2 :] += 1
+            self._next_frame_id += 1
         return FrameBlock(pixels, frame_ids, np.concatenate(batch.timestamps_s), self._exposure_us)
 
     def _expose_rows(self, inputs: PatternInputs, rows: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:

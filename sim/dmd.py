@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from drivers import DMD, DeviceIdentity, DeviceTimeout, OutOfRange
+from drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, OutOfRange
 from sim.table import OpticalTable, PatternInputs, patterns_to_inputs
 
 
@@ -32,6 +32,7 @@ class SimulatedDMD(DMD):
         self._running_until: float | None = None
         self._lock = threading.Lock()
         self._shown: np.ndarray = np.zeros(self._geometry.mirror_shape, dtype=np.bool_)
+        self._last_pattern: np.ndarray = self._shown
         rows, cols = self._geometry.mirror_shape
         self._identity = DeviceIdentity("dmd", "speckle-lab", f"SimDMD {cols}x{rows}", "SIM-D-0001", "1.0", "sim")
 
@@ -56,6 +57,7 @@ class SimulatedDMD(DMD):
         patterns = self.check_patterns(pattern, "show")
         with self._lock:
             self._running_until = None
+            self._table.stop_runs()  # showing a pattern halts a running sequence: no more trigger-out events
             self._shown = patterns[0].copy()
             self._table.show(patterns_to_inputs(patterns, self._geometry, self._table.coherent_gray))
 
@@ -108,6 +110,8 @@ class SimulatedDMD(DMD):
         if until is None:
             return
         left = until - time.monotonic()
+        if timeout_s is None and left == float("inf"):
+            raise DeviceError(str(self.identity), "wait", "the sequence repeats until stop(); give a timeout")
         if timeout_s is not None and left > timeout_s:
             time.sleep(max(timeout_s, 0))
             raise DeviceTimeout(str(self.identity), "wait", f"the sequence still runs after {timeout_s} s")

@@ -88,7 +88,7 @@ class OpticalTable:
         self,
         medium: Medium,
         geometry: DmdGeometry,
-        photons_per_joule: float = 2e10,
+        photons_per_joule: float = 5e9,
         coherent_gray: bool = False,
     ) -> None:
         if medium.n_inputs != geometry.n_inputs:

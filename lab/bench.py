@@ -1,0 +1,208 @@
+"""Build the bench's devices from its configuration, and close them in the order that leaves it safe.
+
+Each device family has a registry: backend name -> factory. A vendor backend is one entry here (and one
+settings class in lab.bench_config); nothing else in the application changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+import numpy as np
+
+from drivers import DMD, Camera, Device, Laser, OutOfRange
+from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
+from lab.config_errors import BenchConfigError
+from sim.camera import SimulatedCamera
+from sim.camera_model import SensorModel
+from sim.dmd import SimulatedDMD
+from sim.laser import SimulatedLaser
+from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
+from sim.table import DmdGeometry, OpticalTable
+
+
+@dataclass
+class Bench:
+    """The three devices of one bench. Leaving the context (or `close`) closes camera, DMD, then laser."""
+
+    config: BenchConfig
+    laser: Laser
+    dmd: DMD
+    camera: Camera
+    table: OpticalTable | None = None  # the shared simulated optical table, when simulated
+
+    def devices(self) -> dict[str, Device]:
+        return {"laser": self.laser, "dmd": self.dmd, "camera": self.camera}
+
+    def close(self) -> None:
+        """Close every device even if one fails; the laser last, so its emission is off at the end.
+        The first failure is raised afterwards, with the others as notes."""
+        _close_all([self.camera, self.dmd, self.laser])
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+D = TypeVar("D", bound=Device)
+Factory = Callable[[BenchConfig, OpticalTable | None, str], D]
+
+
+def _seeds(config: BenchConfig) -> tuple[int, int]:
+    """Independent noise seeds for the simulated laser and camera, from the one bench seed."""
+    laser_seed, camera_seed = np.random.SeedSequence(config.bench.seed).generate_state(2)
+    return int(laser_seed), int(camera_seed)
+
+
+def _apply(source: str, key: str, setter: Callable[[float], None], value: float) -> None:
+    """Apply a configured setting; the device's own refusal becomes a bench-file error naming the key."""
+    try:
+        setter(value)
+    except OutOfRange as error:
+        raise BenchConfigError(source, [f"{key}: the device refuses {value}: {error.reason}"]) from None
+
+
+def _table_of(table: OpticalTable | None) -> OpticalTable:
+    if table is None:
+        raise ValueError("a simulated device needs the simulated optical table")
+    return table
+
+
+def _sim_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+    settings = config.laser
+    laser = SimulatedLaser(
+        _table_of(table), max_power_w=settings.max_power_w, wavelength_nm=settings.wavelength_nm, seed=_seeds(config)[0]
+    )
+    _apply(source, "laser.power_w", laser.set_power_w, settings.power_w)
+    return laser
+
+
+def _sim_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
+    return SimulatedDMD(
+        _table_of(table), max_pattern_rate_hz=config.dmd.max_pattern_rate_hz, realtime=config.sim.realtime
+    )
+
+
+def _sim_camera(config: BenchConfig, table: OpticalTable | None, source: str) -> Camera:
+    settings = config.camera
+    sensor = SensorModel(
+        quantum_efficiency=settings.quantum_efficiency,
+        system_gain_dn_per_e=settings.system_gain_dn_per_e,
+        read_noise_e=settings.read_noise_e,
+        dark_current_e_per_s=settings.dark_current_e_per_s,
+        offset_dn=settings.offset_dn,
+        bit_depth=settings.bit_depth,
+        full_well_e=settings.full_well_e,
+    )
+    camera = SimulatedCamera(_table_of(table), sensor, seed=_seeds(config)[1])
+    _apply(source, "camera.exposure_us", camera.set_exposure_us, settings.exposure_us)
+    _apply(source, "camera.gain_db", camera.set_gain_db, settings.gain_db)
+    return camera
+
+
+LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser}
+DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd}
+CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera}
+
+
+def build_medium(config: BenchConfig) -> Medium:
+    """The simulated scattering medium: DMD macropixels in, camera pixels out."""
+    medium, side = config.medium, config.dmd.side_macropixels
+    output_shape = (config.camera.rows, config.camera.cols)
+    if medium.kind == "phase_screen":
+        return PhaseScreenDiffuser(
+            side,
+            output_shape,
+            medium.seed,
+            grain_px=medium.grain_px,
+            phase_std_rad=medium.phase_std_rad,
+            correlation_px=medium.correlation_px,
+        )
+    return RandomTransmissionMatrix(side * side, output_shape, medium.seed, grain_px=medium.grain_px)
+
+
+def build_table(config: BenchConfig) -> OpticalTable:
+    """The simulated optical table the simulated devices share. The medium's matrix is built lazily,
+    on the first frame, so listing devices stays fast."""
+    dmd = config.dmd
+    top, left = dmd.active_origin
+    geometry = DmdGeometry(
+        mirror_shape=(dmd.mirror_rows, dmd.mirror_cols),
+        active_top=top,
+        active_left=left,
+        macropixel_mirrors=dmd.macropixel_mirrors,
+        side_macropixels=dmd.side_macropixels,
+    )
+    return OpticalTable(
+        build_medium(config),
+        geometry,
+        photons_per_joule=config.sim.photons_per_joule,
+        coherent_gray=config.sim.coherent_gray,
+    )
+
+
+def _make(
+    family: str, registry: dict[str, Factory[D]], config: BenchConfig, table: OpticalTable | None, source: str
+) -> D:
+    backend = getattr(config, family).backend
+    factory = registry.get(backend)
+    if factory is None:
+        available = ", ".join(sorted(registry)) or "none"
+        raise BenchConfigError(
+            source, [f"{family}.backend: the {backend!r} backend is not implemented yet; available: {available}"]
+        )
+    return factory(config, table, source)
+
+
+def build_bench(config: BenchConfig, source: str = "bench configuration") -> Bench:
+    """Open the configured devices. The laser gets its configured setpoint with emission off.
+
+    `source` names the configuration in errors (the file path). On failure, what was opened is closed.
+    """
+    backends = {family: getattr(config, family).backend for family in ("laser", "dmd", "camera")}
+    sim = [family for family, backend in backends.items() if backend == "sim"]
+    if sim and len(sim) < len(backends):
+        real = [f"{family}.backend = {backends[family]!r}" for family in backends if family not in sim]
+        raise BenchConfigError(
+            source, [f"simulated devices only see the simulated table; {', '.join(real)} cannot join them"]
+        )
+    table = build_table(config) if sim else None
+    opened: list[Device] = []
+    try:
+        laser = _make("laser", LASER_BACKENDS, config, table, source)
+        opened.append(laser)
+        dmd = _make("dmd", DMD_BACKENDS, config, table, source)
+        opened.append(dmd)
+        camera = _make("camera", CAMERA_BACKENDS, config, table, source)
+        opened.append(camera)
+    except BaseException:
+        _close_all(reversed(opened), raise_first=False)
+        raise
+    return Bench(config=config, laser=laser, dmd=dmd, camera=camera, table=table)
+
+
+def open_bench(path: Path | None = None) -> Bench:
+    """Load the bench file at `path` (None: the built-in simulated bench) and open its devices."""
+    source = DEFAULT_BENCH_SOURCE if path is None else str(path)
+    return build_bench(load_bench(path), source)
+
+
+def _close_all(devices: Iterable[Device], raise_first: bool = True) -> None:
+    errors: list[Exception] = []
+    for device in devices:
+        try:
+            device.close()
+        except Exception as error:
+            errors.append(error)
+    if errors and raise_first:
+        for other in errors[1:]:
+            errors[0].add_note(f"also failed while closing: {other!r}")
+        raise errors[0]

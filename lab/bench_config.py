@@ -1,0 +1,286 @@
+"""The bench configuration: one TOML file says which devices make up the bench and how they are set up.
+
+The schema is strict (no unknown keys, no strings where numbers belong) because a typo in a bench file
+would otherwise silently fall back to a default and record wrong metadata into every data file. Each
+device section picks its backend with `backend = "..."`; every backend's settings are one small model
+class, so adding a vendor is one class plus one member of the section's union below.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from lab.config_errors import BenchConfigError, describe_errors
+
+DEFAULT_BENCH_FILE = "default_bench.toml"
+DEFAULT_BENCH_SOURCE = "built-in bench (lab/default_bench.toml)"
+
+
+class _Section(BaseModel):
+    """One TOML table: unknown keys are errors, TOML types are kept (no "40" for 40), values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class BenchSection(_Section):
+    name: str = "simulated bench"
+    seed: int = Field(default=0, ge=0)  # seeds the simulated devices' noise (laser power, camera shot noise)
+
+
+# -- laser ------------------------------------------------------------------------------------------
+class LaserSettings(_Section):
+    """What every laser backend shares."""
+
+    backend: str
+    max_power_w: float = Field(default=0.1, gt=0)  # safety limit: setpoints above it are refused
+    power_w: float = Field(default=0.05, ge=0)  # setpoint applied when the bench opens (emission stays off)
+    wavelength_nm: float = Field(default=532.0, gt=0)
+
+    @field_validator("power_w")
+    @classmethod
+    def _within_safety_limit(cls, power_w: float, info: ValidationInfo) -> float:
+        max_power_w = info.data.get("max_power_w")
+        if max_power_w is not None and power_w > max_power_w:
+            raise ValueError(f"power {power_w} W is above the safety limit laser.max_power_w = {max_power_w} W")
+        return power_w
+
+
+class SimLaserSettings(LaserSettings):
+    backend: Literal["sim"] = "sim"
+
+
+# -- DMD --------------------------------------------------------------------------------------------
+class DmdSettings(_Section):
+    """What every DMD backend shares: the mirror array and where the macropixelated active area sits."""
+
+    backend: str
+    mirror_rows: int = Field(default=256, ge=1)
+    mirror_cols: int = Field(default=256, ge=1)
+    macropixel_mirrors: int = Field(default=4, ge=1)  # a macropixel is a square of this many mirrors per side
+    side_macropixels: int = Field(default=64, ge=1)  # the active area is this many macropixels per side
+    active_top: int | None = Field(default=None, ge=0)  # None (or absent): centred
+    active_left: int | None = Field(default=None, ge=0)  # None (or absent): centred
+    max_pattern_rate_hz: float = Field(default=1e6 / 44.0, gt=0)  # binary patterns per second
+
+    @field_validator("side_macropixels")
+    @classmethod
+    def _fits_mirrors(cls, side: int, info: ValidationInfo) -> int:
+        macropixel = info.data.get("macropixel_mirrors")
+        rows, cols = info.data.get("mirror_rows"), info.data.get("mirror_cols")
+        if macropixel is None or rows is None or cols is None:
+            return side  # an earlier key is already reported
+        if side * macropixel > min(rows, cols):
+            raise ValueError(
+                f"{side} macropixels of {macropixel} mirrors need {side * macropixel} mirrors per side, "
+                f"more than the {rows}x{cols} mirror array has (the medium has side_macropixels^2 inputs)"
+            )
+        return side
+
+    @field_validator("active_top", "active_left")
+    @classmethod
+    def _fits(cls, offset: int | None, info: ValidationInfo) -> int | None:
+        extent_key = "mirror_rows" if info.field_name == "active_top" else "mirror_cols"
+        extent, macropixel, side = (info.data.get(k) for k in (extent_key, "macropixel_mirrors", "side_macropixels"))
+        if offset is None or extent is None or macropixel is None or side is None:
+            return offset  # None stays None (centred, whatever the sizes become); bad sizes are already reported
+        if offset + side * macropixel > extent:
+            raise ValueError(f"an active area of {side * macropixel} mirrors at {offset} does not fit {extent} mirrors")
+        return offset
+
+    @property
+    def active_origin(self) -> tuple[int, int]:
+        """(top, left) mirror of the active area; an unset offset centres it."""
+        span = self.side_macropixels * self.macropixel_mirrors
+        top = (self.mirror_rows - span) // 2 if self.active_top is None else self.active_top
+        left = (self.mirror_cols - span) // 2 if self.active_left is None else self.active_left
+        return top, left
+
+
+class SimDmdSettings(DmdSettings):
+    backend: Literal["sim"] = "sim"
+
+
+# -- camera -----------------------------------------------------------------------------------------
+class CameraSettings(_Section):
+    """What every camera backend shares."""
+
+    backend: str
+    rows: int = Field(default=128, ge=1)
+    cols: int = Field(default=128, ge=1)
+    bit_depth: int = Field(default=12, ge=8, le=16)
+    exposure_us: float = Field(default=40.0, gt=0)
+    gain_db: float = Field(default=0.0, ge=0)
+
+
+class SimCameraSettings(CameraSettings):
+    """The simulated camera adds the EMVA 1288 parameters of its sensor (sim.camera_model.SensorModel)."""
+
+    backend: Literal["sim"] = "sim"
+    quantum_efficiency: float = Field(default=0.6, gt=0, le=1)  # electrons per photon
+    system_gain_dn_per_e: float = Field(default=0.25, gt=0)  # K at 0 dB gain
+    read_noise_e: float = Field(default=6.0, ge=0)  # temporal dark noise
+    dark_current_e_per_s: float = Field(default=20.0, ge=0)
+    offset_dn: float = Field(default=100.0, ge=0)  # black level
+    full_well_e: float = Field(default=20_000.0, gt=0)
+
+    @field_validator("offset_dn")
+    @classmethod
+    def _offset_below_saturation(cls, offset_dn: float, info: ValidationInfo) -> float:
+        bit_depth = info.data.get("bit_depth")
+        if bit_depth is not None and offset_dn >= 2**bit_depth - 1:
+            raise ValueError(f"offset {offset_dn} DN leaves no range below saturation ({2**bit_depth - 1} DN)")
+        return offset_dn
+
+
+# -- scattering medium (simulated bench) ------------------------------------------------------------
+class TransmissionMatrixSettings(_Section):
+    """A thick medium: a seeded complex Gaussian transmission matrix (sim.medium.RandomTransmissionMatrix)."""
+
+    kind: Literal["transmission_matrix"] = "transmission_matrix"
+    seed: int = Field(default=1, ge=0)
+    grain_px: float = Field(default=2.0, ge=1)  # speckle grain (FWHM of the intensity autocorrelation)
+
+
+class PhaseScreenSettings(_Section):
+    """A thin ground-glass diffuser in the far field (sim.medium.PhaseScreenDiffuser)."""
+
+    kind: Literal["phase_screen"] = "phase_screen"
+    seed: int = Field(default=1, ge=0)
+    grain_px: float = Field(default=2.0, ge=1)
+    phase_std_rad: float = Field(default=2 * math.pi, gt=0)
+    correlation_px: float = Field(default=1.0, ge=1)  # screen correlation length, in macropixels
+
+
+class SimSettings(_Section):
+    """The simulated optical table."""
+
+    photons_per_joule: float = Field(default=5e9, gt=0)  # mean per camera pixel, all macropixels on
+    coherent_gray: bool = False  # True: 8-bit patterns act as field amplitudes instead of bit planes
+    realtime: bool = False  # True: DMD sequences take their real duration
+
+
+# One union per section: a new backend is one settings class added here (and one factory in lab.bench).
+LaserConfig = Annotated[SimLaserSettings, Field(discriminator="backend")]
+DmdConfig = Annotated[SimDmdSettings, Field(discriminator="backend")]
+CameraConfig = Annotated[SimCameraSettings, Field(discriminator="backend")]
+MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
+
+# section -> (discriminating key, its default, the union)
+_CHOICES: dict[str, tuple[str, str, Any]] = {
+    "laser": ("backend", "sim", LaserConfig),
+    "dmd": ("backend", "sim", DmdConfig),
+    "camera": ("backend", "sim", CameraConfig),
+    "medium": ("kind", "transmission_matrix", MediumConfig),
+}
+
+
+def section_variants(section: str) -> dict[str, type[BaseModel]]:
+    """The settings classes a section can take, by backend (or medium kind) name."""
+    key, _, union = _CHOICES[section]
+    members = typing.get_args(typing.get_args(union)[0]) or (typing.get_args(union)[0],)
+    return {member.model_fields[key].default: member for member in members}
+
+
+class BenchConfig(_Section):
+    """The whole bench. Every section and key is optional; the defaults are the built-in simulated bench."""
+
+    bench: BenchSection = Field(default_factory=BenchSection)
+    laser: LaserConfig = Field(default_factory=SimLaserSettings)
+    dmd: DmdConfig = Field(default_factory=SimDmdSettings)
+    camera: CameraConfig = Field(default_factory=SimCameraSettings)
+    medium: MediumConfig = Field(default_factory=TransmissionMatrixSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_choices(cls, data: Any) -> Any:
+        """A section without `backend` (or `kind`) takes the simulated one, like a missing section does."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for section, (key, default, _) in _CHOICES.items():
+            table = data.get(section)
+            if isinstance(table, dict) and key not in table:
+                data[section] = {key: default, **table}
+        return data
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict for data files and JSON: str, int, float and bool values, and None for an
+        unset DMD offset (centred; `dmd.active_origin` has the resolved mirror)."""
+        return self.model_dump(mode="json")
+
+    @property
+    def simulated(self) -> bool:
+        """True when every device is simulated (they then share one simulated optical table)."""
+        return all(getattr(self, s).backend == "sim" for s in ("laser", "dmd", "camera"))
+
+    def with_changes(self, **sections: dict[str, Any]) -> Self:
+        """A validated copy with some keys changed, e.g. `with_changes(camera={"exposure_us": 80.0})`."""
+        data = self.to_dict()
+        for section, changes in sections.items():
+            data[section] = {**data[section], **changes}
+        return type(self).model_validate(data)
+
+
+def parse_bench(text: str, source: str = "<string>") -> BenchConfig:
+    """Validate the TOML `text`; `source` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise BenchConfigError(source, [f"TOML syntax error: {error}"]) from None
+    try:
+        return BenchConfig.model_validate(data)
+    except ValidationError as error:
+        choices = {section: key for section, (key, _, _) in _CHOICES.items()}
+        raise BenchConfigError(source, describe_errors(error, BenchConfig, choices, section_variants)) from None
+
+
+def load_bench(path: Path | None = None) -> BenchConfig:
+    """The bench described by the TOML file at `path`, or the built-in simulated bench for None.
+
+    TOML is read as data (tomllib), never executed. Raises `BenchConfigError`.
+    """
+    if path is None:
+        return parse_bench(default_bench_text(), DEFAULT_BENCH_SOURCE)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise BenchConfigError(str(path), [f"cannot read the bench file: {error.strerror or error}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BenchConfigError(str(path), [f"not UTF-8 text (byte {error.start})"]) from None
+    return parse_bench(text, str(path))
+
+
+def default_bench_text() -> str:
+    """The commented built-in bench file, as shipped in the package (and quoted in docs/bench.md)."""
+    return resources.files("lab").joinpath(DEFAULT_BENCH_FILE).read_text(encoding="utf-8")
+
+
+def dumps_toml(config: BenchConfig) -> str:
+    """`config` as a TOML bench file that `parse_bench` reads back to an equal config."""
+    lines = [f"# speckle-lab bench: {config.bench.name}"]
+    for section, values in config.to_dict().items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # Python's shortest repr of a finite float is valid TOML and round-trips exactly
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+        return f'"{escaped}"'
+    raise TypeError(f"no TOML form for {value!r}")
