@@ -113,23 +113,26 @@ DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd}
 CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera}
 
 
-def build_medium(config: BenchConfig) -> Medium:
+def build_medium(config: BenchConfig, source: str = "bench configuration") -> Medium:
     """The simulated scattering medium: DMD macropixels in, camera pixels out."""
     medium, side = config.medium, config.dmd.side_macropixels
     output_shape = (config.camera.rows, config.camera.cols)
-    if medium.kind == "phase_screen":
-        return PhaseScreenDiffuser(
-            side,
-            output_shape,
-            medium.seed,
-            grain_px=medium.grain_px,
-            phase_std_rad=medium.phase_std_rad,
-            correlation_px=medium.correlation_px,
-        )
-    return RandomTransmissionMatrix(side * side, output_shape, medium.seed, grain_px=medium.grain_px)
+    try:
+        if medium.kind == "phase_screen":
+            return PhaseScreenDiffuser(
+                side,
+                output_shape,
+                medium.seed,
+                grain_px=medium.grain_px,
+                phase_std_rad=medium.phase_std_rad,
+                correlation_px=medium.correlation_px,
+            )
+        return RandomTransmissionMatrix(side * side, output_shape, medium.seed, grain_px=medium.grain_px)
+    except ValueError as error:
+        raise BenchConfigError(source, [f"medium.grain_px: {error}"]) from None
 
 
-def build_table(config: BenchConfig) -> OpticalTable:
+def build_table(config: BenchConfig, source: str = "bench configuration") -> OpticalTable:
     """The simulated optical table the simulated devices share. The medium's matrix is built lazily,
     on the first frame, so listing devices stays fast."""
     dmd = config.dmd
@@ -142,7 +145,7 @@ def build_table(config: BenchConfig) -> OpticalTable:
         side_macropixels=dmd.side_macropixels,
     )
     return OpticalTable(
-        build_medium(config),
+        build_medium(config, source),
         geometry,
         photons_per_joule=config.sim.photons_per_joule,
         coherent_gray=config.sim.coherent_gray,
@@ -174,7 +177,7 @@ def build_bench(config: BenchConfig, source: str = "bench configuration") -> Ben
         raise BenchConfigError(
             source, [f"simulated devices only see the simulated table; {', '.join(real)} cannot join them"]
         )
-    table = build_table(config) if sim else None
+    table = build_table(config, source) if sim else None
     opened: list[Device] = []
     try:
         laser = _make("laser", LASER_BACKENDS, config, table, source)

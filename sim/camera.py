@@ -217,6 +217,8 @@ class SimulatedCamera(Camera):
         n = sum(len(rows) for _, rows in batch.inputs)
         roi = self._roi
         pixels = np.empty((n, roi.height, roi.width), dtype=self.dtype)
+        if n == 0:
+            return FrameBlock(pixels, np.empty(0, np.int64), np.empty(0), self._exposure_us)
         done = 0
         for (inputs, rows), power_w in zip(batch.inputs, batch.power_w, strict=True):
             scale = self._table.photons_per_intensity(power_w, self._exposure_us)
@@ -235,8 +237,9 @@ class SimulatedCamera(Camera):
         intensity, photons and the sensor model fused per row chunk on every core."""
         medium = self._table.medium
         full_frame = self._roi == Roi(0, 0, *self._sensor_shape)
-        binary = inputs.planes.shape[1] == 1
-        if binary and full_frame:
+        single_plane = inputs.planes.shape[1] == 1
+        if single_plane and full_frame:
+            scale = scale * inputs.weights[0]
             product = medium.project(inputs.planes[rows, 0])
             flat_out = out.reshape(len(rows), -1)
 

@@ -18,6 +18,7 @@ from sim.parallel import map_row_chunks
 # Half width at half maximum of |2 J1(x) / x|^2 is at x = 1.6163; a circular pupil of radius rho
 # (cycles/pixel) gives an intensity autocorrelation of full width 2 * 1.6163 / (2 pi rho) pixels.
 _JINC2_HWHM = 1.6163
+_SINC2_FWHM = 0.886
 
 
 def pupil_radius_for_grain(grain_px: float) -> float:
@@ -169,7 +170,15 @@ class PhaseScreenDiffuser(Medium):
         self.grain_px = float(grain_px)
         self.phase_std_rad = float(phase_std_rad)
         self.correlation_px = float(correlation_px)
-        self.grid = max(round(self.side * self.grain_px), *self.output_shape)
+        # The far field of a square aperture of `side` samples in a `grid` grid has an intensity
+        # autocorrelation of FWHM 0.886 grid / side pixels (sinc^2).
+        self.grid = round(self.side * self.grain_px / _SINC2_FWHM)
+        if self.grid < max(self.output_shape):
+            smallest = max(self.output_shape) * _SINC2_FWHM / self.side
+            raise ValueError(
+                f"a {self.output_shape[0]}x{self.output_shape[1]} camera behind a {side}x{side} diffuser aperture "
+                f"needs grain_px >= {smallest:.2f}, got {grain_px}"
+            )
 
     def phase_screen(self) -> np.ndarray:
         """The screen's phase over the active area `[row, col]`, smoothed to its correlation length."""
