@@ -35,7 +35,9 @@ def test_default_bench_builds_the_simulated_devices() -> None:
 
 
 def test_phase_screen_takes_the_dmd_side_and_camera_shape() -> None:
-    config = BenchConfig().with_changes(**SMALL, medium={"kind": "phase_screen", "seed": 4, "correlation_px": 2.0, "grain_px": 3.0})
+    config = BenchConfig().with_changes(
+        **SMALL, medium={"kind": "phase_screen", "seed": 4, "correlation_px": 2.0, "grain_px": 3.0}
+    )
     with build_bench(config) as bench:
         medium = bench.table.medium
         assert isinstance(medium, PhaseScreenDiffuser)
