@@ -14,7 +14,7 @@ from typing import Self, TypeVar
 
 import numpy as np
 
-from drivers import DMD, Camera, Device, Laser, OutOfRange
+from drivers import DMD, Camera, Device, DmdGeometry, Laser, OutOfRange
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
 from lab.config_errors import BenchConfigError
 from sim.camera import SimulatedCamera
@@ -22,7 +22,7 @@ from sim.camera_model import SensorModel
 from sim.dmd import SimulatedDMD
 from sim.laser import SimulatedLaser
 from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
-from sim.table import DmdGeometry, OpticalTable
+from sim.table import OpticalTable
 
 
 @dataclass
@@ -34,6 +34,10 @@ class Bench:
     dmd: DMD
     camera: Camera
     table: OpticalTable | None = None  # the shared simulated optical table, when simulated
+
+    @property
+    def geometry(self) -> DmdGeometry:
+        return self.table.geometry if self.table is not None else dmd_geometry(self.config)
 
     def devices(self) -> dict[str, Device]:
         return {"laser": self.laser, "dmd": self.dmd, "camera": self.camera}
@@ -132,18 +136,23 @@ def build_medium(config: BenchConfig, source: str = "bench configuration") -> Me
         raise BenchConfigError(source, [f"medium.grain_px: {error}"]) from None
 
 
-def build_table(config: BenchConfig, source: str = "bench configuration") -> OpticalTable:
-    """The simulated optical table the simulated devices share. The medium's matrix is built lazily,
-    on the first frame, so listing devices stays fast."""
+def dmd_geometry(config: BenchConfig) -> DmdGeometry:
+    """The DMD's active area and macropixels: where targets are placed, simulated or not."""
     dmd = config.dmd
     top, left = dmd.active_origin
-    geometry = DmdGeometry(
+    return DmdGeometry(
         mirror_shape=(dmd.mirror_rows, dmd.mirror_cols),
         active_top=top,
         active_left=left,
         macropixel_mirrors=dmd.macropixel_mirrors,
         side_macropixels=dmd.side_macropixels,
     )
+
+
+def build_table(config: BenchConfig, source: str = "bench configuration") -> OpticalTable:
+    """The simulated optical table the simulated devices share. The medium's matrix is built lazily,
+    on the first frame, so listing devices stays fast."""
+    geometry = dmd_geometry(config)
     return OpticalTable(
         build_medium(config, source),
         geometry,

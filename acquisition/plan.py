@@ -1,0 +1,118 @@
+"""A capture plan: which targets, where on the DMD, how many frames, with which settings. Plain data,
+validated, deterministic: the same plan yields the same targets in the same order on every machine."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class PlanError(ValueError):
+    """A plan that cannot run: the message names the key and what was expected."""
+
+
+class PlacementConfig(BaseModel):
+    """Where targets go on the DMD's active area, in macropixels, and how they fluctuate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["fixed", "random"] = "fixed"
+    top: int | None = None
+    left: int | None = None
+    region: tuple[int, int, int, int] | None = None
+    scale_min: float = Field(1.0, gt=0)
+    scale_max: float = Field(1.0, gt=0)
+    gain_min: float = Field(1.0, ge=0)
+    gain_max: float = Field(1.0, ge=0)
+    gradient_max: float = Field(0.0, ge=0)
+    jitter_std: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> PlacementConfig:
+        if self.scale_max < self.scale_min:
+            raise ValueError(f"scale_max {self.scale_max} is below scale_min {self.scale_min}")
+        if self.gain_max < self.gain_min:
+            raise ValueError(f"gain_max {self.gain_max} is below gain_min {self.gain_min}")
+        return self
+
+
+class CapturePlan(BaseModel):
+    """Everything that decides what a capture records. Stored in the data file; `--resume` rereads it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    targets: str = Field("blobs", description="target source spec, e.g. mnist, lfw, blobs, mix:lfw=0.5,mnist=0.5")
+    n_frames: int = Field(1000, ge=1)
+    n_targets: int | None = Field(None, ge=1, description="distinct targets; frames cycle through them")
+    seed: int = 0
+    target_rows: int = Field(32, ge=2)
+    target_cols: int = Field(32, ge=2)
+    display: Literal["threshold", "dither", "gray"] = "gray"
+    placement: PlacementConfig = PlacementConfig()
+    exposure_us: float = Field(40.0, gt=0)
+    laser_power_w: float = Field(0.05, ge=0)
+    mode: Literal["sequence", "step"] = "sequence"
+    block_frames: int = Field(256, ge=1)
+    picture_time_us: float | None = Field(
+        None, gt=0, description="default: the exposure plus 4 us, at least the DMD minimum"
+    )
+    settle_s: float = Field(0.0, ge=0, description="step mode: wait after showing a pattern")
+    dark_frames: int = Field(16, ge=0, description="dark frames at the start and at the end")
+    reference_every: int = Field(1000, ge=1, description="a reference frame after every K rows")
+    max_retries: int = Field(3, ge=0)
+    read_timeout_s: float = Field(5.0, gt=0)
+
+    @property
+    def target_shape(self) -> tuple[int, int]:
+        return self.target_rows, self.target_cols
+
+    def target_list(self, source_length: int) -> np.ndarray:
+        """Source indices of the plan's distinct targets, a seeded draw without repeats where possible."""
+        n = self.n_targets or self.n_frames
+        rng = np.random.default_rng([self.seed, 1])
+        if n <= source_length:
+            return np.sort(rng.choice(source_length, size=n, replace=False)) if n < source_length else np.arange(n)
+        return rng.integers(0, source_length, size=n)
+
+    def target_index(self, rows: range) -> np.ndarray:
+        """Row of the target list shown by each frame row: frames cycle through the list."""
+        n = self.n_targets or self.n_frames
+        return np.arange(rows.start, rows.stop, dtype=np.int64) % n
+
+    def picture_time_for(self, min_picture_time_us: float) -> float:
+        wanted = self.picture_time_us if self.picture_time_us is not None else self.exposure_us + 4.0
+        return max(wanted, min_picture_time_us)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def plan_from_dict(data: dict, where: str = "plan") -> CapturePlan:
+    try:
+        return CapturePlan.model_validate(data)
+    except ValidationError as error:
+        raise PlanError(_describe(error, where)) from None
+
+
+def load_plan(path: Path) -> CapturePlan:
+    """A plan from a TOML file (data, never code)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such plan file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PlanError(f"{path}: not valid TOML: {error}") from None
+    return plan_from_dict(data, str(path))
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        given = problem.get("input")
+        lines.append(f"{where}: {key}: {problem['msg']} (got {given!r})")
+    return "\n".join(lines)

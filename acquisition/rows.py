@@ -1,0 +1,87 @@
+"""From plan rows to what the DMD shows and what the file stores: patterns, targets, placement fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from acquisition.plan import CapturePlan
+from acquisition.targets import (
+    PlacementSpec,
+    draw_placements,
+    open_source,
+    prepare,
+    render_block,
+    target_set_stats,
+    to_dmd_levels,
+)
+from drivers import DmdGeometry
+
+_STATS_SAMPLE = 500
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    patterns: np.ndarray  # [frame, mirror row, mirror col], bool or uint8
+    targets: np.ndarray  # [frame, row, col] float32 in [0, 1], as displayed
+    target_index: np.ndarray  # [frame] int64
+    fields: dict[str, np.ndarray]
+
+
+class RowMaker:
+    """Deterministic: the same plan gives the same rows, so a resumed run continues exactly."""
+
+    def __init__(self, plan: CapturePlan, geometry: DmdGeometry, mirror_shape: tuple[int, int]) -> None:
+        if tuple(mirror_shape) != tuple(geometry.mirror_shape):
+            raise ValueError(f"the DMD has {mirror_shape} mirrors but its layout says {geometry.mirror_shape}")
+        self.plan = plan
+        self.geometry = geometry
+        self.source = open_source(plan.targets, seed=plan.seed)
+        self.target_list = plan.target_list(len(self.source))
+        spec = PlacementSpec(**plan.placement.model_dump())
+        self.placements = draw_placements(spec, plan.n_frames, plan.seed, geometry.side_macropixels, plan.target_shape)
+        self.binary = plan.display != "gray"
+        self._cache: dict[int, np.ndarray] = {}
+
+    @property
+    def frame_fields(self) -> dict[str, np.dtype]:
+        fields = {name: values.dtype for name, values in self.placements.as_fields().items()}
+        fields["source_index"] = np.dtype(np.int64)
+        fields["exposure_us"] = np.dtype(np.float32)
+        fields["laser_power_w"] = np.dtype(np.float32)
+        return fields
+
+    def prepared(self, list_row: int) -> np.ndarray:
+        """The prepared target of one row of the target list, cached for plans that cycle."""
+        image = self._cache.get(list_row)
+        if image is None:
+            raw = self.source.image(int(self.target_list[list_row]))
+            image = prepare(raw, self.plan.target_shape)
+            if len(self._cache) < 4096:
+                self._cache[list_row] = image
+        return image
+
+    def make(self, rows: range) -> RowBlock:
+        target_index = self.plan.target_index(rows)
+        images = np.stack([self.prepared(int(i)) for i in target_index])
+        indices = np.arange(rows.start, rows.stop)
+        macropixels, displayed = render_block(images, self.placements, indices, self.geometry.side_macropixels)
+        levels = to_dmd_levels(macropixels, binary=self.binary, method=self.plan.display)
+        fields = {name: values[rows.start : rows.stop] for name, values in self.placements.as_fields().items()}
+        fields["source_index"] = self.target_list[target_index].astype(np.int64)
+        return RowBlock(self.geometry.to_mirrors(levels), displayed.astype(np.float32), target_index, fields)
+
+    def dark_patterns(self, n: int) -> np.ndarray:
+        return np.zeros((n, *self.geometry.mirror_shape), dtype=np.bool_)
+
+    def reference_patterns(self) -> np.ndarray:
+        """A fixed random binary pattern over the whole active area, the same for every run of this plan."""
+        side = self.geometry.side_macropixels
+        pattern = np.random.default_rng([self.plan.seed, 2]).random((1, side, side)) < 0.5
+        return self.geometry.to_mirrors(pattern)
+
+    def target_stats(self) -> dict:
+        n = min(_STATS_SAMPLE, self.plan.n_frames)
+        block = self.make(range(0, n))
+        return target_set_stats(block.targets, block.patterns_macropixels if False else None, seed=self.plan.seed)

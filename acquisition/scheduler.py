@@ -1,0 +1,315 @@
+"""The capture engine: drives laser, DMD and camera through their contracts and writes the data file.
+
+It never knows whether a device is simulated. Every exit path (the end, an error, an abort, Ctrl-C)
+leaves the laser off and the file valid, holding every row committed so far; a stopped run tells the
+exact command that resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from acquisition.control import CaptureAborted, CaptureControl
+from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
+from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
+from acquisition.plan import CapturePlan
+from acquisition.preflight import Preflight, preflight
+from acquisition.rows import RowMaker
+from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
+
+
+class CaptureError(RuntimeError):
+    """A capture that cannot start or had to stop; the message says what failed and what to do."""
+
+
+@dataclass
+class CaptureDevices:
+    laser: Laser
+    dmd: DMD
+    camera: Camera
+    geometry: DmdGeometry
+
+
+@dataclass
+class CaptureProgress:
+    """What the command line and the GUI show while a capture runs."""
+
+    phase: str
+    rows_done: int
+    rows_total: int
+    frames_per_s: float = 0.0
+    eta_s: float = float("nan")
+    retries: int = 0
+    paused: bool = False
+    last_target: np.ndarray | None = None
+    last_speckle: np.ndarray | None = None
+    reference_correlation: list[float] = field(default_factory=list)
+
+
+@dataclass
+class CaptureResult:
+    path: Path
+    status: str  # complete, aborted, failed
+    rows_committed: int
+    rows_planned: int
+    retries: int
+    elapsed_s: float
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "complete"
+
+
+ProgressCallback = Callable[[CaptureProgress], None]
+
+
+def resume_command(path: Path) -> str:
+    return f"speckle-lab capture --resume {path}"
+
+
+class CaptureRun:
+    """One plan into one file. `run()` returns a `CaptureResult` for normal ends, aborts and device
+    failures; it raises `CaptureError` only when the run cannot start (preflight, bad file)."""
+
+    def __init__(
+        self,
+        plan: CapturePlan,
+        devices: CaptureDevices,
+        path: Path,
+        *,
+        bench: dict,
+        medium: dict | None = None,
+        resume: bool = False,
+        control: CaptureControl | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.plan = plan
+        self.devices = devices
+        self.path = Path(path)
+        self.bench = bench
+        self.medium = medium
+        self.resume = resume
+        self.control = control or CaptureControl()
+        self.on_progress = on_progress
+        self.rows = RowMaker(plan, devices.geometry, devices.dmd.mirror_shape)
+        self.capture = self._make_capture()
+        self.retries = 0
+        self._progress = CaptureProgress("starting", 0, plan.n_frames)
+        self._started_s = 0.0
+        self._rows_at_start = 0
+
+    def _make_capture(self) -> FrameCapture:
+        plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
+        if plan.mode == "sequence":
+            picture_time_us = plan.picture_time_for(dmd.min_picture_time_us)
+            return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us)
+        return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s)
+
+    # -- before the run ---------------------------------------------------------------------------
+    def preflight(self, rows_done: int = 0) -> Preflight:
+        camera = self.devices.camera
+        return preflight(
+            self.plan,
+            self.path,
+            speckle_shape=camera.shape,
+            speckle_itemsize=camera.dtype.itemsize,
+            seconds_per_frame=self.capture.seconds_per_frame(),
+            rows_done=rows_done,
+        )
+
+    def _open_writer(self) -> CaptureWriter:
+        camera = self.devices.camera
+        if self.resume:
+            return CaptureWriter.open_for_resume(self.path)
+        metadata = RunMetadata(
+            plan=self.plan.to_dict(),
+            bench=self.bench,
+            devices=[d.identity.as_dict() for d in (self.devices.laser, self.devices.dmd, camera)],
+            medium=self.medium,
+            target_stats=self.rows.target_stats(),
+            n_planned=self.plan.n_frames,
+        )
+        return CaptureWriter.create(
+            self.path,
+            speckle_shape=camera.shape,
+            speckle_dtype=camera.dtype,
+            target_shape=self.plan.target_shape,
+            frame_fields=self.rows.frame_fields,
+            metadata=metadata,
+        )
+
+    # -- the run ----------------------------------------------------------------------------------
+    def run(self) -> CaptureResult:
+        self._started_s = time.monotonic()
+        rows_done, start_darks_done = self._existing_progress() if self.resume else (0, False)
+        check = self.preflight(rows_done)
+        if not check.ok:
+            raise CaptureError(f"{self.path}: refusing to start: {check.message}")
+        writer = self._open_writer()
+        self._rows_at_start = writer.n_committed
+        status, message = "failed", ""
+        try:
+            self.capture.open()
+            if not start_darks_done:
+                self._capture_darks(writer, "start")
+            self._laser_on()
+            self._capture_rows(writer)
+            self._laser_off()
+            self._capture_darks(writer, "end")
+            status, message = "complete", f"{writer.n_committed} rows captured into {self.path}"
+        except (CaptureAborted, KeyboardInterrupt) as stop:
+            status = "aborted"
+            reason = str(stop) or "interrupted (Ctrl-C)"
+            message = self._stopped_message(writer, reason)
+            self._safe(lambda: writer.log_event("aborted", reason, writer.n_committed))
+        except (DeviceError, OSError) as error:
+            status = "failed"
+            message = self._stopped_message(writer, f"{type(error).__name__}: {error}")
+            kind = "write_error" if isinstance(error, OSError) else "device_error"
+            detail = str(error)
+            self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
+        finally:
+            self._shutdown_devices()
+            self._safe(lambda: writer.set_status(status))
+            self._safe(writer.close)
+        return CaptureResult(
+            self.path,
+            status,
+            writer.n_committed,
+            self.plan.n_frames,
+            self.retries,
+            time.monotonic() - self._started_s,
+            message,
+        )
+
+    def _existing_progress(self) -> tuple[int, bool]:
+        """Rows already committed in the file to resume, and whether its start darks are there."""
+        with CaptureReader(self.path) as reader:
+            _, _, phase = reader.dark()
+            return reader.n_frames, bool(len(phase)) or reader.n_frames > 0
+
+    def _stopped_message(self, writer: CaptureWriter, reason: str) -> str:
+        return (
+            f"capture stopped after {writer.n_committed} of {self.plan.n_frames} rows: {reason}. "
+            f"The file is valid; resume with: {resume_command(self.path)}"
+        )
+
+    def _capture_rows(self, writer: CaptureWriter) -> None:
+        plan = self.plan
+        row = writer.n_committed
+        while row < plan.n_frames:
+            self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
+            stop = self._block_end(row)
+            block = self.rows.make(range(row, stop))
+            frames = self._capture_with_retries(block.patterns, writer, row)
+            self._check_laser()
+            writer.append_frames(
+                FrameRows(
+                    speckle=frames.pixels,
+                    target=block.targets,
+                    target_index=block.target_index,
+                    timestamp_s=frames.timestamps_s,
+                    frame_id=frames.frame_ids,
+                    fields={**block.fields, **self._device_fields(len(frames))},
+                )
+            )
+            row = stop
+            self._progress.last_target = block.targets[-1]
+            self._progress.last_speckle = frames.pixels[-1]
+            if row % plan.reference_every == 0 or row == plan.n_frames:
+                self._capture_reference(writer, row)
+            self._report("frames", row)
+
+    def _block_end(self, row: int) -> int:
+        plan = self.plan
+        next_reference = (row // plan.reference_every + 1) * plan.reference_every
+        return min(row + plan.block_frames, next_reference, plan.n_frames)
+
+    def _device_fields(self, n: int) -> dict[str, np.ndarray]:
+        laser = self.devices.laser
+        return {
+            "exposure_us": np.full(n, self.devices.camera.exposure_us, np.float32),
+            "laser_power_w": np.full(n, laser.power_setpoint_w if laser.emission else 0.0, np.float32),
+        }
+
+    def _capture_with_retries(self, patterns: np.ndarray, writer: CaptureWriter, row: int) -> FrameBlock:
+        """Capture a block; a timeout or a frame-id gap is recorded and the block retried from a clean state."""
+        failures = 0
+        while True:
+            try:
+                return self.capture.capture(patterns)
+            except (DeviceTimeout, FrameGapError) as error:
+                failures += 1
+                kind = "frame_gap" if isinstance(error, FrameGapError) else "camera_timeout"
+                writer.log_event(kind, str(error), row)
+                if failures > self.plan.max_retries:
+                    raise DeviceError(
+                        str(self.devices.camera.identity),
+                        f"capture rows {row}..{row + len(patterns) - 1}",
+                        f"failed {failures} times in a row, last: {error}",
+                    ) from error
+                self.retries += 1
+                self._progress.retries = self.retries
+                writer.log_event("retry", f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}", row)
+                self.capture.reopen()
+
+    def _capture_darks(self, writer: CaptureWriter, phase: str) -> None:
+        n = self.plan.dark_frames
+        if not n:
+            return
+        self._report("dark", writer.n_committed)
+        laser = self.devices.laser
+        if laser.emission:
+            laser.set_emission(False)
+        patterns = self.rows.dark_patterns(n)
+        frames = self._capture_with_retries(patterns, writer, writer.n_committed)
+        writer.append_dark(frames.pixels, frames.timestamps_s, phase)
+
+    def _capture_reference(self, writer: CaptureWriter, row: int) -> None:
+        frames = self._capture_with_retries(self.rows.reference_patterns(), writer, row)
+        correlation = writer.append_reference(frames.pixels[0], float(frames.timestamps_s[0]), row)
+        self._progress.reference_correlation.append(correlation)
+
+    def _laser_on(self) -> None:
+        laser = self.devices.laser
+        laser.set_power_w(self.plan.laser_power_w)
+        self._check_laser()
+        laser.set_emission(True)
+
+    def _laser_off(self) -> None:
+        self.devices.laser.set_emission(False)
+
+    def _check_laser(self) -> None:
+        laser = self.devices.laser
+        status = laser.status()
+        if status.fault is not None or not status.interlock_closed:
+            raise LaserFault(str(laser.identity), "status", status.fault or "interlock open")
+
+    def _shutdown_devices(self) -> None:
+        """Laser off first, whatever else fails."""
+        self._safe(lambda: self.devices.laser.set_emission(False))
+        self._safe(self.capture.close)
+
+    @staticmethod
+    def _safe(action: Callable[[], object]) -> None:
+        """Shutting down: every step must run even if one fails."""
+        with contextlib.suppress(Exception):
+            action()
+
+    def _report(self, phase: str, rows_done: int, paused: bool = False) -> None:
+        progress = self._progress
+        progress.phase, progress.rows_done, progress.paused = phase, rows_done, paused
+        elapsed = time.monotonic() - self._started_s
+        captured = rows_done - self._rows_at_start
+        progress.frames_per_s = captured / elapsed if elapsed > 0 else 0.0
+        left = self.plan.n_frames - rows_done
+        progress.eta_s = left / progress.frames_per_s if progress.frames_per_s > 0 else float("nan")
+        if self.on_progress is not None:
+            self.on_progress(progress)

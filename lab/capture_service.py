@@ -1,0 +1,122 @@
+"""Capture as a service: what `speckle-lab capture` and the GUI both call to run, resume or queue plans."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from acquisition.datafile import CaptureReader
+
+from acquisition.control import CaptureControl
+from acquisition.plan import CapturePlan, PlanError, plan_from_dict
+from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
+from lab.bench import Bench, build_bench, open_bench
+from lab.bench_config import BenchConfig
+from lab.config_errors import BenchConfigError
+
+ProgressCallback = Callable[[CaptureProgress], None]
+
+
+def capture_devices(bench: Bench) -> CaptureDevices:
+    return CaptureDevices(bench.laser, bench.dmd, bench.camera, bench.geometry)
+
+
+def make_run(
+    plan: CapturePlan,
+    bench: Bench,
+    out: Path,
+    *,
+    resume: bool = False,
+    control: CaptureControl | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> CaptureRun:
+    medium = bench.table.medium.describe() if bench.table is not None else None
+    return CaptureRun(
+        plan,
+        capture_devices(bench),
+        out,
+        bench=bench.config.to_dict(),
+        medium=medium,
+        resume=resume,
+        control=control,
+        on_progress=on_progress,
+    )
+
+
+def run_plan(
+    plan: CapturePlan,
+    out: Path,
+    bench_path: Path | None = None,
+    *,
+    overwrite: bool = False,
+    control: CaptureControl | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> CaptureResult:
+    """Capture `plan` into a new file `out` on the bench of `bench_path` (default: the simulated bench)."""
+    out = Path(out)
+    if out.exists():
+        if not overwrite:
+            raise CaptureError(f"{out} already exists; choose another --out, or resume it with --resume {out}")
+        out.unlink()
+    with open_bench(bench_path) as bench:
+        return make_run(plan, bench, out, control=control, on_progress=on_progress).run()
+
+
+def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
+    """The plan and the bench a file was captured with: resuming must use exactly these."""
+    with CaptureReader(path) as reader:
+        plan_data, bench_data = reader.plan, reader.bench
+    plan = plan_from_dict(plan_data, f"{path}: /entry/plan")
+    try:
+        bench = BenchConfig.model_validate(bench_data)
+    except ValueError as error:
+        raise BenchConfigError(f"{path}: stored bench", [str(error)]) from None
+    return plan, bench
+
+
+def resume_file(
+    path: Path, *, control: CaptureControl | None = None, on_progress: ProgressCallback | None = None
+) -> CaptureResult:
+    """Continue an interrupted capture from its first missing row, with its own plan and bench."""
+    path = Path(path)
+    plan, config = stored_plan_and_bench(path)
+    with build_bench(config, f"{path}: stored bench") as bench:
+        return make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress).run()
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    plan: CapturePlan
+    out: Path
+    bench: Path | None
+
+
+def load_queue(path: Path) -> list[QueueEntry]:
+    """A queue file: `[defaults]` (plan keys and `bench`) applied to every `[[run]]` (plan keys, `out`)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such queue file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PlanError(f"{path}: not valid TOML: {error}") from None
+    unknown = set(data) - {"defaults", "run"}
+    if unknown:
+        raise PlanError(f"{path}: unknown section(s) {sorted(unknown)}; expected [defaults] and [[run]]")
+    runs = data.get("run")
+    if not isinstance(runs, list) or not runs:
+        raise PlanError(f"{path}: expected at least one [[run]] table with `out` and plan keys")
+    defaults = dict(data.get("defaults", {}))
+    entries = []
+    for i, run in enumerate(runs):
+        merged = {**defaults, **run}
+        out = merged.pop("out", None)
+        if not out:
+            raise PlanError(f"{path}: run[{i}]: missing `out` (the data file to write)")
+        bench = merged.pop("bench", None)
+        plan = plan_from_dict(merged, f"{path}: run[{i}]")
+        base = path.parent
+        entries.append(QueueEntry(plan, base / out, base / bench if bench else None))
+    return entries

@@ -1,0 +1,188 @@
+"""`speckle-lab capture`: one plan into one file, `--resume` an interrupted file, or `--queue` a night's plans."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from acquisition.control import CaptureControl
+from acquisition.plan import CapturePlan, PlanError, load_plan, plan_from_dict
+from acquisition.preflight import format_duration
+from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
+from lab.capture_service import load_queue, resume_file, run_plan
+
+EXIT_STOPPED = 1
+EXIT_USAGE = 2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "capture",
+        help="capture (target, speckle) pairs into an HDF5 file",
+        description="Capture a plan into FILE.h5; --resume continues an interrupted file; --queue runs several.",
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", type=Path, metavar="FILE.h5", help="the data file to write")
+    what.add_argument("--resume", type=Path, metavar="FILE.h5", help="continue an interrupted capture")
+    what.add_argument("--queue", type=Path, metavar="QUEUE.toml", help="run several plans, one file each")
+    parser.add_argument("--bench", type=Path, metavar="FILE", help="bench TOML file (default: the simulated bench)")
+    parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="plan file; options below override it")
+    parser.add_argument("--targets", metavar="SOURCE", help="target source, e.g. mnist, lfw, blobs (see `targets`)")
+    parser.add_argument("--n", type=int, dest="n_frames", metavar="N", help="number of frames")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--exposure-us", type=float)
+    parser.add_argument("--power-w", type=float, dest="laser_power_w")
+    parser.add_argument("--mode", choices=["sequence", "step"])
+    parser.add_argument("--display", choices=["gray", "threshold", "dither"])
+    parser.add_argument("--placement", choices=["fixed", "random"], help="where targets go on the DMD")
+    parser.add_argument("--scale", type=_pair, metavar="MIN,MAX", help="target scale range (enlarged targets)")
+    parser.add_argument("--gain", type=_pair, metavar="MIN,MAX", help="random intensity gain range")
+    parser.add_argument("--block", type=int, dest="block_frames", help="frames per DMD sequence")
+    parser.add_argument("--reference-every", type=int, help="a reference frame every K rows")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX (two numbers), got {text!r}") from None
+    return low, high
+
+
+def plan_from_args(args: argparse.Namespace) -> CapturePlan:
+    data = load_plan(args.plan).to_dict() if args.plan else {}
+    for key in ("targets", "n_frames", "seed", "exposure_us", "laser_power_w", "mode", "display", "block_frames"):
+        value = getattr(args, key)
+        if value is not None:
+            data[key] = value
+    if args.reference_every is not None:
+        data["reference_every"] = args.reference_every
+    placement = dict(data.get("placement", {}))
+    if args.placement:
+        placement["mode"] = args.placement
+    if args.scale:
+        placement["scale_min"], placement["scale_max"] = args.scale
+    if args.gain:
+        placement["gain_min"], placement["gain_max"] = args.gain
+    if placement:
+        data["placement"] = placement
+    return plan_from_dict(data, "command line")
+
+
+class ProgressBar:
+    """tqdm on stderr, fed by the scheduler's progress callbacks."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label = label
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def __call__(self, progress: CaptureProgress) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=progress.rows_total, desc=self.label, unit="frame", file=sys.stderr)
+        self.bar.n = progress.rows_done
+        postfix = {"phase": progress.phase, "retries": progress.retries}
+        if progress.reference_correlation:
+            postfix["ref"] = f"{progress.reference_correlation[-1]:.3f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _with_ctrl_c_abort(control: CaptureControl) -> None:
+    """First Ctrl-C: stop after the current block, cleanly. Second: stop at once."""
+
+    def handler(signum: int, frame: object) -> None:
+        if control.aborted:
+            raise KeyboardInterrupt
+        print("\nstopping after the current block (Ctrl-C again to stop at once)", file=sys.stderr)
+        control.abort("interrupted by Ctrl-C")
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
+    control = CaptureControl()
+    _with_ctrl_c_abort(control)
+    bar = ProgressBar(label, quiet)
+    try:
+        return start(control, bar)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _print_result(result: CaptureResult) -> None:
+    stream = sys.stdout if result.ok else sys.stderr
+    print(
+        f"{result.status}: {result.message} ({format_duration(result.elapsed_s)}, {result.retries} retries)",
+        file=stream,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.queue:
+            return _run_queue(args)
+        if args.resume:
+            result = _run_one(
+                f"resume {args.resume.name}",
+                args.quiet,
+                lambda control, bar: resume_file(args.resume, control=control, on_progress=bar),
+            )
+        else:
+            plan = plan_from_args(args)
+            result = _run_one(
+                args.out.name,
+                args.quiet,
+                lambda control, bar: run_plan(
+                    plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
+                ),
+            )
+    except (PlanError, CaptureError) as error:
+        for line in str(error).splitlines():
+            print(f"speckle-lab: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_result(result)
+    return 0 if result.ok else EXIT_STOPPED
+
+
+def _run_queue(args: argparse.Namespace) -> int:
+    entries = load_queue(args.queue)
+    rows = []
+    for i, entry in enumerate(entries, 1):
+        label = f"[{i}/{len(entries)}] {entry.out.name}"
+        try:
+            result = _run_one(
+                label,
+                args.quiet,
+                lambda control, bar, e=entry: run_plan(
+                    e.plan, e.out, e.bench, overwrite=args.overwrite, control=control, on_progress=bar
+                ),
+            )
+            _print_result(result)
+            rows.append((entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message))
+            if result.status == "aborted" and "Ctrl-C" in result.message:
+                break
+        except Exception as error:  # a failed plan is reported and the queue goes on
+            print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
+            rows.append((entry.out, "failed", "0", str(error)))
+    print("\nqueue summary:")
+    for out, status, count, message in rows:
+        print(f"  {status:9} {count:>13}  {out}")
+        if status != "complete":
+            print(f"            {message}")
+    return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_STOPPED
