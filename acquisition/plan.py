@@ -10,6 +10,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from acquisition.targets import PlacementSpec
+
 
 class PlanError(ValueError):
     """A plan that cannot run: the message names the key and what was expected."""
@@ -51,7 +53,9 @@ class CapturePlan(BaseModel):
     seed: int = 0
     target_rows: int = Field(32, ge=2)
     target_cols: int = Field(32, ge=2)
-    display: Literal["threshold", "dither", "gray"] = "gray"
+    display: Literal["gray", "threshold", "dither", "ordered"] = Field(
+        "gray", description="gray: 8-bit DMD levels; threshold, dither (Floyd-Steinberg), ordered: binary DMD"
+    )
     placement: PlacementConfig = PlacementConfig()
     exposure_us: float = Field(40.0, gt=0)
     laser_power_w: float = Field(0.05, ge=0)
@@ -70,13 +74,13 @@ class CapturePlan(BaseModel):
     def target_shape(self) -> tuple[int, int]:
         return self.target_rows, self.target_cols
 
-    def target_list(self, source_length: int) -> np.ndarray:
-        """Source indices of the plan's distinct targets, a seeded draw without repeats where possible."""
-        n = self.n_targets or self.n_frames
-        rng = np.random.default_rng([self.seed, 1])
-        if n <= source_length:
-            return np.sort(rng.choice(source_length, size=n, replace=False)) if n < source_length else np.arange(n)
-        return rng.integers(0, source_length, size=n)
+    def placement_spec(self) -> PlacementSpec:
+        return PlacementSpec(**self.placement.model_dump())
+
+    @model_validator(mode="after")
+    def _placement_is_consistent(self) -> CapturePlan:
+        self.placement_spec()  # raises ValueError naming the inconsistency (e.g. region with fixed mode)
+        return self
 
     def target_index(self, rows: range) -> np.ndarray:
         """Row of the target list shown by each frame row: frames cycle through the list."""

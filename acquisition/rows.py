@@ -8,7 +8,7 @@ import numpy as np
 
 from acquisition.plan import CapturePlan
 from acquisition.targets import (
-    PlacementSpec,
+    Placements,
     draw_placements,
     open_source,
     prepare,
@@ -16,6 +16,7 @@ from acquisition.targets import (
     target_set_stats,
     to_dmd_levels,
 )
+from acquisition.targets.selection import ChosenIndices
 from drivers import DmdGeometry
 
 _STATS_SAMPLE = 500
@@ -27,6 +28,7 @@ class RowBlock:
     targets: np.ndarray  # [frame, row, col] float32 in [0, 1], as displayed
     target_index: np.ndarray  # [frame] int64
     fields: dict[str, np.ndarray]
+    macropixels: np.ndarray  # [frame, side, side] float32: the DMD image at macropixel resolution
 
 
 class RowMaker:
@@ -38,15 +40,26 @@ class RowMaker:
         self.plan = plan
         self.geometry = geometry
         self.source = open_source(plan.targets, seed=plan.seed)
-        self.target_list = plan.target_list(len(self.source))
-        spec = PlacementSpec(**plan.placement.model_dump())
-        self.placements = draw_placements(spec, plan.n_frames, plan.seed, geometry.side_macropixels, plan.target_shape)
-        self.binary = plan.display != "gray"
+        self.target_list = ChosenIndices(len(self.source), plan.n_targets or plan.n_frames, plan.seed)
+        self._spec = plan.placement_spec()
+        self._placements = self._draw(0)
+        self.binarize = None if plan.display == "gray" else plan.display
         self._cache: dict[int, np.ndarray] = {}
+
+    def _draw(self, n: int) -> Placements:
+        plan = self.plan
+        return draw_placements(self._spec, n, plan.seed, self.geometry.side_macropixels, plan.target_shape)
+
+    def placements(self, rows: range) -> Placements:
+        """Placements of `rows`: drawn lazily (the first k never depend on how many follow), so plans of
+        any length cost memory only for the rows reached."""
+        if rows.stop > len(self._placements):
+            self._placements = self._draw(min(self.plan.n_frames, max(rows.stop, 2 * len(self._placements))))
+        return self._placements.take(slice(rows.start, rows.stop))
 
     @property
     def frame_fields(self) -> dict[str, np.dtype]:
-        fields = {name: values.dtype for name, values in self.placements.as_fields().items()}
+        fields = {name: values.dtype for name, values in self._placements.as_fields().items()}
         fields["source_index"] = np.dtype(np.int64)
         fields["exposure_us"] = np.dtype(np.float32)
         fields["laser_power_w"] = np.dtype(np.float32)
@@ -65,12 +78,14 @@ class RowMaker:
     def make(self, rows: range) -> RowBlock:
         target_index = self.plan.target_index(rows)
         images = np.stack([self.prepared(int(i)) for i in target_index])
-        indices = np.arange(rows.start, rows.stop)
-        macropixels, displayed = render_block(images, self.placements, indices, self.geometry.side_macropixels)
-        levels = to_dmd_levels(macropixels, binary=self.binary, method=self.plan.display)
-        fields = {name: values[rows.start : rows.stop] for name, values in self.placements.as_fields().items()}
-        fields["source_index"] = self.target_list[target_index].astype(np.int64)
-        return RowBlock(self.geometry.to_mirrors(levels), displayed.astype(np.float32), target_index, fields)
+        placements = self.placements(rows)
+        macropixels, displayed = render_block(images, placements, None, self.geometry.side_macropixels, self.binarize)
+        levels = to_dmd_levels(macropixels, binary=self.binarize is not None)
+        fields = placements.as_fields()
+        fields["source_index"] = self.target_list[target_index]
+        return RowBlock(
+            self.geometry.to_mirrors(levels), displayed.astype(np.float32), target_index, fields, macropixels
+        )
 
     def dark_patterns(self, n: int) -> np.ndarray:
         return np.zeros((n, *self.geometry.mirror_shape), dtype=np.bool_)
@@ -84,4 +99,4 @@ class RowMaker:
     def target_stats(self) -> dict:
         n = min(_STATS_SAMPLE, self.plan.n_frames)
         block = self.make(range(0, n))
-        return target_set_stats(block.targets, block.patterns_macropixels if False else None, seed=self.plan.seed)
+        return target_set_stats(block.targets, block.macropixels, seed=self.plan.seed)
