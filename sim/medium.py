@@ -77,7 +77,8 @@ class Medium(ABC):
 
     def project(self, inputs: np.ndarray) -> np.ndarray:
         """The one GEMM: `[frame, 2 * pixel]` real then imaginary field parts for real inputs `[frame, input]`."""
-        return np.asarray(inputs, dtype=np.float32) @ self.matrix
+        # A strided view (one bit plane of a stack) would send numpy's matmul off its BLAS path.
+        return np.ascontiguousarray(inputs, dtype=np.float32) @ self.matrix
 
     def intensity_of(self, product: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """|field|^2 `[frame, pixel]` from rows of `project`; squares `product` in place."""
