@@ -1,0 +1,59 @@
+"""Targets for the DMD: sources by spec string, preparation, seeded placement with intensity fluctuations,
+and the diversity statistics of a target set. Imports `drivers` contracts at most; nothing downloads."""
+
+from acquisition.targets.base import ArraySource, TargetSource
+from acquisition.targets.diversity import (
+    CoverageAccumulator,
+    coverage_summary,
+    intensity_entropy,
+    intrinsic_dimension_mle,
+    label_sharpness,
+    spatial_coverage,
+    target_set_stats,
+)
+from acquisition.targets.errors import TargetSpecError
+from acquisition.targets.mix import MixedSource, mix_sources
+from acquisition.targets.placement import (
+    Placements,
+    PlacementSpec,
+    displayed_target,
+    draw_placements,
+    named_region,
+    place,
+    place_block,
+    render,
+    render_block,
+    to_dmd_levels,
+)
+from acquisition.targets.prepare import prepare
+from acquisition.targets.selection import choose_indices
+from acquisition.targets.sources import list_sources, open_source
+
+__all__ = [
+    "ArraySource",
+    "CoverageAccumulator",
+    "MixedSource",
+    "PlacementSpec",
+    "Placements",
+    "TargetSource",
+    "TargetSpecError",
+    "choose_indices",
+    "coverage_summary",
+    "displayed_target",
+    "draw_placements",
+    "intensity_entropy",
+    "intrinsic_dimension_mle",
+    "label_sharpness",
+    "list_sources",
+    "mix_sources",
+    "named_region",
+    "open_source",
+    "place",
+    "place_block",
+    "prepare",
+    "render",
+    "render_block",
+    "spatial_coverage",
+    "target_set_stats",
+    "to_dmd_levels",
+]
