@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from acquisition.datafile import CaptureReader
-
 from acquisition.control import CaptureControl
+from acquisition.datafile import CaptureReader
 from acquisition.plan import CapturePlan, PlanError, plan_from_dict
 from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench, open_bench
@@ -68,7 +67,9 @@ def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
     """The plan and the bench a file was captured with: resuming must use exactly these."""
     with CaptureReader(path) as reader:
         plan_data, bench_data = reader.plan, reader.bench
-    plan = plan_from_dict(plan_data, f"{path}: /entry/plan")
+        if reader.status == "complete" and reader.n_frames >= reader.n_planned:
+            raise CaptureError(f"{path}: the capture is already complete ({reader.n_frames} rows); nothing to resume")
+    plan = plan_from_dict(plan_data, f"{path}: stored plan")
     try:
         bench = BenchConfig.model_validate(bench_data)
     except ValueError as error:

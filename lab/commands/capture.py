@@ -34,6 +34,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="plan file; options below override it")
     parser.add_argument("--targets", metavar="SOURCE", help="target source, e.g. mnist, lfw, blobs (see `targets`)")
     parser.add_argument("--n", type=int, dest="n_frames", metavar="N", help="number of frames")
+    parser.add_argument("--target-size", type=int, metavar="N", help="targets are N x N macropixels (default 32)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--exposure-us", type=float)
     parser.add_argument("--power-w", type=float, dest="laser_power_w")
@@ -63,6 +64,8 @@ def plan_from_args(args: argparse.Namespace) -> CapturePlan:
         value = getattr(args, key)
         if value is not None:
             data[key] = value
+    if args.target_size is not None:
+        data["target_rows"] = data["target_cols"] = args.target_size
     if args.reference_every is not None:
         data["reference_every"] = args.reference_every
     placement = dict(data.get("placement", {}))

@@ -26,7 +26,7 @@ def start_capture(tmp_path: Path, out: Path) -> subprocess.Popen:
     bench = write_small_bench_toml(tmp_path / "bench.toml")
     command = [
         sys.executable, "-m", "lab.cli", "capture", "--targets", "blobs", "--n", str(N_FRAMES), "--out", str(out),
-        "--bench", str(bench), "--block", "16", "--reference-every", "500", "--quiet",
+        "--bench", str(bench), "--target-size", "16", "--block", "16", "--reference-every", "500", "--quiet",
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

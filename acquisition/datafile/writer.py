@@ -1,0 +1,525 @@
+"""The capture writer: appends blocks of rows to a SWMR HDF5 file so that a crash at any moment leaves a
+file that opens and holds every committed row, and a resume continues from the first missing one.
+
+Commit protocol, per block: resize and write every dataset of the block, flush (the data reaches the OS),
+then write the `committed` counter and flush again. A reader trusts min(len(dataset), committed), so it never
+sees a row whose data is not written, whatever moment the writer dies at. Every `fsync_interval_s` the data is
+also fsync'ed before the counters are written and `synced` follows `committed`: after a power cut (the
+machine's boot id changed) a resume trusts only `synced` rows, since the page cache may have lost the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import h5py
+import numpy as np
+
+from acquisition.datafile.errors import CaptureFileError
+from acquisition.datafile.layout import (
+    COMMITTED,
+    DARK,
+    DARK_PHASES,
+    EVENT_DTYPE,
+    EVENT_KIND_BYTES,
+    EVENT_MESSAGE_BYTES,
+    EVENTS,
+    FRAMES,
+    REFERENCE,
+    STATUS,
+    STATUS_DTYPE,
+    STATUSES,
+    SYNCED,
+    WRITER_CHUNK_CACHE_BYTES,
+    check_format,
+    check_frame_fields,
+    create_layout,
+    read_frame_fields,
+    table_columns,
+)
+from acquisition.datafile.lock import FileInUseError, WriterLock, writer_active
+from acquisition.datafile.metadata import (
+    boot_id,
+    hostname,
+    mark_writer,
+    read_metadata,
+    write_metadata,
+    writer_identity,
+)
+from acquisition.datafile.reader import open_capture
+from acquisition.datafile.records import FrameRows, RunMetadata
+from acquisition.datafile.space import (
+    EVENT_HEADROOM_BYTES,
+    METADATA_MARGIN_BYTES,
+    SpaceReserve,
+    keep_lingering,
+    retry_lingering,
+)
+from acquisition.h5clear import SuperblockError, clear_status_flags
+
+LIBVER = ("v110", "v114")  # SWMR needs the 1.10 format; capping at 1.14 keeps files readable by HDF5 1.10-1.14
+DEFAULT_FSYNC_INTERVAL_S = 5.0
+
+
+class CaptureFileExistsError(CaptureFileError, FileExistsError):
+    """Refusing to overwrite an existing capture (it may hold a night of data)."""
+
+
+class _Table:
+    """One appendable group: its datasets grow together and its counters say how many rows to trust."""
+
+    def __init__(self, group: h5py.Group, columns: tuple[str, ...]) -> None:
+        self.columns = {name: group[name] for name in columns}
+        self._committed = group[COMMITTED]
+        self._synced = group[SYNCED]
+        self.n_committed = int(self._committed[()])
+        self.n_synced = int(self._synced[()])
+        self.n_written = self.n_committed
+        # (rows per chunk, bytes of the chunks that hold those rows) per dataset, to bound the file's growth
+        self._chunking = [
+            (
+                d.chunks[0],
+                d.dtype.itemsize
+                * math.prod(d.chunks)
+                * math.prod(math.ceil(side / chunk) for side, chunk in zip(d.shape[1:], d.chunks[1:], strict=True)),
+            )
+            for d in self.columns.values()
+        ]
+
+    def bytes_for(self, n: int) -> int:
+        """Upper bound of the file's growth for n more rows: HDF5 allocates whole chunks, so only rows that
+        start a new chunk cost space, plus room for the chunk index and headers."""
+        start, stop = self.n_written, self.n_written + n
+        new_chunks = sum((-(-stop // rows) - -(-start // rows)) * slab_bytes for rows, slab_bytes in self._chunking)
+        return new_chunks + METADATA_MARGIN_BYTES
+
+    def append(self, arrays: Mapping[str, np.ndarray], n: int) -> None:
+        """Write rows n_written..n_written+n; a failure half-way leaves n_written (and the commit) unchanged."""
+        start, stop = self.n_written, self.n_written + n
+        for name, dataset in self.columns.items():
+            if dataset.shape[0] != stop:
+                dataset.resize(stop, axis=0)
+            dataset[start:stop] = arrays[name]
+        self.n_written = stop
+
+    def truncate(self, n: int) -> None:
+        for dataset in self.columns.values():
+            if dataset.shape[0] != n:
+                dataset.resize(n, axis=0)
+        self.n_written = n
+        self.write_counters(synced=True, force=True)
+
+    def write_counters(self, synced: bool, force: bool = False) -> None:
+        if force or self.n_committed != self.n_written:
+            self._committed[()] = self.n_written
+            self.n_committed = self.n_written
+        if synced and (force or self.n_synced != self.n_written):
+            self._synced[()] = self.n_written
+            self.n_synced = self.n_written
+
+
+class CaptureWriter:
+    """Writes one capture file. Create with `create` or `open_for_resume`; use as a context manager."""
+
+    def __init__(self, f: h5py.File, lock: WriterLock, fsync_interval_s: float) -> None:
+        self._file = f
+        self._lock = lock
+        self.path = Path(f.filename)
+        self.fsync_interval_s = fsync_interval_s
+        entry = f["entry"]
+        self._tables = {group: _Table(f[group], columns) for group, columns in table_columns(entry).items()}
+        self._frames, self._dark = self._tables[FRAMES], self._tables[DARK]
+        self._reference, self._events = self._tables[REFERENCE], self._tables[EVENTS]
+        self.metadata: RunMetadata = read_metadata(f)
+        self.n_planned = self.metadata.n_planned
+        speckle, target = f[f"{FRAMES}/speckle"], f[f"{FRAMES}/target"]
+        self.speckle_shape: tuple[int, int] = speckle.shape[1:]
+        self.speckle_dtype: np.dtype = speckle.dtype
+        self.target_shape: tuple[int, int] = target.shape[1:]
+        self.frame_fields: dict[str, np.dtype] = {
+            name: f[f"{FRAMES}/{name}"].dtype for name in read_frame_fields(entry)
+        }
+        self._status = f[STATUS]
+        self._fd = f.id.get_vfd_handle()
+        self._space = SpaceReserve(self._fd, self.path)
+        self._last_sync_s = time.monotonic()
+        self._first_reference: np.ndarray | None = None
+        self._closed = False
+
+    # -- opening ------------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        speckle_shape: tuple[int, int],
+        speckle_dtype: np.dtype | type,
+        target_shape: tuple[int, int],
+        frame_fields: Mapping[str, np.dtype | type],
+        metadata: RunMetadata,
+        overwrite: bool = False,
+        fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S,
+    ) -> CaptureWriter:
+        """A new, empty capture with every object created and SWMR on. Never replaces an existing file
+        unless `overwrite` (and never one a live process is writing)."""
+        path = Path(path)
+        _check_not_lingering(path)
+        speckle_shape = _frame_shape("speckle_shape", speckle_shape)
+        target_shape = _frame_shape("target_shape", target_shape)
+        speckle_dtype = np.dtype(speckle_dtype)
+        if speckle_dtype.kind not in "iu":
+            raise ValueError(f"speckle_dtype must be the camera's integer dtype, not {speckle_dtype}")
+        fields = check_frame_fields(frame_fields)
+        if metadata.n_planned < 0:
+            raise ValueError(f"metadata.n_planned must be >= 0, not {metadata.n_planned}")
+        if path.exists():
+            if not overwrite:
+                raise CaptureFileExistsError(
+                    f"{path}: refusing to overwrite an existing file; choose another path, "
+                    "resume it, or pass overwrite=True"
+                )
+            if writer_active(path):
+                raise CaptureFileError(f"{path}: cannot overwrite: another process is writing this capture")
+        f = h5py.File(path, "w" if overwrite else "x", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+        try:
+            create_layout(
+                f,
+                speckle_shape=speckle_shape,
+                speckle_dtype=speckle_dtype,
+                target_shape=target_shape,
+                frame_fields=fields,
+            )
+            write_metadata(f, metadata)
+            f.flush()
+        except BaseException:
+            f.close()
+            raise
+        lock = WriterLock(path)
+        try:
+            f.swmr_mode = True
+            return cls(f, lock, fsync_interval_s)
+        except BaseException:
+            f.close()
+            lock.release()
+            raise
+
+    @classmethod
+    def open_for_resume(
+        cls, path: str | os.PathLike[str], *, fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S
+    ) -> CaptureWriter:
+        """Reopen a capture left by a crash or a stop: clear the crash flags, drop every row that is not
+        trustworthy (beyond `committed`, or beyond `synced` if the machine restarted since), mark it
+        running, log a "resumed" event and restart SWMR. Appending continues at `n_committed`."""
+        path = Path(path)
+        _check_not_lingering(path)
+        with open_capture(path) as f:
+            host, boot = writer_identity(f)
+        try:
+            lock = WriterLock(path)
+        except FileInUseError:
+            raise CaptureFileError(
+                f"{path}: another process is writing this capture; stop it before resuming"
+            ) from None
+        try:
+            try:
+                clear_status_flags(path)
+            except SuperblockError as error:
+                raise CaptureFileError(f"{path}: cannot resume: {error}") from None
+            f = h5py.File(path, "r+", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+        except BaseException:
+            lock.release()
+            raise
+        try:
+            check_format(f, path)
+            same_boot = bool(boot) and boot == boot_id() and host == hostname()
+            tables = {group: _Table(f[group], columns) for group, columns in table_columns(f["entry"]).items()}
+            kept, dropped = {}, {}
+            for group, table in tables.items():
+                keep = min(table.n_committed if same_boot else table.n_synced, *_lengths(table))
+                dropped[group] = max(_lengths(table)) - keep
+                kept[group] = keep
+                table.truncate(keep)
+            previous = f[STATUS][()].decode(errors="replace")
+            f[STATUS][()] = np.array(b"running", dtype=STATUS_DTYPE)
+            mark_writer(f)
+            f.flush()
+            f.swmr_mode = True
+            writer = cls(f, lock, fsync_interval_s)
+        except BaseException:
+            f.close()
+            lock.release()
+            raise
+        basis = "committed" if same_boot else "fsync'ed (the machine restarted since the last write)"
+        writer.log_event(
+            "resumed",
+            f"resumed at row {kept[FRAMES]} of {writer.n_planned} (status was {previous}; kept the {basis} rows, "
+            f"dropped {dropped[FRAMES]} uncommitted frame rows)",
+            row=kept[FRAMES],
+        )
+        return writer
+
+    # -- state --------------------------------------------------------------------------------------
+    @property
+    def n_committed(self) -> int:
+        """Frame rows committed: the next row to append is plan row `n_committed`."""
+        return self._frames.n_committed
+
+    @property
+    def n_dark(self) -> int:
+        return self._dark.n_committed
+
+    @property
+    def n_references(self) -> int:
+        return self._reference.n_committed
+
+    @property
+    def status(self) -> str:
+        return self._status[()].decode()
+
+    # -- appending ----------------------------------------------------------------------------------
+    def append_frames(self, rows: FrameRows) -> None:
+        """Append the next block of plan rows and commit it."""
+        self._check_open()
+        n = len(rows.speckle)
+        start = self._frames.n_written
+        if start + n > self.n_planned:
+            raise ValueError(
+                f"{self.path}: appending {n} rows at row {start} would exceed the plan's {self.n_planned} rows"
+            )
+        arrays = {
+            "speckle": _checked_image("speckle", rows.speckle, n, self.speckle_shape, self.speckle_dtype),
+            "target": _checked_target(rows.target, n, self.target_shape),
+            "target_index": _checked_vector("target_index", rows.target_index, n, np.int64),
+            "timestamp": _checked_vector("timestamp_s", rows.timestamp_s, n, np.float64),
+            "frame_id": _checked_vector("frame_id", rows.frame_id, n, np.int64),
+        }
+        given, declared = set(rows.fields), set(self.frame_fields)
+        if given != declared:
+            raise ValueError(
+                f"FrameRows.fields has {sorted(given)}; the file declares {sorted(declared)}"
+                f" (missing {sorted(declared - given)}, unexpected {sorted(given - declared)})"
+            )
+        for name, dtype in self.frame_fields.items():
+            arrays[name] = _checked_vector(f"fields[{name!r}]", rows.fields[name], n, dtype)
+        if n:
+            self._append(self._frames, arrays, n)
+
+    def append_dark(self, speckle: np.ndarray, timestamps_s: np.ndarray | float, phase: str) -> None:
+        """Append dark frames (laser off), taken at the start or the end of the run."""
+        self._check_open()
+        if phase not in DARK_PHASES:
+            raise ValueError(f"dark phase must be one of {DARK_PHASES}, not {phase!r}")
+        speckle = np.asarray(speckle)
+        if speckle.ndim == 2:
+            speckle = speckle[None]
+        n = len(speckle)
+        timestamps = np.broadcast_to(np.asarray(timestamps_s, dtype=np.float64), (n,))
+        arrays = {
+            "speckle": _checked_image("dark speckle", speckle, n, self.speckle_shape, self.speckle_dtype),
+            "timestamp": _checked_vector("timestamps_s", timestamps, n, np.float64),
+            "phase": np.full(n, DARK_PHASES.index(phase), np.uint8),
+        }
+        if n:
+            self._append(self._dark, arrays, n)
+
+    def append_reference(self, speckle: np.ndarray, timestamp_s: float, after_row: int) -> float:
+        """Append one frame of the fixed reference pattern; returns its Pearson correlation with the first
+        reference frame of the file (1.0 for the first), the drift of the bench."""
+        self._check_open()
+        image = _checked_image(
+            "reference speckle", np.asarray(speckle)[None], 1, self.speckle_shape, self.speckle_dtype
+        )
+        first = self._first_reference_frame()
+        correlation = 1.0 if first is None else pearson(first, image[0])
+        arrays = {
+            "speckle": image,
+            "timestamp": np.array([timestamp_s], np.float64),
+            "after_row": np.array([after_row], np.int64),
+            "correlation": np.array([correlation], np.float64),
+        }
+        self._append(self._reference, arrays, 1)
+        if first is None:
+            self._first_reference = image[0]
+        return correlation
+
+    def _first_reference_frame(self) -> np.ndarray | None:
+        if self._first_reference is None and self._reference.n_written:
+            self._first_reference = self._reference.columns["speckle"][0]
+        return self._first_reference
+
+    def log_event(self, kind: str, message: str, row: int = -1) -> None:
+        """Record something that happened (a retry, a timeout, a gap, a fault); committed at once."""
+        self._check_open()
+        kind_bytes = kind.encode()
+        if not kind_bytes or len(kind_bytes) > EVENT_KIND_BYTES:
+            raise ValueError(f"event kind must be 1 to {EVENT_KIND_BYTES} bytes, not {kind!r}")
+        record = np.zeros(1, EVENT_DTYPE)
+        record[0] = (time.time(), row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
+        self._append(self._events, {"log": record}, 1)
+
+    def set_status(self, status: str) -> None:
+        self._check_open()
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        with self._io_errors():
+            self._status[()] = np.array(status.encode(), dtype=STATUS_DTYPE)
+            self._file.flush()
+
+    # -- commit -------------------------------------------------------------------------------------
+    def _append(self, table: _Table, arrays: Mapping[str, np.ndarray], n: int) -> None:
+        # A full disk stops us here, before HDF5 writes anything; data blocks leave room for a last event.
+        headroom = 0 if table is self._events else EVENT_HEADROOM_BYTES
+        self._space.ensure(table.bytes_for(n), headroom)
+        with self._io_errors():
+            table.append(arrays, n)
+            self._commit()
+
+    @contextlib.contextmanager
+    def _io_errors(self) -> Iterator[None]:
+        """HDF5 reports a failed write as RuntimeError with the errno in its text: make it the OSError it is."""
+        try:
+            yield
+        except (RuntimeError, OSError) as error:
+            found = re.search(r"errno = (\d+)", str(error))
+            if (isinstance(error, OSError) and error.errno) or not found:
+                raise
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code), str(self.path)) from error
+
+    def _commit(self, durable: bool = False) -> None:
+        """Data first, counters after: a crash between the two flushes loses the block, never corrupts it."""
+        self._file.flush()
+        now = time.monotonic()
+        synced = durable or now - self._last_sync_s >= self.fsync_interval_s
+        if synced:
+            os.fsync(self._fd)
+            self._last_sync_s = now
+        for table in self._tables.values():
+            table.write_counters(synced)
+        self._file.flush()
+
+    def flush(self) -> None:
+        """Commit everything written so far and fsync it."""
+        self._check_open()
+        with self._io_errors():
+            self._commit(durable=True)
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Commit durably and close; sets no status by itself. Safe to call twice. If HDF5 cannot close the
+        file (a write error), it is kept aside and closed again before this process next opens the path."""
+        if self._closed:
+            return
+        self._closed = True
+        failure: BaseException | None = None
+        try:
+            with self._io_errors():
+                self._commit(durable=True)
+                os.fsync(self._fd)
+        except Exception as error:
+            failure = error
+        self._space.release()
+        try:
+            with self._io_errors():
+                self._file.close()
+        except Exception as error:
+            keep_lingering(self._file, self.path)
+            failure = failure or error
+        finally:
+            self._lock.release()
+        if failure is not None:
+            raise failure
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path}: the writer is closed")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CaptureWriter({str(self.path)!r}, {self.n_committed}/{self.n_planned} rows)"
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two images (NaN if either is constant)."""
+    x = a.astype(np.float64).ravel()
+    y = b.astype(np.float64).ravel()
+    x -= x.mean()
+    y -= y.mean()
+    denominator = math.sqrt(float(x @ x) * float(y @ y))
+    return float(x @ y) / denominator if denominator > 0 else float("nan")
+
+
+def truncate_utf8(text: str, max_bytes: int) -> bytes:
+    """UTF-8 bytes of `text`, cut to at most `max_bytes` without splitting a character; NULs dropped."""
+    data = text.replace("\0", "").encode("utf-8", "replace")
+    if len(data) <= max_bytes:
+        return data
+    return data[:max_bytes].decode("utf-8", "ignore").encode("utf-8")
+
+
+def _check_not_lingering(path: Path) -> None:
+    problem = retry_lingering(path)
+    if problem is not None:
+        raise CaptureFileError(
+            f"{path}: an earlier writer in this process could not close it ({problem}); free disk space and "
+            "retry, or restart the program"
+        )
+
+
+def _lengths(table: _Table) -> list[int]:
+    return [dataset.shape[0] for dataset in table.columns.values()]
+
+
+def _frame_shape(name: str, shape: tuple[int, int]) -> tuple[int, int]:
+    shape = tuple(int(side) for side in shape)
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"{name} must be (height, width) with positive sides, not {shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _checked_image(name: str, array: np.ndarray, n: int, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    array = np.asarray(array)
+    if array.shape != (n, *shape):
+        raise ValueError(f"{name} has shape {array.shape}; expected {(n, *shape)}")
+    if array.dtype != dtype:
+        if not np.can_cast(array.dtype, dtype, "safe"):
+            raise ValueError(f"{name} has dtype {array.dtype}; expected the camera's {dtype}")
+        array = array.astype(dtype)
+    return array
+
+
+def _checked_target(array: np.ndarray, n: int, shape: tuple[int, int]) -> np.ndarray:
+    array = np.asarray(array)
+    if array.shape != (n, *shape):
+        raise ValueError(f"target has shape {array.shape}; expected {(n, *shape)}")
+    if array.dtype.kind != "f":
+        raise ValueError(f"target has dtype {array.dtype}; expected float32 in [0, 1]")
+    array = array.astype(np.float32, copy=False)
+    if n and not (array.min() >= 0.0 and array.max() <= 1.0):  # also catches NaN
+        raise ValueError(f"target values must be in [0, 1]; found [{array.min()}, {array.max()}]")
+    return array
+
+
+def _checked_vector(name: str, array: np.ndarray, n: int, dtype: np.dtype | type) -> np.ndarray:
+    array = np.asarray(array)
+    dtype = np.dtype(dtype)
+    if array.shape != (n,):
+        raise ValueError(f"{name} has shape {array.shape}; expected ({n},)")
+    if array.dtype != dtype:
+        if not np.can_cast(array.dtype, dtype, "same_kind"):
+            raise ValueError(f"{name} has dtype {array.dtype}; expected {dtype}")
+        array = array.astype(dtype)
+    return array
