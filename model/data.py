@@ -1,0 +1,177 @@
+"""Batches for training and evaluation: in memory when the frames fit the budget, streamed in chunks otherwise.
+
+In memory, the normalised frames are one float32 tensor and a batch is an index_select: nothing between
+the tensors and the model, so the pipeline costs next to nothing. Streamed, frames are read in file-order
+chunks (sequential reads suit HDF5), several chunks are shuffled together, and the batches cross chunk
+boundaries so every batch but the last is full. Both draw their order from the trainer's data generator
+only, so a resumed run sees the same batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from model.config import TrainConfig
+from model.normalisation import Normalisation, fit_normalisation
+from model.sources import FrameSource, contiguous_chunks
+from model.split import Split, make_split
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class FrameBatches(Protocol):
+    in_memory: bool
+
+    def batches(
+        self, indices: np.ndarray, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterable[Batch]:
+        """(speckle (B, 1, H, W) normalised float32, target (B, 1, h, w)); shuffled when a generator is given."""
+        ...
+
+
+def frame_bytes(source: FrameSource) -> int:
+    """Memory one frame takes once loaded: float32 speckle and target."""
+    (H, W), (h, w) = source.speckle_shape, source.target_shape
+    return 4 * (H * W + h * w)
+
+
+def fits_in_memory(source: FrameSource, n_frames: int, config: TrainConfig) -> bool:
+    if config.data_mode != "auto":
+        return config.data_mode == "memory"
+    if config.max_frames_in_memory is not None and n_frames > config.max_frames_in_memory:
+        return False
+    return n_frames * frame_bytes(source) <= config.memory_budget_mb * 2**20
+
+
+class MemoryFrames:
+    """All frames loaded once, normalised, as two tensors (on the training device when it is a GPU)."""
+
+    in_memory = True
+
+    def __init__(
+        self, source: FrameSource, n_frames: int, normalisation: Normalisation, chunk_frames: int, device: torch.device
+    ) -> None:
+        n, (H, W), (h, w) = n_frames, source.speckle_shape, source.target_shape
+        self.speckle = torch.empty((n, 1, H, W), dtype=torch.float32)
+        self.target = torch.empty((n, 1, h, w), dtype=torch.float32)
+        for start in range(0, n, chunk_frames):
+            stop = min(n, start + chunk_frames)
+            speckle, target = source.read(start, stop)
+            self.speckle[start:stop, 0] = normalisation.apply(torch.from_numpy(np.asarray(speckle)))
+            self.target[start:stop, 0] = torch.from_numpy(np.asarray(target, dtype=np.float32))
+        self.speckle, self.target = self.speckle.to(device), self.target.to(device)
+
+    def batches(
+        self, indices: np.ndarray, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[Batch]:
+        rows = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        if generator is not None:
+            rows = rows[torch.randperm(len(rows), generator=generator)]
+        rows = rows.to(self.speckle.device)
+        for start in range(0, len(rows), batch_size):
+            take = rows[start : start + batch_size]
+            yield self.speckle.index_select(0, take), self.target.index_select(0, take)
+
+
+class StreamedBatches(IterableDataset):
+    """One pass over the given frames, read in chunks; shuffled across `shuffle_chunks` chunks at a time."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        indices: np.ndarray,
+        normalisation: Normalisation,
+        batch_size: int,
+        chunk_frames: int,
+        shuffle_chunks: int,
+        generator: torch.Generator | None,
+    ) -> None:
+        super().__init__()
+        self.source, self.normalisation, self.batch_size = source, normalisation, batch_size
+        self.chunks = contiguous_chunks(indices, chunk_frames)
+        self.shuffle_chunks, self.generator = shuffle_chunks, generator
+
+    def _read(self, chunk: tuple[int, int, np.ndarray]) -> Batch:
+        lo, hi, rows = chunk
+        speckle, target = self.source.read(lo, hi)
+        take = rows - lo
+        x = self.normalisation.apply(torch.from_numpy(np.ascontiguousarray(speckle[take])))
+        return x.unsqueeze(1), torch.from_numpy(np.ascontiguousarray(target[take], dtype=np.float32)).unsqueeze(1)
+
+    def __iter__(self) -> Iterator[Batch]:
+        order = list(range(len(self.chunks)))
+        group = 1
+        if self.generator is not None:
+            order = torch.randperm(len(order), generator=self.generator).tolist()
+            group = self.shuffle_chunks
+        carry: Batch | None = None
+        for g in range(0, len(order), group):
+            parts = [self._read(self.chunks[i]) for i in order[g : g + group]]
+            x, y = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+            if self.generator is not None:
+                perm = torch.randperm(len(x), generator=self.generator)
+                x, y = x[perm], y[perm]
+            if carry is not None:
+                x, y = torch.cat([carry[0], x]), torch.cat([carry[1], y])
+            full = len(x) - len(x) % self.batch_size
+            for start in range(0, full, self.batch_size):
+                yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+            carry = (x[full:], y[full:]) if full < len(x) else None
+        if carry is not None:
+            yield carry
+
+
+class StreamFrames:
+    """Frames left in the file(s); each pass reads them again."""
+
+    in_memory = False
+
+    def __init__(
+        self, source: FrameSource, normalisation: Normalisation, chunk_frames: int, shuffle_chunks: int
+    ) -> None:
+        self.source, self.normalisation = source, normalisation
+        self.chunk_frames, self.shuffle_chunks = chunk_frames, shuffle_chunks
+
+    def batches(
+        self, indices: np.ndarray, batch_size: int, generator: torch.Generator | None = None
+    ) -> StreamedBatches:
+        return StreamedBatches(
+            self.source, indices, self.normalisation, batch_size, self.chunk_frames, self.shuffle_chunks, generator
+        )
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    source: FrameSource
+    split: Split
+    normalisation: Normalisation
+    frames: FrameBatches
+
+
+def prepare_data(
+    source: FrameSource,
+    config: TrainConfig,
+    split: Split | None = None,
+    normalisation: Normalisation | None = None,
+    device: torch.device | str = "cpu",
+) -> PreparedData:
+    """Split (unless given, e.g. on resume), fit the normalisation on the training frames, load or stream."""
+    if split is None:
+        split = make_split(source.n_frames, config.val_fraction, config.test_fraction, config.seed)
+    if split.n_frames > source.n_frames:
+        raise ValueError(f"the split covers {split.n_frames} frames but the data has only {source.n_frames}")
+    if normalisation is None:
+        normalisation = fit_normalisation(source, split.train, config.normalisation, config.chunk_frames)
+    if fits_in_memory(source, split.n_frames, config):
+        frames: FrameBatches = MemoryFrames(
+            source, split.n_frames, normalisation, config.chunk_frames, torch.device(device)
+        )
+    else:
+        frames = StreamFrames(source, normalisation, config.chunk_frames, config.shuffle_chunks)
+    return PreparedData(source, split, normalisation, frames)

@@ -1,0 +1,32 @@
+"""Training losses: w * MSE + (1 - w) * soft-Dice (the reference study's MSE + Dice), or negative Pearson."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as nnf
+
+from model.config import TrainConfig
+from model.metrics import dice_soft, pcc
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def mse_dice_loss(pred: torch.Tensor, target: torch.Tensor, mse_weight: float = 0.5) -> torch.Tensor:
+    """w * MSE + (1 - w) * (1 - soft Dice): MSE fits intensities, Dice keeps sparse targets from fading to 0."""
+    mse = nnf.mse_loss(pred, target)
+    dice_term = 1 - dice_soft(pred, target).mean()
+    return mse_weight * mse + (1 - mse_weight) * dice_term
+
+
+def npcc_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Negative Pearson correlation, mean over the batch: insensitive to the reconstruction's gain and offset."""
+    return -pcc(pred, target).mean()
+
+
+def make_loss(config: TrainConfig) -> Loss:
+    if config.loss == "npcc":
+        return npcc_loss
+    w = config.mse_weight
+    return lambda pred, target: mse_dice_loss(pred, target, w)

@@ -1,0 +1,337 @@
+"""The training loop: seeded, checkpointed every epoch, resumable to the same result, stoppable from a GUI.
+
+Reproducibility: the model is initialised from the seed, and the batch order comes from one data
+generator. Each epoch's checkpoint holds the model, the optimizer, the early-stopping state, the metric
+history and every RNG state, so resuming from epoch k gives the same parameters as an uninterrupted run
+(bitwise on the CPU). A stop request ends training at the next batch; the unfinished epoch is dropped, so
+the last checkpoint stays a clean point to resume from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from model.checkpoint import TRAINING_KEYS, load_checkpoint, save_checkpoint
+from model.config import RESUMABLE_CHANGES, TrainConfig
+from model.data import Batch, PreparedData, prepare_data
+from model.inference import collect_metrics, to_device
+from model.losses import Loss, make_loss
+from model.metrics import dice_soft
+from model.metrics_log import write_metrics_csv
+from model.normalisation import Normalisation
+from model.progress import EpochProgress, ProgressCallback, ProgressEvent
+from model.rng_state import capture_rng, restore_rng
+from model.sources import FrameSource, as_source, open_captures, same_data
+from model.split import Split
+from model.unet import UNet, UNetShape, plan_shape
+
+LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+METRICS_CSV = "metrics.csv"
+CONFIG_JSON = "config.json"
+
+Data = FrameSource | Sequence[FrameSource] | str | Path | Sequence[str | Path]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out_dir: Path
+    epochs_completed: int
+    best_epoch: int
+    best_val_dice: float
+    stop_reason: str  # "completed" | "early_stopping" | "stopped"
+    history: list[dict]
+    device: str
+    in_memory: bool
+    seconds: float
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.out_dir / BEST_CHECKPOINT
+
+
+@dataclass
+class EarlyStopping:
+    """Best validation Dice so far; NaN Dice (no validation frames) counts as an improvement every epoch."""
+
+    patience: int | None
+    min_improvement: float = 0.0
+    best_val_dice: float = -math.inf
+    best_epoch: int = 0
+    epochs_without_improvement: int = 0
+
+    def update(self, epoch: int, val_dice: float) -> bool:
+        improved = math.isnan(val_dice) or val_dice > self.best_val_dice + self.min_improvement
+        if improved:
+            self.best_val_dice, self.best_epoch, self.epochs_without_improvement = val_dice, epoch, 0
+        else:
+            self.epochs_without_improvement += 1
+        return improved
+
+    @property
+    def exhausted(self) -> bool:
+        return self.patience is not None and self.epochs_without_improvement >= self.patience
+
+    def to_dict(self) -> dict:
+        return {
+            "best_val_dice": self.best_val_dice,
+            "best_epoch": self.best_epoch,
+            "epochs_without_improvement": self.epochs_without_improvement,
+        }
+
+
+def resolve_device(choice: str) -> torch.device:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
+    return torch.device(choice)
+
+
+def n_batches(n_frames: int, batch_size: int) -> int:
+    return -(-n_frames // batch_size)
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    dice: float
+    frames: int
+
+
+def run_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Loss,
+    batches: Iterable[Batch],
+    device: torch.device,
+    channels_last: bool = False,
+    report: EpochProgress | None = None,
+    stop: threading.Event | None = None,
+) -> EpochStats | None:
+    """One pass of Adam steps; None when stopped before the end. Running sums stay on the device between reports."""
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    dice_sum = torch.zeros((), device=device)
+    frames = 0
+    for batch, (x, y) in enumerate(batches, start=1):
+        if stop is not None and stop.is_set():
+            return None
+        x, y = to_device(x, device, channels_last), y.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        pred = model(x)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            loss_sum += loss.detach() * len(x)
+            dice_sum += dice_soft(pred.detach(), y).sum()
+        frames += len(x)
+        if report is not None and report.due(batch):
+            report.batch(batch, loss_sum.item() / frames, dice_sum.item() / frames)
+    return EpochStats(loss_sum.item() / max(frames, 1), dice_sum.item() / max(frames, 1), frames)
+
+
+@contextlib.contextmanager
+def open_data(data: Data) -> Iterator[FrameSource]:
+    """Paths are opened (and closed afterwards) through the acquisition reader; sources are used as they are."""
+    if isinstance(data, str | Path):
+        data = [data]
+    if isinstance(data, Sequence) and data and all(isinstance(d, str | Path) for d in data):
+        with open_captures(data) as source:
+            yield source
+    else:
+        yield as_source(data)
+
+
+def _check_resume(stored: TrainConfig, given: TrainConfig | None) -> TrainConfig:
+    if given is None:
+        return stored
+    a, b = stored.model_dump(), given.model_dump()
+    changed = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
+    if changed:
+        allowed = ", ".join(sorted(RESUMABLE_CHANGES))
+        raise ValueError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
+    return given
+
+
+def _check_same_data(recorded: list[dict], source: FrameSource, path: Path) -> None:
+    """The same files in the same order, each at least as long as when training started (it may have grown)."""
+    current = source.describe()
+    if not same_data(recorded, current):
+        raise ValueError(f"{path} was trained on {recorded}, not on {current}")
+
+
+class Trainer:
+    """State of one run; `train()` below is the entry point."""
+
+    def __init__(self, config: TrainConfig, source: FrameSource, out_dir: Path, checkpoint: dict | None) -> None:
+        self.config, self.out_dir = config, out_dir
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.data_generator = torch.Generator().manual_seed(config.seed)
+        if checkpoint is None:
+            arch = plan_shape(config.model, source.speckle_shape, source.target_shape)
+            self.data: PreparedData = prepare_data(source, config, device=self.device)
+        else:
+            arch = UNetShape.from_dict(checkpoint["arch"])
+            split, norm = Split.from_dict(checkpoint["split"]), Normalisation.from_dict(checkpoint["normalisation"])
+            self.data = prepare_data(source, config, split, norm, device=self.device)
+        self.model = UNet(arch).to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        # the compiled wrapper runs the steps; checkpoints take the plain module's state (no wrapper prefixes)
+        self.net: nn.Module = torch.compile(self.model) if config.compile_model else self.model
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.loss_fn = make_loss(config)
+        self.early = EarlyStopping(config.patience_epochs, config.min_dice_improvement)
+        self.history: list[dict] = []
+        self.epoch = 0
+        self.data_record = source.describe()
+        if checkpoint is not None:
+            self._restore(checkpoint)
+
+    def _restore(self, ck: dict) -> None:
+        self.model.load_state_dict(ck["model"])
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.epoch, self.history = int(ck["epoch"]), list(ck["history"])
+        self.early = EarlyStopping(
+            self.config.patience_epochs, self.config.min_dice_improvement, **ck["early_stopping"]
+        )
+        restore_rng(ck["rng"], self.data_generator)
+        self.data_record = list(ck["data"])
+
+    def _common(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "config": self.config.model_dump(mode="json"),
+            "arch": self.model.shape.to_dict(),
+            "model": self.model.state_dict(),
+            "normalisation": self.data.normalisation.to_dict(),
+            "split": self.data.split.to_dict(),
+            "data": self.data_record,
+        }
+
+    def save(self, improved: bool) -> None:
+        common = self._common()
+        if improved:
+            save_checkpoint(self.out_dir / BEST_CHECKPOINT, {**common, "kind": "model", "val": self.history[-1]})
+        save_checkpoint(
+            self.out_dir / LAST_CHECKPOINT,
+            {
+                **common,
+                "kind": "training",
+                "optimizer": self.optimizer.state_dict(),
+                "history": self.history,
+                "early_stopping": self.early.to_dict(),
+                "rng": capture_rng(self.data_generator),
+            },
+        )
+        write_metrics_csv(self.out_dir / METRICS_CSV, self.history)
+
+    def validate(self) -> dict[str, float]:
+        val = self.data.split.val
+        if len(val) == 0:
+            return {k: math.nan for k in ("loss", "dice", "pcc", "ssim", "cs")}
+        batches = self.data.frames.batches(val, self.config.batch_size)
+        per_frame = collect_metrics(self.net, batches, self.device, self.loss_fn, self.config.channels_last)
+        return {k: float(per_frame[k].mean()) for k in ("loss", "dice", "pcc", "ssim", "cs")}
+
+    def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:
+        cfg = self.config
+        per_epoch = n_batches(len(self.data.split.train), cfg.batch_size)
+        while self.epoch < cfg.epochs:
+            if self.early.exhausted:
+                return "early_stopping"
+            if stop is not None and stop.is_set():
+                return "stopped"
+            start_s = time.perf_counter()
+            epoch = self.epoch + 1
+            report = EpochProgress(epoch, cfg.epochs, per_epoch, progress, show)
+            batches = self.data.frames.batches(self.data.split.train, cfg.batch_size, self.data_generator)
+            stats = run_epoch(
+                self.net, self.optimizer, self.loss_fn, batches, self.device, cfg.channels_last, report, stop
+            )
+            report.close()
+            if stats is None:
+                return "stopped"
+            val = self.validate()
+            self.epoch = epoch
+            self.history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": stats.loss,
+                    "train_dice": stats.dice,
+                    **{f"val_{k}": v for k, v in val.items()},
+                    "lr": float(self.optimizer.param_groups[0]["lr"]),
+                    "seconds": time.perf_counter() - start_s,
+                }
+            )
+            improved = self.early.update(epoch, val["dice"])
+            self.save(improved)
+            if show:
+                tqdm.write(
+                    f"epoch {epoch}/{cfg.epochs}: loss {stats.loss:.4f}, val loss {val['loss']:.4f}, "
+                    f"val Dice {val['dice']:.4f}, val PCC {val['pcc']:.4f}, val SSIM {val['ssim']:.4f}",
+                    file=sys.stderr,  # with the bars, keeping stdout for results (e.g. --json)
+                )
+            if progress is not None:
+                progress(ProgressEvent("epoch", epoch, cfg.epochs, per_epoch, per_epoch, stats.loss, stats.dice, val))
+        return "early_stopping" if self.early.exhausted else "completed"
+
+
+def train(
+    config: TrainConfig | None,
+    data: Data,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """Train a U-Net on `data` (files, or sources) into `out_dir`; `resume=True` continues its last checkpoint.
+
+    On resume `config` may be None (the stored one is used) or differ only in epochs, patience or device.
+    """
+    out_dir = Path(out_dir)
+    last = out_dir / LAST_CHECKPOINT
+    checkpoint = None
+    if resume:
+        checkpoint = load_checkpoint(last, required=(*TRAINING_KEYS, "early_stopping"))
+        config = _check_resume(TrainConfig.model_validate(checkpoint["config"]), config)
+    elif last.exists():
+        raise FileExistsError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
+    if config is None:
+        raise ValueError("a TrainConfig is needed unless resuming")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start_s = time.perf_counter()
+    with open_data(data) as source:
+        if checkpoint is not None:
+            _check_same_data(list(checkpoint["data"]), source, last)
+        trainer = Trainer(config, source, out_dir, checkpoint)
+        (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
+        reason = trainer.run(progress, stop, show_progress)
+    if progress is not None:
+        progress(ProgressEvent("done", trainer.epoch, config.epochs, stop_reason=reason))
+    return TrainResult(
+        out_dir=out_dir,
+        epochs_completed=trainer.epoch,
+        best_epoch=trainer.early.best_epoch,
+        best_val_dice=trainer.early.best_val_dice,
+        stop_reason=reason,
+        history=trainer.history,
+        device=str(trainer.device),
+        in_memory=trainer.data.frames.in_memory,
+        seconds=time.perf_counter() - start_s,
+    )
