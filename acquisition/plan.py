@@ -50,6 +50,9 @@ class CapturePlan(BaseModel):
     targets: str = Field("blobs", description="target source spec, e.g. mnist, lfw, blobs, mix:lfw=0.5,mnist=0.5")
     n_frames: int = Field(1000, ge=1)
     n_targets: int | None = Field(None, ge=1, description="distinct targets; frames cycle through them")
+    target_offset: int = Field(
+        0, ge=0, description="skip this many of the source's seeded order: disjoint train and test sets, one seed"
+    )
     seed: int = 0
     target_rows: int = Field(32, ge=2)
     target_cols: int = Field(32, ge=2)

@@ -40,7 +40,9 @@ class RowMaker:
         self.plan = plan
         self.geometry = geometry
         self.source = open_source(plan.targets, seed=plan.seed)
-        self.target_list = ChosenIndices(len(self.source), plan.n_targets or plan.n_frames, plan.seed)
+        n_targets = plan.n_targets or plan.n_frames
+        self.target_list = ChosenIndices(len(self.source), plan.target_offset + n_targets, plan.seed)
+        self._offset = plan.target_offset
         self._spec = plan.placement_spec()
         self._placements = self._draw(0)
         self.binarize = None if plan.display == "gray" else plan.display
@@ -69,7 +71,7 @@ class RowMaker:
         """The prepared target of one row of the target list, cached for plans that cycle."""
         image = self._cache.get(list_row)
         if image is None:
-            raw = self.source.image(int(self.target_list[list_row]))
+            raw = self.source.image(int(self.target_list[self._offset + list_row]))
             image = prepare(raw, self.plan.target_shape)
             if len(self._cache) < 4096:
                 self._cache[list_row] = image
@@ -82,7 +84,7 @@ class RowMaker:
         macropixels, displayed = render_block(images, placements, None, self.geometry.side_macropixels, self.binarize)
         levels = to_dmd_levels(macropixels, binary=self.binarize is not None)
         fields = placements.as_fields()
-        fields["source_index"] = self.target_list[target_index]
+        fields["source_index"] = self.target_list[self._offset + target_index]
         return RowBlock(
             self.geometry.to_mirrors(levels), displayed.astype(np.float32), target_index, fields, macropixels
         )

@@ -191,3 +191,15 @@ def test_preflight_refuses_a_run_the_disk_cannot_hold(small_bench: Bench, tmp_pa
     with pytest.raises(CaptureError, match="does NOT fit"):
         run.run()
     assert not (tmp_path / "huge.h5").exists()
+
+
+def test_target_offset_gives_disjoint_train_and_test_targets(small_bench: Bench) -> None:
+    """One seed, two offsets: a train set and a test set that share no source image."""
+    from acquisition.rows import RowMaker
+
+    geometry = small_bench.geometry
+    train = RowMaker(plan(targets="lfw", n_frames=160, n_targets=80), geometry, geometry.mirror_shape)
+    test = RowMaker(plan(targets="lfw", n_frames=40, n_targets=20, target_offset=80), geometry, geometry.mirror_shape)
+    train_sources = set(train.make(range(160)).fields["source_index"].tolist())
+    test_sources = set(test.make(range(40)).fields["source_index"].tolist())
+    assert len(train_sources) == 80 and len(test_sources) == 20 and not train_sources & test_sources
