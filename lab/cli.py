@@ -8,13 +8,14 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
+from acquisition.datafile import CaptureFileError
 from acquisition.plan import PlanError
 from acquisition.targets import TargetSpecError
 from drivers import DeviceError
-from lab.commands import capture, demo, devices, inspect, targets
+from lab.commands import capture, demo, devices, evaluate, inspect, targets, train
 from lab.config_errors import BenchConfigError
 
-COMMANDS = (demo, devices, targets, capture, inspect)
+COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate)
 EXIT_DEVICE_ERROR = 1
 EXIT_USAGE = 2  # bad arguments or a bad bench file, as argparse does
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return args.run(args)
-    except (BenchConfigError, TargetSpecError, PlanError) as error:
+    except (BenchConfigError, TargetSpecError, PlanError, CaptureFileError) as error:
         _error(str(error))
         return EXIT_USAGE
     except DeviceError as error:

@@ -24,6 +24,4 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     side = dmd_geometry(load_bench(args.bench)).side_macropixels
-    return run_targets(
-        args.source, args.stats, args.n, args.seed, shape=(args.size, args.size), side_macropixels=side
-    )
+    return run_targets(args.source, args.stats, args.n, args.seed, shape=(args.size, args.size), side_macropixels=side)

@@ -1,0 +1,52 @@
+"""`speckle-lab evaluate RUN_DIR DATA.h5 [--json]`: PCC, SSIM and cosine similarity of a trained net, with figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from acquisition.plan import PlanError
+
+METRICS = (("pcc", "PCC"), ("ssim", "SSIM"), ("cs", "cosine similarity"), ("dice", "Dice"))
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("evaluate", help="measure a trained net on a data file (PCC, SSIM, CS)")
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `speckle-lab train`")
+    parser.add_argument("data", nargs="+", type=Path, metavar="DATA.h5")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--figures", type=Path, metavar="DIR", help="where to write the PNGs (default: RUN_DIR)")
+    parser.add_argument(
+        "--subset",
+        choices=["auto", "test", "all"],
+        default="auto",
+        help="auto: the recorded test split for the training data, every frame otherwise",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.checkpoint import CheckpointError
+    from model.evaluate import evaluate, save_figures
+
+    data = [str(p) for p in args.data]
+    try:
+        result = evaluate(args.run_dir, data, subset=args.subset)
+        figures = save_figures(args.run_dir, data, args.figures, subset=args.subset)
+    except (CheckpointError, ValueError) as error:
+        raise PlanError(str(error)) from None
+    result["figures"] = [str(path) for path in figures]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(
+        f"{args.run_dir} (epoch {result['epoch']}) on {', '.join(data)}: {result['n_frames']} frames, "
+        f"{result['subset']}"
+    )
+    for key, label in METRICS:
+        value = result["metrics"][key]
+        print(f"  {label:18} {value['mean']:.4f} +- {value['std']:.4f}")
+    print("figures: " + ", ".join(result["figures"]))
+    return 0

@@ -1,0 +1,76 @@
+"""`speckle-lab train DATA.h5 [...] --out RUN_DIR`: train a U-Net on captured files (also one still growing)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from acquisition.plan import PlanError
+
+EXIT_USAGE = 2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("train", help="train a U-Net to reconstruct targets from speckle")
+    parser.add_argument("data", nargs="+", type=Path, metavar="DATA.h5", help="captured data files")
+    parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder (checkpoints, logs)")
+    parser.add_argument("--config", type=Path, metavar="TRAIN.toml", help="training settings (TrainConfig keys)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
+    parser.add_argument("--patience", type=int, dest="patience_epochs", help="early stopping on validation Dice")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last epoch")
+    parser.set_defaults(run=run)
+
+
+def config_from_args(args: argparse.Namespace) -> dict:
+    data: dict = {}
+    if args.config:
+        try:
+            data = tomllib.loads(args.config.read_text())
+        except FileNotFoundError:
+            raise PlanError(f"{args.config}: no such training configuration file") from None
+        except tomllib.TOMLDecodeError as error:
+            raise PlanError(f"{args.config}: not valid TOML: {error}") from None
+    for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
+        value = getattr(args, key)
+        if value is not None:
+            data[key] = value
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from model.checkpoint import CheckpointError
+    from model.config import TrainConfig
+    from model.trainer import train
+
+    overrides = config_from_args(args)
+    try:
+        if args.resume:
+            # Resuming keeps the stored settings; only what the command line names changes.
+            stored = args.out / "config.json"
+            config = TrainConfig.model_validate_json(stored.read_text()) if stored.exists() else None
+            if config is not None and overrides:
+                config = TrainConfig.model_validate({**config.model_dump(), **overrides})
+        else:
+            config = TrainConfig.model_validate(overrides)
+        result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise PlanError(f"training configuration: {where}: {first['msg']}") from None
+    except (CheckpointError, FileExistsError) as error:
+        raise PlanError(str(error)) from None
+    print(json.dumps({
+        "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
+        "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason, "device": result.device,
+        "seconds": round(result.seconds, 1),
+    }, indent=2))  # fmt: skip
+    return 0
