@@ -1,0 +1,54 @@
+"""`speckle-lab train` and `evaluate` on a small captured file, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from acquisition.plan import CapturePlan
+from lab.bench import build_bench
+from lab.bench_config import BenchConfig
+from lab.capture_service import make_run
+from lab.cli import main
+
+SMALL = {
+    "dmd": {"mirror_rows": 64, "mirror_cols": 64, "macropixel_mirrors": 2, "side_macropixels": 24},
+    "camera": {"rows": 32, "cols": 32},
+    "medium": {"grain_px": 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "digits.h5"
+    plan = CapturePlan(targets="digits", n_frames=96, target_rows=16, target_cols=16, block_frames=48)
+    with build_bench(BenchConfig().with_changes(**SMALL)) as bench:
+        assert make_run(plan, bench, path).run().ok
+    return path
+
+
+def test_train_resume_and_evaluate(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = tmp_path / "run"
+    assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "1", "--batch-size", "16"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["epochs_completed"] == 1 and (run_dir / "metrics.csv").exists()
+    assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "2", "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs_completed"] == 2
+    assert main(["evaluate", str(run_dir), str(data_file), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["metrics"]) >= {"pcc", "ssim", "cs"} and result["subset"].startswith("test")
+    assert all(Path(path).exists() for path in result["figures"])
+
+
+def test_train_refuses_an_existing_run_and_evaluate_a_foreign_checkpoint(data_file: Path, tmp_path: Path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "last.pt").write_bytes(b"not a checkpoint")
+    assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "1"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    (run_dir / "best.pt").write_bytes(b"garbage")
+    assert main(["evaluate", str(run_dir), str(data_file)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "best.pt" in err
