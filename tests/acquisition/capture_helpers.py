@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from lab.bench_config import BenchConfig, dumps_toml
@@ -23,3 +24,16 @@ def small_config(**changes: dict) -> BenchConfig:
 def write_small_bench_toml(path: Path) -> Path:
     path.write_text(dumps_toml(small_config()))
     return path
+
+
+def fill(folder: Path) -> Path:
+    """Another process fills the disk: write until ENOSPC."""
+    filler = folder / "filler.bin"
+    with filler.open("wb") as stream:
+        try:
+            while True:
+                stream.write(b"\0" * 65536)
+                stream.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    return filler

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from capture_helpers import fill
 
 from acquisition.datafile import CaptureReader
 from acquisition.plan import CapturePlan
@@ -17,30 +15,6 @@ from lab.bench import Bench
 from lab.capture_service import make_run, resume_file
 
 PLAN = {"targets": "blobs", "target_rows": 16, "target_cols": 16, "block_frames": 64, "dark_frames": 2}
-
-
-@pytest.fixture
-def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Another process fills the disk: write until ENOSPC."""
-    filler = folder / "filler.bin"
-    with filler.open("wb") as stream:
-        try:
-            while True:
-                stream.write(b"\0" * 65536)
-                stream.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return filler
 
 
 def test_full_disk_stops_cleanly_and_resumes_after_space_is_freed(small_bench: Bench, tiny_fs: Path) -> None:

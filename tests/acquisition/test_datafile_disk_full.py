@@ -5,12 +5,11 @@ error, set the status and close, and the same process can reopen and resume the 
 from __future__ import annotations
 
 import errno
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from capture_helpers import fill
 
 import acquisition.datafile.space as space
 from acquisition.datafile import CaptureReader, CaptureWriter
@@ -30,29 +29,6 @@ def create(path: Path, n_planned: int) -> CaptureWriter:
 
 def rows(start: int, n: int):
     return synthetic_rows(start, n, speckle_shape=(32, 32), target_shape=(16, 16))
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler.bin"
-    with filler.open("wb") as stream:
-        try:
-            while True:
-                stream.write(b"\0" * 65536)
-                stream.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return filler
-
-
-@pytest.fixture
-def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def check_stop_and_resume(path: Path, free_space) -> None:
