@@ -11,7 +11,6 @@ machine's boot id changed) a resume trusts only `synced` rows, since the page ca
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import time
@@ -22,9 +21,16 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
+from acquisition.datafile.checks import (
+    checked_image,
+    checked_target,
+    checked_vector,
+    frame_shape,
+    pearson,
+    truncate_utf8,
+)
 from acquisition.datafile.errors import CaptureFileError
 from acquisition.datafile.layout import (
-    COMMITTED,
     DARK,
     DARK_PHASES,
     EVENT_DTYPE,
@@ -36,7 +42,6 @@ from acquisition.datafile.layout import (
     STATUS,
     STATUS_DTYPE,
     STATUSES,
-    SYNCED,
     WRITER_CHUNK_CACHE_BYTES,
     check_format,
     check_frame_fields,
@@ -57,11 +62,11 @@ from acquisition.datafile.reader import open_capture
 from acquisition.datafile.records import FrameRows, RunMetadata
 from acquisition.datafile.space import (
     EVENT_HEADROOM_BYTES,
-    METADATA_MARGIN_BYTES,
     SpaceReserve,
     keep_lingering,
     retry_lingering,
 )
+from acquisition.datafile.table import AppendTable, table_lengths
 from acquisition.h5clear import SuperblockError, clear_status_flags
 
 LIBVER = ("v110", "v114")  # SWMR needs the 1.10 format; capping at 1.14 keeps files readable by HDF5 1.10-1.14
@@ -70,59 +75,6 @@ DEFAULT_FSYNC_INTERVAL_S = 5.0
 
 class CaptureFileExistsError(CaptureFileError, FileExistsError):
     """Refusing to overwrite an existing capture (it may hold a night of data)."""
-
-
-class _Table:
-    """One appendable group: its datasets grow together and its counters say how many rows to trust."""
-
-    def __init__(self, group: h5py.Group, columns: tuple[str, ...]) -> None:
-        self.columns = {name: group[name] for name in columns}
-        self._committed = group[COMMITTED]
-        self._synced = group[SYNCED]
-        self.n_committed = int(self._committed[()])
-        self.n_synced = int(self._synced[()])
-        self.n_written = self.n_committed
-        # (rows per chunk, bytes of the chunks that hold those rows) per dataset, to bound the file's growth
-        self._chunking = [
-            (
-                d.chunks[0],
-                d.dtype.itemsize
-                * math.prod(d.chunks)
-                * math.prod(math.ceil(side / chunk) for side, chunk in zip(d.shape[1:], d.chunks[1:], strict=True)),
-            )
-            for d in self.columns.values()
-        ]
-
-    def bytes_for(self, n: int) -> int:
-        """Upper bound of the file's growth for n more rows: HDF5 allocates whole chunks, so only rows that
-        start a new chunk cost space, plus room for the chunk index and headers."""
-        start, stop = self.n_written, self.n_written + n
-        new_chunks = sum((-(-stop // rows) - -(-start // rows)) * slab_bytes for rows, slab_bytes in self._chunking)
-        return new_chunks + METADATA_MARGIN_BYTES
-
-    def append(self, arrays: Mapping[str, np.ndarray], n: int) -> None:
-        """Write rows n_written..n_written+n; a failure half-way leaves n_written (and the commit) unchanged."""
-        start, stop = self.n_written, self.n_written + n
-        for name, dataset in self.columns.items():
-            if dataset.shape[0] != stop:
-                dataset.resize(stop, axis=0)
-            dataset[start:stop] = arrays[name]
-        self.n_written = stop
-
-    def truncate(self, n: int) -> None:
-        for dataset in self.columns.values():
-            if dataset.shape[0] != n:
-                dataset.resize(n, axis=0)
-        self.n_written = n
-        self.write_counters(synced=True, force=True)
-
-    def write_counters(self, synced: bool, force: bool = False) -> None:
-        if force or self.n_committed != self.n_written:
-            self._committed[()] = self.n_written
-            self.n_committed = self.n_written
-        if synced and (force or self.n_synced != self.n_written):
-            self._synced[()] = self.n_written
-            self.n_synced = self.n_written
 
 
 class CaptureWriter:
@@ -134,7 +86,7 @@ class CaptureWriter:
         self.path = Path(f.filename)
         self.fsync_interval_s = fsync_interval_s
         entry = f["entry"]
-        self._tables = {group: _Table(f[group], columns) for group, columns in table_columns(entry).items()}
+        self._tables = {group: AppendTable(f[group], columns) for group, columns in table_columns(entry).items()}
         self._frames, self._dark = self._tables[FRAMES], self._tables[DARK]
         self._reference, self._events = self._tables[REFERENCE], self._tables[EVENTS]
         self.metadata: RunMetadata = read_metadata(f)
@@ -171,8 +123,8 @@ class CaptureWriter:
         unless `overwrite` (and never one a live process is writing)."""
         path = Path(path)
         _check_not_lingering(path)
-        speckle_shape = _frame_shape("speckle_shape", speckle_shape)
-        target_shape = _frame_shape("target_shape", target_shape)
+        speckle_shape = frame_shape("speckle_shape", speckle_shape)
+        target_shape = frame_shape("target_shape", target_shape)
         speckle_dtype = np.dtype(speckle_dtype)
         if speckle_dtype.kind not in "iu":
             raise ValueError(f"speckle_dtype must be the camera's integer dtype, not {speckle_dtype}")
@@ -239,11 +191,11 @@ class CaptureWriter:
         try:
             check_format(f, path)
             same_boot = bool(boot) and boot == boot_id() and host == hostname()
-            tables = {group: _Table(f[group], columns) for group, columns in table_columns(f["entry"]).items()}
+            tables = {group: AppendTable(f[group], columns) for group, columns in table_columns(f["entry"]).items()}
             kept, dropped = {}, {}
             for group, table in tables.items():
-                keep = min(table.n_committed if same_boot else table.n_synced, *_lengths(table))
-                dropped[group] = max(_lengths(table)) - keep
+                keep = min(table.n_committed if same_boot else table.n_synced, *table_lengths(table))
+                dropped[group] = max(table_lengths(table)) - keep
                 kept[group] = keep
                 table.truncate(keep)
             previous = f[STATUS][()].decode(errors="replace")
@@ -294,11 +246,11 @@ class CaptureWriter:
                 f"{self.path}: appending {n} rows at row {start} would exceed the plan's {self.n_planned} rows"
             )
         arrays = {
-            "speckle": _checked_image("speckle", rows.speckle, n, self.speckle_shape, self.speckle_dtype),
-            "target": _checked_target(rows.target, n, self.target_shape),
-            "target_index": _checked_vector("target_index", rows.target_index, n, np.int64),
-            "timestamp": _checked_vector("timestamp_s", rows.timestamp_s, n, np.float64),
-            "frame_id": _checked_vector("frame_id", rows.frame_id, n, np.int64),
+            "speckle": checked_image("speckle", rows.speckle, n, self.speckle_shape, self.speckle_dtype),
+            "target": checked_target(rows.target, n, self.target_shape),
+            "target_index": checked_vector("target_index", rows.target_index, n, np.int64),
+            "timestamp": checked_vector("timestamp_s", rows.timestamp_s, n, np.float64),
+            "frame_id": checked_vector("frame_id", rows.frame_id, n, np.int64),
         }
         given, declared = set(rows.fields), set(self.frame_fields)
         if given != declared:
@@ -307,7 +259,7 @@ class CaptureWriter:
                 f" (missing {sorted(declared - given)}, unexpected {sorted(given - declared)})"
             )
         for name, dtype in self.frame_fields.items():
-            arrays[name] = _checked_vector(f"fields[{name!r}]", rows.fields[name], n, dtype)
+            arrays[name] = checked_vector(f"fields[{name!r}]", rows.fields[name], n, dtype)
         if n:
             self._append(self._frames, arrays, n)
 
@@ -322,8 +274,8 @@ class CaptureWriter:
         n = len(speckle)
         timestamps = np.broadcast_to(np.asarray(timestamps_s, dtype=np.float64), (n,))
         arrays = {
-            "speckle": _checked_image("dark speckle", speckle, n, self.speckle_shape, self.speckle_dtype),
-            "timestamp": _checked_vector("timestamps_s", timestamps, n, np.float64),
+            "speckle": checked_image("dark speckle", speckle, n, self.speckle_shape, self.speckle_dtype),
+            "timestamp": checked_vector("timestamps_s", timestamps, n, np.float64),
             "phase": np.full(n, DARK_PHASES.index(phase), np.uint8),
         }
         if n:
@@ -333,9 +285,7 @@ class CaptureWriter:
         """Append one frame of the fixed reference pattern; returns its Pearson correlation with the first
         reference frame of the file (1.0 for the first), the drift of the bench."""
         self._check_open()
-        image = _checked_image(
-            "reference speckle", np.asarray(speckle)[None], 1, self.speckle_shape, self.speckle_dtype
-        )
+        image = checked_image("reference speckle", np.asarray(speckle)[None], 1, self.speckle_shape, self.speckle_dtype)
         first = self._first_reference_frame()
         correlation = 1.0 if first is None else pearson(first, image[0])
         arrays = {
@@ -373,7 +323,7 @@ class CaptureWriter:
             self._file.flush()
 
     # -- commit -------------------------------------------------------------------------------------
-    def _append(self, table: _Table, arrays: Mapping[str, np.ndarray], n: int) -> None:
+    def _append(self, table: AppendTable, arrays: Mapping[str, np.ndarray], n: int) -> None:
         # A full disk stops us here, before HDF5 writes anything; data blocks leave room for a last event.
         headroom = 0 if table is self._events else EVENT_HEADROOM_BYTES
         self._space.ensure(table.bytes_for(n), headroom)
@@ -452,24 +402,6 @@ class CaptureWriter:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two images (NaN if either is constant)."""
-    x = a.astype(np.float64).ravel()
-    y = b.astype(np.float64).ravel()
-    x -= x.mean()
-    y -= y.mean()
-    denominator = math.sqrt(float(x @ x) * float(y @ y))
-    return float(x @ y) / denominator if denominator > 0 else float("nan")
-
-
-def truncate_utf8(text: str, max_bytes: int) -> bytes:
-    """UTF-8 bytes of `text`, cut to at most `max_bytes` without splitting a character; NULs dropped."""
-    data = text.replace("\0", "").encode("utf-8", "replace")
-    if len(data) <= max_bytes:
-        return data
-    return data[:max_bytes].decode("utf-8", "ignore").encode("utf-8")
-
-
 def _check_not_lingering(path: Path) -> None:
     problem = retry_lingering(path)
     if problem is not None:
@@ -477,49 +409,3 @@ def _check_not_lingering(path: Path) -> None:
             f"{path}: an earlier writer in this process could not close it ({problem}); free disk space and "
             "retry, or restart the program"
         )
-
-
-def _lengths(table: _Table) -> list[int]:
-    return [dataset.shape[0] for dataset in table.columns.values()]
-
-
-def _frame_shape(name: str, shape: tuple[int, int]) -> tuple[int, int]:
-    shape = tuple(int(side) for side in shape)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"{name} must be (height, width) with positive sides, not {shape}")
-    return shape  # type: ignore[return-value]
-
-
-def _checked_image(name: str, array: np.ndarray, n: int, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-    array = np.asarray(array)
-    if array.shape != (n, *shape):
-        raise ValueError(f"{name} has shape {array.shape}; expected {(n, *shape)}")
-    if array.dtype != dtype:
-        if not np.can_cast(array.dtype, dtype, "safe"):
-            raise ValueError(f"{name} has dtype {array.dtype}; expected the camera's {dtype}")
-        array = array.astype(dtype)
-    return array
-
-
-def _checked_target(array: np.ndarray, n: int, shape: tuple[int, int]) -> np.ndarray:
-    array = np.asarray(array)
-    if array.shape != (n, *shape):
-        raise ValueError(f"target has shape {array.shape}; expected {(n, *shape)}")
-    if array.dtype.kind != "f":
-        raise ValueError(f"target has dtype {array.dtype}; expected float32 in [0, 1]")
-    array = array.astype(np.float32, copy=False)
-    if n and not (array.min() >= 0.0 and array.max() <= 1.0):  # also catches NaN
-        raise ValueError(f"target values must be in [0, 1]; found [{array.min()}, {array.max()}]")
-    return array
-
-
-def _checked_vector(name: str, array: np.ndarray, n: int, dtype: np.dtype | type) -> np.ndarray:
-    array = np.asarray(array)
-    dtype = np.dtype(dtype)
-    if array.shape != (n,):
-        raise ValueError(f"{name} has shape {array.shape}; expected ({n},)")
-    if array.dtype != dtype:
-        if not np.can_cast(array.dtype, dtype, "same_kind"):
-            raise ValueError(f"{name} has dtype {array.dtype}; expected {dtype}")
-        array = array.astype(dtype)
-    return array

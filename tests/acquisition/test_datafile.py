@@ -19,9 +19,9 @@ from acquisition.datafile import (
     CaptureWriter,
     format_summary,
 )
+from acquisition.datafile.checks import pearson, truncate_utf8
 from acquisition.datafile.inspect_cli import run_inspect
 from acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
-from acquisition.datafile.writer import pearson, truncate_utf8
 from acquisition.h5clear import clear_status_flags, lookup3, read_superblock
 
 
