@@ -1,0 +1,123 @@
+"""What the line-protocol lasers share: one transaction at a time, and emission off after any failure."""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from drivers.device import DeviceIdentity
+from drivers.errors import DeviceDisconnected, DeviceError
+from drivers.laser import Laser
+from drivers.transport import LineTransport
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+#: How long the emergency emission-off waits for its acknowledgement: the failure is reported either way.
+EMERGENCY_REPLY_S = 0.2
+
+
+class LineLaser(Laser):
+    """A laser driven by command lines over a `LineTransport`.
+
+    Every public operation runs inside `_operation`: one lock (the GUI polls while the scheduler sets power)
+    and, when anything inside fails, the off command is sent before the error propagates, so a laser
+    never keeps emitting behind a failed driver. `close` turns emission off and releases the port.
+    """
+
+    #: The command that stops emission.
+    OFF_COMMAND: str = ""
+
+    def __init__(
+        self, transport: LineTransport, identity: DeviceIdentity, min_power_w: float, max_power_w: float
+    ) -> None:
+        super().__init__(min_power_w, max_power_w)
+        self._transport = transport
+        self._identity = identity
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._closed = False
+        self._disconnected = False
+        transport.device = str(identity)
+
+    @property
+    def identity(self) -> DeviceIdentity:
+        return self._identity
+
+    @property
+    def port_name(self) -> str:
+        return self._transport.port_name
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """One transaction with the device; on any failure, emission off first, then the error."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            except BaseException as error:
+                if self._depth == 1 and not self._transport.closed:
+                    self._disconnected |= not emergency_off(self._transport, self.OFF_COMMAND, error)
+                raise
+            finally:
+                self._depth -= 1
+
+    @abstractmethod
+    def _command(self, command: str) -> None:
+        """Send a setting and check the device acknowledged it."""
+
+    @abstractmethod
+    def _query(self, command: str) -> str:
+        """Send a query and return the device's value."""
+
+    def _number(self, command: str) -> float:
+        return parse_number(self._transport.label, command, self._query(command))
+
+    def close(self) -> None:
+        """Emission off, then release the port; raises only when emission could not be confirmed off.
+
+        A second close, or a close after the port vanished (already reported), does nothing more.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if not self._disconnected:
+                    self._command(self.OFF_COMMAND)
+            finally:
+                self._transport.close()
+
+
+def parse_number(device: str, command: str, reply: str) -> float:
+    """The first number in a reply ("5.000E-02", "25.1C", "1234 h"); anything else is a device error."""
+    match = _NUMBER.search(reply)
+    if match is None:
+        raise DeviceError(device, command, f"expected a number, got {reply!r}")
+    return float(match.group())
+
+
+def emergency_off(transport: LineTransport, off_command: str, error: BaseException) -> bool:
+    """Best effort after a failure: send the off command, wait briefly for the reply, never raise.
+
+    The outcome is attached to `error` as a note, so the operator reads whether emission is known off.
+    Returns False when the port is gone (nothing more can be sent).
+    """
+    gone = f"emission could not be turned off: {transport.port_name} is gone; check the laser"
+    if isinstance(error, DeviceDisconnected):
+        error.add_note(gone)
+        return False
+    try:
+        transport.flush(off_command)
+        transport.send(off_command)
+        transport.read_line(off_command, min(EMERGENCY_REPLY_S, transport.timeout_s))
+    except DeviceDisconnected:
+        error.add_note(gone)
+        return False
+    except DeviceError as off_error:
+        error.add_note(f"emission off ({off_command!r}) sent after the failure, not acknowledged: {off_error}")
+    else:
+        error.add_note(f"emission off ({off_command!r}) sent after the failure")
+    return True

@@ -1,0 +1,157 @@
+"""Cobolt 04/06-series lasers over a serial line: `cmd\\r` out, one `\\r\\n`-terminated reply line back."""
+
+from __future__ import annotations
+
+from drivers.device import DeviceIdentity
+from drivers.errors import DeviceError, LaserFault
+from drivers.laser import LaserStatus
+from drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
+from drivers.transport import LineTransport, SerialLineTransport, SerialPort, open_serial_port
+
+#: `f?` codes; 0 is no fault.
+FAULTS = {1: "temperature error", 3: "interlock error", 4: "constant power time out"}
+
+
+def cobolt_reply(transport: LineTransport, command: str) -> str:
+    """Send `command`, return its reply line; "Syntax error: ..." and "Error: ..." replies raise."""
+    reply = transport.query(command)
+    if reply.lower().startswith(("syntax error", "error")):
+        raise DeviceError(transport.label, command, f"the laser replied {reply!r}")
+    return reply
+
+
+def cobolt_command(transport: LineTransport, command: str) -> None:
+    """A setting: the laser acknowledges with "OK"."""
+    reply = cobolt_reply(transport, command)
+    if reply != "OK":
+        raise DeviceError(transport.label, command, f"expected OK, got {reply!r}")
+
+
+class CoboltLaser(LineLaser):
+    """A Cobolt 04/06-series laser (115200 8N1).
+
+    `port` is a port name (a device path, COMn, or a pyserial URL) or an open pyserial-compatible port,
+    which stays the caller's to close. The laser does not report its rated power on every model:
+    `device_max_power_w` gives it (else `gmlp?` is asked, in mW); `max_power_w` is the configured safety
+    limit, and the allowed setpoints are [0, min of the two]. Opening disables autostart (`@cobas 0`,
+    so emission is under remote control) and turns emission off.
+    """
+
+    OFF_COMMAND = "l0"
+
+    def __init__(
+        self,
+        port: str | SerialPort,
+        *,
+        device_max_power_w: float | None = None,
+        max_power_w: float | None = None,
+        baudrate: int = 115200,
+        timeout_s: float = 1.0,
+    ) -> None:
+        for name, value in (("device_max_power_w", device_max_power_w), ("max_power_w", max_power_w)):
+            if value is not None and not value > 0:
+                raise ValueError(f"Cobolt laser: {name} must be > 0 W, got {value}")
+        label = "Cobolt laser"
+        owns = isinstance(port, str)
+        raw = open_serial_port(port, label, baudrate, timeout_s) if isinstance(port, str) else port
+        transport = SerialLineTransport(raw, label, timeout_s=timeout_s, eol_out=b"\r", owns_port=owns)
+        try:
+            identity, rated_w = _connect(transport, device_max_power_w)
+        except BaseException as error:
+            if not transport.closed:
+                emergency_off(transport, self.OFF_COMMAND, error)
+            transport.close()
+            raise
+        limit_w = rated_w if max_power_w is None else min(rated_w, max_power_w)
+        super().__init__(transport, identity, 0.0, limit_w)
+        self.device_max_power_w = rated_w
+
+    def _command(self, command: str) -> None:
+        cobolt_command(self._transport, command)
+
+    def _query(self, command: str) -> str:
+        return cobolt_reply(self._transport, command)
+
+    def _set_power_w(self, power_w: float) -> None:
+        with self._operation():
+            self._command(f"p {power_w:.5f}")
+
+    @property
+    def power_setpoint_w(self) -> float:
+        with self._operation():
+            return self._number("p?")
+
+    @property
+    def measured_power_w(self) -> float:
+        with self._operation():
+            return self._number("pa?")
+
+    @property
+    def emission(self) -> bool:
+        with self._operation():
+            return self._number("l?") == 1
+
+    def set_emission(self, on: bool) -> None:
+        """On only when the laser reports no fault and a closed interlock, and then really emits."""
+        with self._operation():
+            if not on:
+                self._command("l0")
+                return
+            fault = self._fault()
+            if fault is not None:
+                raise LaserFault(self._transport.label, "l1", f"the laser reports a fault: {fault}")
+            if not self._interlock_closed():
+                raise LaserFault(self._transport.label, "l1", "the interlock is open")
+            self._command("l1")
+            if self._number("l?") != 1:
+                raise LaserFault(self._transport.label, "l1", "emission did not start (l? = 0): check the key switch")
+
+    def status(self) -> LaserStatus:
+        with self._operation():
+            return LaserStatus(
+                emission=self._number("l?") == 1,
+                fault=self._fault(),
+                interlock_closed=self._interlock_closed(),
+                hours=self._number("hrs?"),
+            )
+
+    def clear_fault(self) -> None:
+        """`cf`: clear a latched fault (the cause must be gone; emission stays off)."""
+        with self._operation():
+            self._command("cf")
+
+    def _fault(self) -> str | None:
+        code = int(self._number("f?"))
+        return None if code == 0 else f"{FAULTS.get(code, 'fault')} (f? = {code})"
+
+    def _interlock_closed(self) -> bool:
+        return self._number("ilk?") == 0
+
+
+def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float]:
+    """Remote control, emission off, then who the laser is and its rated power."""
+    cobolt_command(transport, "@cobas 0")
+    cobolt_command(transport, "l0")
+    serial = cobolt_reply(transport, "sn?")
+    firmware = cobolt_reply(transport, "gfv?")
+    try:
+        model = cobolt_reply(transport, "glm?")
+    except DeviceError as error:
+        if type(error) is not DeviceError:
+            raise  # a timeout or a vanished port is no "not supported"
+        model = "04/06 series"
+    identity = DeviceIdentity("laser", "Cobolt", model, serial, firmware, "cobolt")
+    transport.device = str(identity)
+    if device_max_power_w is not None:
+        return identity, float(device_max_power_w)
+    try:
+        rated_mw = parse_number(transport.label, "gmlp?", cobolt_reply(transport, "gmlp?"))
+    except DeviceError as error:
+        if type(error) is not DeviceError:
+            raise
+        raise ValueError(
+            f"{transport.label} does not report its rated power (gmlp?: {error.reason}); give device_max_power_w"
+        ) from error
+    if not rated_mw > 0:
+        raise ValueError(f"{transport.label} reports a rated power of {rated_mw} mW; give device_max_power_w")
+    return identity, rated_mw / 1000.0
