@@ -112,7 +112,27 @@ def _sim_camera(config: BenchConfig, table: OpticalTable | None, source: str) ->
     return camera
 
 
-LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser}
+def _cobolt_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+    from drivers.lasers import CoboltLaser
+
+    s = config.laser
+    laser = CoboltLaser(s.port, device_max_power_w=s.device_max_power_w, max_power_w=s.max_power_w,
+                        baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
+    _apply(source, "laser.power_w", laser.set_power_w, s.power_w)
+    return laser
+
+
+def _obis_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+    from drivers.lasers import ObisLaser
+
+    s = config.laser
+    laser = ObisLaser(s.port, max_power_w=s.max_power_w, modulation=s.modulation, visa_backend=s.visa_backend,
+                      baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
+    _apply(source, "laser.power_w", laser.set_power_w, s.power_w)
+    return laser
+
+
+LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser, "cobolt": _cobolt_laser, "obis": _obis_laser}
 DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd}
 CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera}
 

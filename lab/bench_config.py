@@ -56,6 +56,27 @@ class SimLaserSettings(LaserSettings):
     backend: Literal["sim"] = "sim"
 
 
+class CoboltLaserSettings(LaserSettings):
+    """A Cobolt 04/06-series laser on a serial port."""
+
+    backend: Literal["cobolt"]
+    port: str  # e.g. /dev/ttyUSB0 or COM3
+    device_max_power_w: float | None = Field(default=None, gt=0)  # rated power; None: asked from the laser
+    baudrate: int = Field(default=115200, gt=0)
+    timeout_s: float = Field(default=1.0, gt=0)
+
+
+class ObisLaserSettings(LaserSettings):
+    """A Coherent OBIS laser: a VISA resource (e.g. ASRL/dev/ttyACM0::INSTR) or a serial port name."""
+
+    backend: Literal["obis"]
+    port: str
+    visa_backend: str = ""  # "" the system VISA, "@py" pyvisa-py
+    modulation: Literal["cw", "digital"] = "cw"
+    baudrate: int = Field(default=115200, gt=0)
+    timeout_s: float = Field(default=1.0, gt=0)
+
+
 # -- DMD --------------------------------------------------------------------------------------------
 class DmdSettings(_Section):
     """What every DMD backend shares: the mirror array and where the macropixelated active area sits."""
@@ -167,7 +188,7 @@ class SimSettings(_Section):
 
 
 # One union per section: a new backend is one settings class added here (and one factory in lab.bench).
-LaserConfig = Annotated[SimLaserSettings, Field(discriminator="backend")]
+LaserConfig = Annotated[SimLaserSettings | CoboltLaserSettings | ObisLaserSettings, Field(discriminator="backend")]
 DmdConfig = Annotated[SimDmdSettings, Field(discriminator="backend")]
 CameraConfig = Annotated[SimCameraSettings, Field(discriminator="backend")]
 MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
@@ -185,7 +206,7 @@ def section_variants(section: str) -> dict[str, type[BaseModel]]:
     """The settings classes a section can take, by backend (or medium kind) name."""
     key, _, union = _CHOICES[section]
     members = typing.get_args(typing.get_args(union)[0]) or (typing.get_args(union)[0],)
-    return {member.model_fields[key].default: member for member in members}
+    return {typing.get_args(member.model_fields[key].annotation)[0]: member for member in members}
 
 
 class BenchConfig(_Section):

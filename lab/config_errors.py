@@ -59,6 +59,8 @@ def describe_errors(
         elif item["type"] == "extra_forbidden":
             known_keys = list(root.model_fields) if len(loc) == 1 else list(model.model_fields) if model else []
             problems.append(f"{key}: {_unknown_key(loc[-1], known_keys, top=len(loc) == 1, variant=variant)}")
+        elif item["type"] == "missing":
+            problems.append(f"{key}: required{variant}, but not given")
         elif item["type"] == "value_error":
             problems.append(f"{key}: {item['ctx']['error']}")
         else:

@@ -93,7 +93,7 @@ def test_round_trip_through_toml(tmp_path: Path) -> None:
 
 
 def test_known_variants() -> None:
-    assert set(section_variants("laser")) == {"sim"}
+    assert set(section_variants("laser")) == {"sim", "cobolt", "obis"}
     assert set(section_variants("medium")) == {"transmission_matrix", "phase_screen"}
 
 
@@ -131,8 +131,8 @@ def test_key_of_another_medium_kind_is_unknown(tmp_path: Path) -> None:
 
 
 def test_unknown_backend_lists_the_known_ones(tmp_path: Path) -> None:
-    assert problems(tmp_path, '[laser]\nbackend = "cobolt"\nmax_power_w = 0.1\n') == [
-        "laser.backend: unknown backend 'cobolt'; known backends: sim"
+    assert problems(tmp_path, '[laser]\nbackend = "acme"\nmax_power_w = 0.1\n') == [
+        "laser.backend: unknown backend 'acme'; known backends: cobolt, obis, sim"
     ]
     assert problems(tmp_path, '[medium]\nkind = "fog"\n') == [
         "medium.kind: unknown kind 'fog'; known kinds: phase_screen, transmission_matrix"
@@ -166,9 +166,9 @@ def test_medium_larger_than_the_dmd_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_once_per_line(tmp_path: Path) -> None:
-    lines = problems(tmp_path, '[laser]\nbackend = "obis"\n\n[camera]\nexposure_us = 0\ngain = 3.0\n')
+    lines = problems(tmp_path, '[laser]\nbackend = "acme"\n\n[camera]\nexposure_us = 0\ngain = 3.0\n')
     assert len(lines) == 3
-    assert lines[0].startswith("laser.backend: unknown backend 'obis'")
+    assert lines[0].startswith("laser.backend: unknown backend 'acme'")
     assert lines[1].startswith("camera.exposure_us: expected a number > 0.0")
     assert lines[2].startswith("camera.gain: unknown key")
 
@@ -176,3 +176,8 @@ def test_every_problem_is_reported_once_per_line(tmp_path: Path) -> None:
 def test_error_is_a_value_error_and_parse_names_its_source() -> None:
     with pytest.raises(ValueError, match=r"^inline: camera\.gain_db: expected a number >= 0\.0, got -1\.0$"):
         parse_bench("[camera]\ngain_db = -1.0\n", "inline")
+
+
+def test_a_real_laser_section_names_its_missing_key(tmp_path: Path) -> None:
+    """A vendor backend's own keys are checked like any other: the message names the key, not the union tag."""
+    assert problems(tmp_path, '[laser]\nbackend = "cobolt"\n') == ["laser.port: required for backend 'cobolt', but not given"]

@@ -46,7 +46,7 @@ def test_devices_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     ("text", "expected"),
     [
         ("[camera]\nexposure_us = -40.0\n", "camera.exposure_us: expected a number > 0.0, got -40.0"),
-        ('[laser]\nbackend = "cobolt"\n', "laser.backend: unknown backend 'cobolt'; known backends: sim"),
+        ('[laser]\nbackend = "acme"\n', "laser.backend: unknown backend 'acme'; known backends: cobolt, obis, sim"),
         ("[camera]\nexposure_us = 40.0\nrows 128\n", "TOML syntax error: "),
         ("[camera]\nexposure_us = 2e7\n", "camera.exposure_us: the device refuses 20000000.0"),
     ],
