@@ -180,4 +180,6 @@ def test_error_is_a_value_error_and_parse_names_its_source() -> None:
 
 def test_a_real_laser_section_names_its_missing_key(tmp_path: Path) -> None:
     """A vendor backend's own keys are checked like any other: the message names the key, not the union tag."""
-    assert problems(tmp_path, '[laser]\nbackend = "cobolt"\n') == ["laser.port: required for backend 'cobolt', but not given"]
+    assert problems(tmp_path, '[laser]\nbackend = "cobolt"\n') == [
+        "laser.port: required for backend 'cobolt', but not given"
+    ]
