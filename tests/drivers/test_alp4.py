@@ -1,0 +1,243 @@
+"""The ALP-4 driver against a fake of the ALP4lib module (the vendor library is not installable here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+
+import fake_alp4
+import numpy as np
+import pytest
+
+from drivers import DeviceError, DeviceTimeout, OutOfRange
+from drivers.dmds import Alp4DMD
+from drivers.dmds.alp4 import alp_image_data
+
+ROWS, COLS = fake_alp4.ALP4.rows, fake_alp4.ALP4.cols
+
+
+@pytest.fixture
+def board(monkeypatch: pytest.MonkeyPatch) -> type[fake_alp4.ALP4]:
+    return fake_alp4.install(monkeypatch)
+
+
+@pytest.fixture
+def dmd(board: type[fake_alp4.ALP4]) -> Alp4DMD:
+    device = Alp4DMD(device_number=3)
+    board.instances[-1].calls.clear()
+    yield device
+    device.close()
+
+
+def alp(board: type[fake_alp4.ALP4]) -> fake_alp4.ALP4:
+    return board.instances[-1]
+
+
+def binary_patterns(n: int) -> np.ndarray:
+    """Patterns that differ per frame, row and column, so a transposed or reordered upload shows."""
+    rng = np.random.default_rng(n)
+    return rng.random((n, ROWS, COLS)) < 0.5
+
+
+def calls_named(device: fake_alp4.ALP4, name: str) -> list[tuple[tuple, dict]]:
+    return [(args, kwargs) for called, args, kwargs in device.calls if called == name]
+
+
+def test_open_reads_geometry_identity_and_fastest_binary_rate(board: type[fake_alp4.ALP4]) -> None:
+    with Alp4DMD(version="4.3", lib_dir="C:/ALP", device_number=3) as dmd:
+        device = alp(board)
+        assert (device.version, device.lib_dir) == ("4.3", "C:/ALP")
+        assert calls_named(device, "Initialize") == [((3,), {})]
+        assert dmd.mirror_shape == (ROWS, COLS)
+        assert dmd.identity.vendor == "ViALUX" and dmd.identity.serial == "4242" and dmd.identity.firmware == "7"
+        assert dmd.identity.backend == "alp4" and "1024x768" in dmd.identity.model
+        assert dmd.max_pattern_rate_hz == pytest.approx(1e6 / 44)  # ALP_MIN_PICTURE_TIME, binary uninterrupted
+        assert device.sequences == {}  # the probe sequence was freed
+
+
+def test_configured_rate_skips_the_probe(board: type[fake_alp4.ALP4]) -> None:
+    with Alp4DMD(max_pattern_rate_hz=10_000.0) as dmd:
+        assert dmd.max_pattern_rate_hz == 10_000.0
+        assert "SeqAlloc" not in alp(board).names()
+
+
+def test_image_data_is_one_byte_per_mirror_in_frame_row_col_order() -> None:
+    patterns = binary_patterns(2)
+    data, bit_depth = alp_image_data(patterns)
+    assert bit_depth == 1 and data.dtype == np.uint8
+    assert np.array_equal(data.reshape(2, ROWS, COLS), patterns.astype(np.uint8) * 255)  # bit 7 sets a mirror
+    gray = np.arange(2 * ROWS * COLS, dtype=np.uint64).reshape(2, ROWS, COLS).astype(np.uint8)
+    data, bit_depth = alp_image_data(gray)
+    assert bit_depth == 8 and np.array_equal(data, gray.ravel())
+
+
+def test_show_binary_runs_a_one_picture_uninterrupted_sequence_continuously(
+    dmd: Alp4DMD, board: type[fake_alp4.ALP4]
+) -> None:
+    pattern = binary_patterns(1)[0]
+    dmd.show(pattern)
+    device = alp(board)
+    assert device.names() == ["Halt", "SeqAlloc", "SeqControl", "SeqPut", "SetTiming", "ProjControl", "Run"]
+    assert calls_named(device, "SeqAlloc") == [((), {"nbImg": 1, "bitDepth": 1})]
+    (sequence,) = device.sequences.values()
+    assert sequence.bin_uninterrupted
+    assert np.array_equal(sequence.data.reshape(ROWS, COLS), pattern.astype(np.uint8) * 255)
+    assert device.proj_mode == fake_alp4.ALP_MASTER
+    assert calls_named(device, "Run")[0][1]["loop"] is True
+    dmd.show(~pattern)  # the previous one-picture sequence is halted and freed, not leaked
+    (sequence,) = device.sequences.values()
+    assert np.array_equal(sequence.data.reshape(ROWS, COLS), (~pattern).astype(np.uint8) * 255)
+
+
+def test_show_gray_uses_an_8_bit_sequence(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    pattern = (np.arange(ROWS * COLS) % 256).astype(np.uint8).reshape(ROWS, COLS)
+    dmd.show(pattern)
+    device = alp(board)
+    assert calls_named(device, "SeqAlloc") == [((), {"nbImg": 1, "bitDepth": 8})]
+    assert "SeqControl" not in device.names()  # no binary mode for gray
+    (sequence,) = device.sequences.values()
+    assert np.array_equal(sequence.data.reshape(ROWS, COLS), pattern)
+
+
+def test_load_binary_sequence_allocates_uploads_and_times_it(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    patterns = binary_patterns(3)
+    dmd.load_sequence(patterns, picture_time_us=100.0, trigger_out=True)
+    device = alp(board)
+    assert calls_named(device, "SeqAlloc") == [((), {"nbImg": 3, "bitDepth": 1})]
+    (sequence,) = device.sequences.values()
+    assert sequence.bin_uninterrupted and sequence.picture_time_us == 100
+    assert np.array_equal(sequence.data.reshape(3, ROWS, COLS), patterns.astype(np.uint8) * 255)
+    assert dmd.state()["sequence_length"] == 3 and dmd.state()["sequence_bit_depth"] == 1
+
+
+def test_gray_sequence_below_its_minimum_picture_time_is_refused_and_freed(
+    dmd: Alp4DMD, board: type[fake_alp4.ALP4]
+) -> None:
+    gray = np.full((2, ROWS, COLS), 128, dtype=np.uint8)
+    with pytest.raises(OutOfRange, match=r"below this sequence's minimum 4000 us \(8-bit\)"):
+        dmd.load_sequence(gray, picture_time_us=1_000.0)
+    assert alp(board).sequences == {}
+    dmd.load_sequence(gray, picture_time_us=5_000.0)
+    (sequence,) = alp(board).sequences.values()
+    assert sequence.bit_depth == 8 and sequence.picture_time_us == 5_000
+
+
+def test_contract_checks_come_before_any_board_call(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    with pytest.raises(OutOfRange, match="below the minimum"):
+        dmd.load_sequence(binary_patterns(2), picture_time_us=10.0)
+    with pytest.raises(OutOfRange, match="mirror shape"):
+        dmd.show(np.zeros((10, 10), dtype=bool))
+    with pytest.raises(OutOfRange, match="neither bool nor uint8"):
+        dmd.show(np.zeros((ROWS, COLS), dtype=np.float32))
+    assert alp(board).calls == []
+
+
+def test_master_run_repeats_then_wait_returns_when_idle(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    dmd.load_sequence(binary_patterns(3), picture_time_us=100.0)
+    dmd.start(repeat=2)
+    device = alp(board)
+    assert device.proj_mode == fake_alp4.ALP_MASTER
+    assert ((fake_alp4.ALP_SEQ_REPEAT, 2, device.calls[-2][1][2]), {}) in calls_named(device, "SeqControl")
+    assert calls_named(device, "Run")[-1][1]["loop"] is False  # ProjStart, not ProjStartCont
+    dmd.wait(timeout_s=1.0)
+    assert device.running is None and not dmd.state()["running"]
+
+
+def test_slave_run_waits_for_triggers_on_the_configured_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    board = fake_alp4.install(monkeypatch)
+    with Alp4DMD(trigger_edge="falling") as dmd:
+        dmd.load_sequence(binary_patterns(2), picture_time_us=100.0, trigger_in=True, trigger_out=False)
+        dmd.start(repeat=1)
+        device = alp(board)
+        assert device.proj_mode == fake_alp4.ALP_SLAVE and device.trigger_edge == fake_alp4.ALP_EDGE_FALLING
+        started = time.monotonic()
+        with pytest.raises(DeviceTimeout, match=r"still runs after 0\.05 s"):
+            dmd.wait(timeout_s=0.05)
+        assert time.monotonic() - started < 0.5
+        with pytest.raises(DeviceError, match="give a timeout"):
+            dmd.wait()
+        dmd.stop()
+        dmd.wait()  # halted: nothing left to wait for
+        assert device.running is None
+
+
+def test_continuous_run_and_start_without_sequence(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    with pytest.raises(OutOfRange, match="no sequence is loaded"):
+        dmd.start()
+    dmd.load_sequence(binary_patterns(2), picture_time_us=50.0)
+    dmd.start(repeat=0)
+    assert calls_named(alp(board), "Run")[-1][1]["loop"] is True
+    with pytest.raises(DeviceError, match="give a timeout"):
+        dmd.wait()
+    dmd.start(repeat=1)  # restarting halts first: projection settings change only while idle
+    dmd.wait(timeout_s=1.0)
+
+
+def test_vendor_errors_become_device_errors_naming_device_and_command(
+    dmd: Alp4DMD, board: type[fake_alp4.ALP4]
+) -> None:
+    alp(board).fail_next["SeqAlloc"] = 1007
+    with pytest.raises(DeviceError, match=r"ViALUX .*serial 4242.*SeqAlloc\(2, bitDepth=1\).*memory is not available"):
+        dmd.load_sequence(binary_patterns(2), picture_time_us=100.0)
+    alp(board).fail_next["SeqPut"] = 1011
+    with pytest.raises(DeviceError, match="SeqPut: ALPError: Communication error"):
+        dmd.load_sequence(binary_patterns(2), picture_time_us=100.0)
+    assert alp(board).sequences == {}  # the sequence whose upload failed was freed
+
+
+def test_open_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    board = fake_alp4.install(monkeypatch)
+
+    def not_found(self: fake_alp4.ALP4, DeviceNum: int | None = None) -> None:
+        raise fake_alp4.ALPError(1001)
+
+    monkeypatch.setattr(board, "Initialize", not_found)
+    with pytest.raises(DeviceError, match=r"ALP-4.3 \(device 5\): initialize: ALPError: .*not been found"):
+        Alp4DMD(device_number=5)
+    monkeypatch.setitem(sys.modules, "ALP4", None)  # ALP4lib not installed
+    with pytest.raises(DeviceError, match="install ALP4lib"):
+        Alp4DMD()
+
+
+def test_close_halts_frees_every_sequence_and_the_device(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    dmd.show(binary_patterns(1)[0])
+    dmd.load_sequence(binary_patterns(2), picture_time_us=100.0)
+    dmd.start(repeat=0)
+    device = alp(board)
+    device.calls.clear()
+    dmd.close()
+    assert device.names() == ["Halt", "FreeSeq", "FreeSeq", "Free"]
+    assert device.sequences == {} and device.freed
+    dmd.close()  # a second close does nothing
+    assert device.names() == ["Halt", "FreeSeq", "FreeSeq", "Free"]
+    with pytest.raises(DeviceError, match="closed"):
+        dmd.show(binary_patterns(1)[0])
+
+
+def test_close_goes_on_after_a_failure_and_reports_it(dmd: Alp4DMD, board: type[fake_alp4.ALP4]) -> None:
+    dmd.load_sequence(binary_patterns(2), picture_time_us=100.0)
+    alp(board).fail_next["FreeSeq"] = 1011
+    with pytest.raises(DeviceError, match="close: FreeSeq"):
+        dmd.close()
+    assert alp(board).freed
+
+
+needs_alp = pytest.mark.skipif(
+    importlib.util.find_spec("ALP4") is None or not os.environ.get("SPECKLE_LAB_ALP4"),
+    reason="vendor library not installed: needs ALP4lib, the ViALUX ALP-4 API and a DMD (set SPECKLE_LAB_ALP4=1)",
+)
+
+
+@needs_alp
+def test_real_alp4_shows_a_pattern_and_runs_a_sequence() -> None:
+    """On a bench PC with ALP4lib and a DMD: the same calls against the real board."""
+    with Alp4DMD(lib_dir=os.environ.get("SPECKLE_LAB_ALP4_DIR")) as dmd:
+        rows, cols = dmd.mirror_shape
+        checker = (np.add.outer(np.arange(rows), np.arange(cols)) // 16) % 2 == 0
+        dmd.show(checker)
+        patterns = np.stack([checker, ~checker, checker])
+        dmd.load_sequence(patterns, picture_time_us=max(dmd.min_picture_time_us, 1_000.0))
+        dmd.start(repeat=2)
+        dmd.wait(timeout_s=2.0)
