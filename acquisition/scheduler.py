@@ -107,7 +107,7 @@ class CaptureRun:
 
     def _make_capture(self) -> FrameCapture:
         plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
-        if plan.mode == "sequence":
+        if plan.mode == "sequence" and dmd.triggered_sequences:
             picture_time_us = plan.picture_time_for(dmd.min_picture_time_us)
             return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us)
         return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s)
@@ -157,6 +157,8 @@ class CaptureRun:
         status, message = "failed", ""
         try:
             self.capture.open()
+            if self.plan.mode == "sequence" and isinstance(self.capture, StepCapture):
+                writer.log_event("step_mode", "the DMD cannot trigger the camera from a sequence: step mode", 0)
             if not start_darks_done:
                 self._capture_darks(writer, "start")
             self._laser_on()

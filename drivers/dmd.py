@@ -74,6 +74,12 @@ class DMD(Device):
         """Fastest binary pattern rate the device supports."""
 
     @property
+    def triggered_sequences(self) -> bool:
+        """Whether `load_sequence` with `trigger_out` works: a DMD with an on-board sequencer that drives the
+        camera's trigger line. A display DMD has none, so the capture engine uses step mode with it."""
+        return True
+
+    @property
     def min_picture_time_us(self) -> float:
         return 1e6 / self.max_pattern_rate_hz
 

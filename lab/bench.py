@@ -133,8 +133,52 @@ def _obis_laser(config: BenchConfig, table: OpticalTable | None, source: str) ->
 
 
 LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser, "cobolt": _cobolt_laser, "obis": _obis_laser}
-DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd}
-CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera}
+def _check_mirror_shape(dmd: DMD, config: BenchConfig, source: str) -> None:
+    wanted = (config.dmd.mirror_rows, config.dmd.mirror_cols)
+    if tuple(dmd.mirror_shape) != wanted:
+        dmd.close()
+        raise BenchConfigError(
+            source, [f"dmd.mirror_rows/mirror_cols: the device has {dmd.mirror_shape} mirrors, the file says {wanted}"]
+        )
+
+
+def _alp4_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
+    from drivers.dmds import Alp4DMD
+
+    s = config.dmd
+    dmd = Alp4DMD(s.version, s.lib_dir, s.device_number, s.max_pattern_rate_hz, s.trigger_edge)
+    _check_mirror_shape(dmd, config, source)
+    return dmd
+
+
+def _display_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
+    from drivers.dmds import DisplayDMD
+
+    s = config.dmd
+    return DisplayDMD(s.screen_index, (s.mirror_rows, s.mirror_cols), s.max_pattern_rate_hz, s.present_timeout_s)
+
+
+def _genicam_camera(config: BenchConfig, table: OpticalTable | None, source: str) -> Camera:
+    from drivers import Roi
+    from drivers.cameras import GenICamCamera
+    from drivers.cameras.genicam import pixel_format_for_bit_depth
+
+    s = config.camera
+    camera = GenICamCamera(s.cti_path, s.serial, s.index, pixel_format_for_bit_depth(s.bit_depth), s.trigger_line,
+                           s.trigger_edge, s.fixed_exposure_us)  # fmt: skip
+    try:
+        _apply(source, "camera.rows/cols", camera.set_roi, Roi(0, 0, s.rows, s.cols))
+        _apply(source, "camera.exposure_us", camera.set_exposure_us, s.exposure_us)
+        if s.gain_db:
+            _apply(source, "camera.gain_db", camera.set_gain_db, s.gain_db)
+    except BaseException:
+        camera.close()
+        raise
+    return camera
+
+
+DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd, "alp4": _alp4_dmd, "display": _display_dmd}
+CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera, "genicam": _genicam_camera}
 
 
 def build_medium(config: BenchConfig, source: str = "bench configuration") -> Medium:

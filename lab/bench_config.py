@@ -128,6 +128,25 @@ class SimDmdSettings(DmdSettings):
     backend: Literal["sim"] = "sim"
 
 
+class Alp4DmdSettings(DmdSettings):
+    """A ViALUX ALP-4 DMD through ALP4lib (the vendor's ALP-4 API must be installed)."""
+
+    backend: Literal["alp4"]
+    version: str = "4.3"  # ALP API version
+    lib_dir: str | None = None  # folder of the ALP API library; None: ALP4lib's default
+    device_number: int | None = None
+    trigger_edge: Literal["rising", "falling"] = "rising"
+
+
+class DisplayDmdSettings(DmdSettings):
+    """A display DMD (e.g. a LightCrafter in video mode on HDMI): a frameless full-screen window. Its mirror
+    shape is the screen's resolution; it has no sequencer, so captures run in step mode."""
+
+    backend: Literal["display"]
+    screen_index: int = Field(default=1, ge=0)  # 0 is usually the operator's monitor
+    present_timeout_s: float = Field(default=2.0, gt=0)
+
+
 # -- camera -----------------------------------------------------------------------------------------
 class CameraSettings(_Section):
     """What every camera backend shares."""
@@ -138,6 +157,18 @@ class CameraSettings(_Section):
     bit_depth: int = Field(default=12, ge=8, le=16)
     exposure_us: float = Field(default=40.0, gt=0)
     gain_db: float = Field(default=0.0, ge=0)
+
+
+class GenICamCameraSettings(CameraSettings):
+    """A GenICam camera through harvesters and the vendor's GenTL producer (.cti)."""
+
+    backend: Literal["genicam"]
+    cti_path: str
+    serial: str | None = None  # None: the camera at `index`
+    index: int = Field(default=0, ge=0)
+    trigger_line: str = "Line0"
+    trigger_edge: Literal["RisingEdge", "FallingEdge"] = "RisingEdge"
+    fixed_exposure_us: float | None = Field(default=None, gt=0)  # for cameras without an exposure node
 
 
 class SimCameraSettings(CameraSettings):
@@ -189,8 +220,8 @@ class SimSettings(_Section):
 
 # One union per section: a new backend is one settings class added here (and one factory in lab.bench).
 LaserConfig = Annotated[SimLaserSettings | CoboltLaserSettings | ObisLaserSettings, Field(discriminator="backend")]
-DmdConfig = Annotated[SimDmdSettings, Field(discriminator="backend")]
-CameraConfig = Annotated[SimCameraSettings, Field(discriminator="backend")]
+DmdConfig = Annotated[SimDmdSettings | Alp4DmdSettings | DisplayDmdSettings, Field(discriminator="backend")]
+CameraConfig = Annotated[SimCameraSettings | GenICamCameraSettings, Field(discriminator="backend")]
 MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
 
 # section -> (discriminating key, its default, the union)
