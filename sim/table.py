@@ -43,17 +43,17 @@ def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gra
         blocks = binary.reshape(n, side, m, side, m).sum(axis=(2, 4), dtype=np.float32)
         return blocks.reshape(n, side * side) / np.float32(m * m)
 
-    if patterns.dtype == np.bool_:
-        return PatternInputs(reduce(active)[:, None, :], np.ones(1, np.float32))
-    if coherent_gray:
-        gray = reduce(active.astype(np.float32)) / np.float32(255)
-        return PatternInputs(gray[:, None, :], np.ones(1, np.float32), coherent_gray=True)
     if m > 1:
         blocks = active.reshape(n, side, m, side, m)
         corner = blocks[:, :, :1, :, :1]
         if np.array_equal(blocks, np.broadcast_to(corner, blocks.shape)):
             # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
             active, m = np.ascontiguousarray(corner.reshape(n, side, side)), 1
+    if patterns.dtype == np.bool_:
+        return PatternInputs(reduce(active)[:, None, :], np.ones(1, np.float32))
+    if coherent_gray:
+        gray = reduce(active.astype(np.float32)) / np.float32(255)
+        return PatternInputs(gray[:, None, :], np.ones(1, np.float32), coherent_gray=True)
     if not np.any((active != 0) & (active != 255)):
         # 0/255 shows every bit plane with the same mirrors: identical to the binary pattern.
         return PatternInputs(reduce(active == 255)[:, None, :], np.ones(1, np.float32))
