@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMet
 from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
 from acquisition.plan import CapturePlan
 from acquisition.preflight import Preflight, preflight
-from acquisition.rows import RowMaker
+from acquisition.rows import RowBlock, RowMaker
 from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
 
 
@@ -204,30 +205,45 @@ class CaptureRun:
         )
 
     def _capture_rows(self, writer: CaptureWriter) -> None:
-        plan = self.plan
         row = writer.n_committed
-        while row < plan.n_frames:
-            self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
-            stop = self._block_end(row)
-            block = self.rows.make(range(row, stop))
-            frames = self._capture_with_retries(block.patterns, writer, row)
-            self._check_laser()
-            writer.append_frames(
-                FrameRows(
-                    speckle=frames.pixels,
-                    target=block.targets,
-                    target_index=block.target_index,
-                    timestamp_s=frames.timestamps_s,
-                    frame_id=frames.frame_ids,
-                    fields={**block.fields, **self._device_fields(len(frames))},
-                )
+        # The next block's patterns are rendered on a worker thread while this block is captured and written:
+        # rendering and writing are single-threaded, so this keeps the second core busy. RowMaker is
+        # deterministic and only this one worker calls `make`, so the rows are the same as rendered in line.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as renderer:
+            upcoming = self._render_next(renderer, row)
+            while upcoming is not None:
+                self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
+                block = upcoming.result()
+                stop = row + len(block.targets)
+                upcoming = self._render_next(renderer, stop)
+                self._capture_block(writer, block, row)
+                row = stop
+
+    def _render_next(self, renderer: ThreadPoolExecutor, row: int) -> Future[RowBlock] | None:
+        if row >= self.plan.n_frames:
+            return None
+        return renderer.submit(self.rows.make, range(row, self._block_end(row)))
+
+    def _capture_block(self, writer: CaptureWriter, block: RowBlock, row: int) -> None:
+        """One block of rows: capture (with retries), check the laser, commit, a reference frame when due."""
+        stop = row + len(block.targets)
+        frames = self._capture_with_retries(block.patterns, writer, row)
+        self._check_laser()
+        writer.append_frames(
+            FrameRows(
+                speckle=frames.pixels,
+                target=block.targets,
+                target_index=block.target_index,
+                timestamp_s=frames.timestamps_s,
+                frame_id=frames.frame_ids,
+                fields={**block.fields, **self._device_fields(len(frames))},
             )
-            row = stop
-            self._progress.last_target = block.targets[-1]
-            self._progress.last_speckle = frames.pixels[-1]
-            if row % plan.reference_every == 0 or row == plan.n_frames:
-                self._capture_reference(writer, row)
-            self._report("frames", row)
+        )
+        self._progress.last_target = block.targets[-1]
+        self._progress.last_speckle = frames.pixels[-1]
+        if stop % self.plan.reference_every == 0 or stop == self.plan.n_frames:
+            self._capture_reference(writer, stop)
+        self._report("frames", stop)
 
     def _block_end(self, row: int) -> int:
         plan = self.plan
