@@ -41,7 +41,7 @@ class StudyDesign:
 def study_design(quick: bool) -> StudyDesign:
     side = 32 if quick else 64
     size = 12 if quick else 24
-    n_train, n_test = (800, 160) if quick else (3000, 400)
+    n_train, n_test = (800, 160) if quick else (2500, 400)
     top = (side - size) // 2
     in_region = {"mode": "fixed", "top": top, "left": 1}  # the left half of the active area
     other_region = {"mode": "fixed", "top": top, "left": side // 2 + 1}  # the right half
@@ -69,7 +69,7 @@ def study_design(quick: bool) -> StudyDesign:
          "camera": {"rows": 64, "cols": 64}}
         if quick else {}
     )  # fmt: skip
-    train = {"epochs": 10 if quick else 30, "patience_epochs": 4 if quick else 6, "batch_size": 32,
+    train = {"epochs": 10 if quick else 25, "patience_epochs": 4 if quick else 5, "batch_size": 32,
              "lr": 1e-3 if quick else 5e-4, "seed": 0, "device": "auto"}  # fmt: skip
     notes = [
         "LFW faces: the 100 faces bundled with scikit-image; 80 train the faces net, the other 20 test it. 80 distinct "
