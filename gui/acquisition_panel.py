@@ -1,0 +1,531 @@
+"""The Acquisition page: build a plan, check its preflight estimate, run it (or a queue, or a resumption), and
+watch it: progress, rate and ETA, the last target beside its speckle, the drift of the reference frames,
+retries and dropped frames."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QProgressBar,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from acquisition.plan import CapturePlan, plan_from_dict
+from acquisition.preflight import Preflight, format_bytes, format_duration
+from gui import theme
+from gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
+from gui.controller import LabController
+from gui.devices_panel import source_names
+from gui.errors import Problem, describe
+from gui.settings import Settings
+from gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+from lab.capture_service import load_queue
+
+PREFLIGHT_DELAY_MS = 300
+STATUS_KINDS = {
+    "complete": "ok",
+    "aborted": "warn",
+    "failed": "error",
+    "skipped": "idle",
+    "running": "info",
+    "queued": "idle",
+}
+
+
+def default_data_dir() -> Path:
+    return Path.home() / "speckle-lab" / "data"
+
+
+def fresh_name(folder: Path, stem: str, suffix: str = "") -> Path:
+    """`folder/stem-YYYYmmdd-HHMMSS[suffix]`, with a counter if that exists already."""
+    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{base}{suffix}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{base}-{n}{suffix}"
+    return path
+
+
+def format_eta(seconds: float) -> str:
+    return "–" if not math.isfinite(seconds) else format_duration(seconds)
+
+
+class PlanCard(Card):
+    """The plan's fields, its preflight estimate and the run buttons."""
+
+    changed = Signal()
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("Capture plan", "What the DMD shows, how many frames, with which settings")
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(7)
+        self.targets = QComboBox()
+        self.targets.setEditable(True)
+        self.targets.addItems(source_names())
+        self.targets.setCurrentText("mnist")
+        self.targets.setToolTip("A target source: pick one or type a spec, e.g. folder:/data/faces or blobs:size=48")
+        self.n_frames = QSpinBox()
+        self.n_frames.setRange(1, 100_000_000)
+        self.n_frames.setGroupSeparatorShown(True)
+        self.n_frames.setValue(10_000)
+        self.target_size = QSpinBox()
+        self.target_size.setRange(2, 4096)
+        self.target_size.setValue(32)
+        self.target_size.setSuffix(" macropixels")
+        self.placement = QComboBox()
+        self.placement.addItems(["fixed", "random"])
+        self.display = QComboBox()
+        self.display.addItems(["gray", "threshold", "dither", "ordered"])
+        self.display.setToolTip("gray: 8-bit DMD levels; threshold, dither, ordered: binary patterns (faster)")
+        self.exposure_us = QDoubleSpinBox()
+        self.exposure_us.setRange(1.0, 10_000_000.0)
+        self.exposure_us.setDecimals(1)
+        self.exposure_us.setValue(40.0)
+        self.exposure_us.setSuffix(" µs")
+        self.power_mw = QDoubleSpinBox()
+        self.power_mw.setRange(0.0, 10_000.0)
+        self.power_mw.setDecimals(1)
+        self.power_mw.setValue(50.0)
+        self.power_mw.setSuffix(" mW")
+        self.reference_every = QSpinBox()
+        self.reference_every.setRange(1, 10_000_000)
+        self.reference_every.setValue(1000)
+        self.reference_every.setPrefix("every ")
+        self.reference_every.setSuffix(" rows")
+        self.out = QLineEdit(str(fresh_name(default_data_dir(), "capture", ".h5")))
+        browse = button("…", "tool", "Choose the output file")
+        browse.clicked.connect(self._browse)
+        renew = button("↻", "tool", "A new, time-stamped file name in the same folder")
+        renew.clicked.connect(self.new_file_name)
+        out_row = QHBoxLayout()
+        out_row.setSpacing(6)
+        out_row.addWidget(self.out, 1)
+        out_row.addWidget(browse)
+        out_row.addWidget(renew)
+        for text, widget in (
+            ("Targets", self.targets),
+            ("Frames", self.n_frames),
+            ("Target size", self.target_size),
+            ("Placement", self.placement),
+            ("DMD display", self.display),
+            ("Exposure", self.exposure_us),
+            ("Laser power", self.power_mw),
+            ("Reference", self.reference_every),
+        ):
+            form.addRow(label(text, "muted"), widget)
+        form.addRow(label("Output", "muted"), out_row)
+        self.body.addLayout(form)
+        for key, widget in (
+            ("targets", self.targets),
+            ("n_frames", self.n_frames),
+            ("target_size", self.target_size),
+            ("placement", self.placement),
+            ("display", self.display),
+            ("exposure_us", self.exposure_us),
+            ("laser_power_mw", self.power_mw),
+            ("reference_every", self.reference_every),
+            ("out", self.out),
+        ):
+            settings.bind(widget, f"acquisition/{key}")
+            signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
+            (signal or widget.valueChanged).connect(self.changed)
+
+        self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)
+        self.body.addWidget(self.preflight)
+        buttons = QHBoxLayout()
+        self.start = button("Start capture", "primary")
+        self.pause = button("Pause")
+        self.abort = button("Abort", "danger")
+        buttons.addWidget(self.start, 2)
+        buttons.addWidget(self.pause, 1)
+        buttons.addWidget(self.abort, 1)
+        self.body.addLayout(buttons)
+        more = QHBoxLayout()
+        self.queue = button("Run a queue…", tooltip="Run the plans of a QUEUE.toml one after the other")
+        self.resume = button("Resume a file…", tooltip="Continue an interrupted capture from its first missing row")
+        more.addWidget(self.queue)
+        more.addWidget(self.resume)
+        self.body.addLayout(more)
+        self.body.addStretch(1)
+
+    def plan(self) -> CapturePlan:
+        """The plan of the fields (raises PlanError naming the field)."""
+        size = self.target_size.value()
+        return plan_from_dict(
+            {
+                "targets": self.targets.currentText().strip(),
+                "n_frames": self.n_frames.value(),
+                "target_rows": size,
+                "target_cols": size,
+                "placement": {"mode": self.placement.currentText()},
+                "display": self.display.currentText(),
+                "exposure_us": self.exposure_us.value(),
+                "laser_power_w": self.power_mw.value() / 1e3,
+                "reference_every": self.reference_every.value(),
+            },
+            "plan",
+        )
+
+    def out_path(self) -> Path:
+        return Path(self.out.text().strip()).expanduser()
+
+    def new_file_name(self) -> None:
+        folder = self.out_path().parent if self.out.text().strip() else default_data_dir()
+        self.out.setText(str(fresh_name(folder, "capture", ".h5")))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Capture into", str(self.out_path()), "HDF5 (*.h5 *.hdf5)")
+        if path:
+            self.out.setText(path)
+
+    def set_form_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.targets,
+            self.n_frames,
+            self.target_size,
+            self.placement,
+            self.display,
+            self.exposure_us,
+            self.power_mw,
+            self.reference_every,
+            self.out,
+        ):
+            widget.setEnabled(enabled)
+
+
+class ProgressCard(Card):
+    def __init__(self) -> None:
+        super().__init__("Progress", "No capture yet")
+        self.phase = Pill("idle")
+        self.header.addWidget(self.phase, 0, Qt.AlignmentFlag.AlignTop)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.bar.setFormat("%p %")
+        self.body.addWidget(self.bar)
+        self.rows = Metric("rows")
+        self.rate = Metric("rate")
+        self.eta = Metric("eta")
+        self.retries = Metric("retries")
+        self.dropped = Metric("dropped frames")
+        self.body.addLayout(metric_row(self.rows, self.rate, self.eta, self.retries, self.dropped))
+        self.message = label("", "cardSub", wrap=True)
+        self.body.addWidget(self.message)
+
+
+class AcquisitionPanel(QWidget):
+    capture_file = Signal(object)  # Path of the file being (or last) captured: the training page offers it
+
+    def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.plan_card = PlanCard(settings)
+        self.progress = ProgressCard()
+        self.current_out: Path | None = None
+        self.last_update: CaptureUpdate | None = None
+        self.reports: list[JobReport] = []
+        self._jobs: list[CaptureJob] = []
+        self._state = "idle"
+        self._first_row = 0
+
+        images = Card("Last frame", "The target shown, and the speckle seen")
+        self.images = ImageGrid(1, 2, col_titles=("target", "speckle"))
+        self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
+        images.body.addWidget(self.images, 1)
+
+        drift = Card("Reference drift", "Correlation with the first reference frame (1 = no drift)")
+        self.drift_plot = pg.PlotWidget()
+        self.drift_plot.setMenuEnabled(False)
+        self.drift_plot.setLabel("bottom", "reference frame")
+        self.drift_plot.setLabel("left", "correlation")
+        for axis in ("bottom", "left"):
+            self.drift_plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.drift_curve = self.drift_plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(theme.CURVES["drift"], width=2),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=theme.CURVES["drift"],
+        )
+        self.drift_plot.setMinimumHeight(150)
+        drift.body.addWidget(self.drift_plot, 1)
+        self.drift_value = label("", "cardSub")
+        drift.body.addWidget(self.drift_value)
+
+        runs = Card("Runs and queue", "The files of this session and how each ended")
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["File", "Targets", "Rows", "Status", "Notes"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(110)
+        runs.body.addWidget(self.table, 1)
+
+        left = QScrollArea()
+        left.setWidgetResizable(True)
+        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left.setWidget(self.plan_card)
+        left.setFixedWidth(380)
+        right = QGridLayout()
+        right.setSpacing(14)
+        right.addWidget(self.progress, 0, 0, 1, 2)
+        right.addWidget(images, 1, 0)
+        right.addWidget(drift, 1, 1)
+        right.addWidget(runs, 2, 0, 1, 2)
+        right.setRowStretch(1, 3)
+        right.setRowStretch(2, 2)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(14)
+        layout.addWidget(left)
+        layout.addLayout(right, 1)
+
+        card = self.plan_card
+        card.start.clicked.connect(self.start_capture)
+        card.pause.clicked.connect(self.toggle_pause)
+        card.abort.clicked.connect(controller.abort_capture)
+        card.queue.clicked.connect(self._choose_queue)
+        card.resume.clicked.connect(self._choose_resume)
+        self._preflight_timer = QTimer(self)
+        self._preflight_timer.setSingleShot(True)
+        self._preflight_timer.setInterval(PREFLIGHT_DELAY_MS)
+        self._preflight_timer.timeout.connect(self.request_preflight)
+        card.changed.connect(self._preflight_timer.start)
+        controller.bench_opened.connect(self._bench_opened)
+        controller.preflight.connect(self.show_preflight)
+        controller.capture_state.connect(self.set_state)
+        controller.capture_update.connect(self.show_update)
+        controller.capture_job_started.connect(self._job_started)
+        controller.capture_job_done.connect(self._job_done)
+        self.set_state("idle")
+
+    # -- starting -----------------------------------------------------------------------------------
+    def start_capture(self) -> None:
+        try:
+            plan = self.plan_card.plan()
+        except ValueError as error:
+            self.controller.problem.emit(describe(error, "building the plan"))
+            return
+        out = self.plan_card.out_path()
+        if out.exists():
+            self.controller.problem.emit(
+                Problem(
+                    "The output file exists already",
+                    f"{out} is there from an earlier capture.",
+                    "Choose a new output file (the ↻ button makes one), or continue it with “Resume a file…”.",
+                )
+            )
+            return
+        self.run_jobs([CaptureJob(out.name, out, plan)])
+
+    def run_queue(self, path: Path) -> None:
+        """Run every plan of the queue file at `path` (entries without `bench` use the panel's bench)."""
+        try:
+            entries = load_queue(Path(path))
+        except ValueError as error:
+            self.controller.problem.emit(describe(error, "reading the queue"))
+            return
+        n = len(entries)
+        self.run_jobs([CaptureJob(f"[{i}/{n}] {e.out.name}", e.out, e.plan, e.bench) for i, e in enumerate(entries, 1)])
+
+    def resume_file(self, path: Path) -> None:
+        path = Path(path)
+        self.run_jobs([CaptureJob(f"resume {path.name}", path, None)])
+
+    def run_jobs(self, jobs: list[CaptureJob]) -> None:
+        if self.controller.capture_busy:
+            self.controller.problem.emit(
+                Problem(
+                    "A capture is already running",
+                    "Only one capture runs at a time.",
+                    "Wait for it to finish, or abort it.",
+                )
+            )
+            return
+        self._jobs = jobs
+        self._reset_views()
+        first_row = self.table.rowCount()
+        for job in jobs:
+            self._add_row(job)
+        self._first_row = first_row
+        self.controller.start_capture(jobs)
+
+    def toggle_pause(self) -> None:
+        if self._state == "paused":
+            self.controller.resume_capture()
+        elif self._state in ("running", "starting"):
+            self.controller.pause_capture()
+
+    def _choose_queue(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Run a queue", str(self.plan_card.out_path().parent), "Queue (*.toml)"
+        )
+        if path:
+            self.run_queue(Path(path))
+
+    def _choose_resume(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Resume a capture", str(self.plan_card.out_path().parent), "HDF5 (*.h5 *.hdf5)"
+        )
+        if path:
+            self.resume_file(Path(path))
+
+    # -- preflight ----------------------------------------------------------------------------------
+    def _bench_opened(self, info: object) -> None:
+        self.request_preflight()
+
+    def request_preflight(self) -> None:
+        if self.controller.capture_busy:
+            return
+        try:
+            plan = self.plan_card.plan()
+        except ValueError as error:
+            self.show_preflight(describe(error, "checking the plan"))
+            return
+        self.controller.request_preflight(plan, self.plan_card.out_path())
+
+    def show_preflight(self, result: Preflight | Problem) -> None:
+        text = self.plan_card.preflight
+        if isinstance(result, Problem):
+            text.setText(f"<span style='color:{theme.ERROR}'>✗ {result.detail}</span>")
+            return
+        colour = theme.ACCENT if result.ok else theme.ERROR
+        verdict = "fits on the disk" if result.ok else "does NOT fit on the disk"
+        text.setText(
+            f"Preflight: {result.rows:,} rows · about {format_duration(result.duration_s)} of device time · "
+            f"file {format_bytes(result.file_bytes)} · {format_bytes(result.free_bytes)} free · "
+            f"<span style='color:{colour}'>{verdict}</span>"
+        )
+
+    # -- while it runs ------------------------------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        self._state = state
+        card = self.plan_card
+        idle = state == "idle"
+        card.start.setEnabled(idle)
+        card.queue.setEnabled(idle)
+        card.resume.setEnabled(idle)
+        card.set_form_enabled(idle)
+        card.pause.setEnabled(state in ("running", "paused", "starting"))
+        card.pause.setText("Resume" if state == "paused" else "Pause")
+        card.abort.setEnabled(state in ("running", "paused", "starting"))
+        if state == "paused":
+            self.progress.phase.set_state("paused", "warn")
+        elif state == "stopping":
+            self.progress.phase.set_state("stopping…", "warn")
+        elif state == "starting":
+            self.progress.phase.set_state("starting", "info")
+        if idle:
+            self.request_preflight()
+
+    def show_update(self, update: CaptureUpdate) -> None:
+        self.last_update = update
+        p = self.progress
+        total = max(update.rows_total, 1)
+        p.bar.setValue(int(1000 * update.rows_done / total))
+        p.rows.set(f"{update.rows_done:,} / {update.rows_total:,}")
+        p.rate.set(f"{update.frames_per_s:,.0f} fps" if update.frames_per_s else "–")
+        p.eta.set(format_eta(update.eta_s))
+        p.retries.set(str(update.retries))
+        self._set_row(update.job, 2, f"{update.rows_done:,} / {update.rows_total:,}")
+        jobs = f" · job {update.job + 1} of {update.jobs}" if update.jobs > 1 else ""
+        p.set_subtitle(f"{update.label}{jobs}")
+        if self._state not in ("paused", "stopping"):
+            kind = {"complete": "ok", "aborted": "warn", "failed": "error"}.get(update.phase, "active")
+            p.phase.set_state(update.phase, kind)
+        if update.last_target is not None:
+            self.images.set_image(update.last_target, levels=(0.0, 1.0), col=0)
+        if update.last_speckle is not None:
+            self.images.set_image(update.last_speckle, col=1)
+        correlation = update.reference_correlation
+        if correlation:
+            self.drift_curve.setData(list(range(1, len(correlation) + 1)), list(correlation))
+            self.drift_value.setText(
+                f"{len(correlation)} reference frames · last {correlation[-1]:.4f} · lowest {min(correlation):.4f}"
+            )
+
+    def _job_started(self, index: int, job: CaptureJob) -> None:
+        self.current_out = job.out
+        self.capture_file.emit(job.out)
+        self._set_row(index, 3, "running")
+        self.drift_curve.setData([], [])
+        self.drift_value.setText("")
+
+    def _job_done(self, report: JobReport) -> None:
+        self.reports.append(report)
+        if report.job < 0:
+            return
+        self._set_row(report.job, 2, f"{report.rows_committed:,} / {report.rows_planned:,}")
+        self._set_row(report.job, 3, report.status)
+        notes = report.problem.detail if report.problem and report.status == "failed" else ""
+        if report.retries or report.frame_gaps or report.camera_timeouts:
+            notes = (
+                f"{report.retries} retries ({report.camera_timeouts} camera timeouts, "
+                f"{report.frame_gaps} frame gaps) " + notes
+            )
+        self._set_row(report.job, 4, notes or report.message)
+        p = self.progress
+        p.dropped.set(str(report.frames_skipped))
+        p.message.setText(report.message or (report.problem.detail if report.problem else ""))
+        if report.status == "complete" and report.out == self.plan_card.out_path():
+            self.plan_card.new_file_name()  # the next start must not collide with this file
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _reset_views(self) -> None:
+        p = self.progress
+        p.bar.setValue(0)
+        for metric in (p.rows, p.rate, p.eta, p.retries, p.dropped):
+            metric.set("–")
+        p.message.setText("")
+        self.images.clear_images()
+        self.drift_curve.setData([], [])
+        self.drift_value.setText("")
+
+    def _add_row(self, job: CaptureJob) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        targets = job.plan.targets if job.plan is not None else "(stored plan)"
+        rows = f"0 / {job.plan.n_frames:,}" if job.plan is not None else "–"
+        for column, text in enumerate((str(job.out.name), targets, rows, "queued", "")):
+            item = QTableWidgetItem(text)
+            item.setToolTip(str(job.out) if column == 0 else text)
+            self.table.setItem(row, column, item)
+
+    def _set_row(self, index: int, column: int, text: str) -> None:
+        row = self._first_row + index
+        item = self.table.item(row, column)
+        if item is not None and item.text() != text:
+            item.setText(text)
+            item.setToolTip(text)
+            if column == 3:
+                kind = STATUS_KINDS.get(text, "idle")
+                colours = {"ok": theme.ACCENT, "warn": theme.WARN, "error": theme.ERROR, "info": theme.INFO}
+                item.setForeground(pg.mkColor(colours.get(kind, theme.MUTED)))
+
+    def status_row(self, index: int) -> str:
+        item = self.table.item(self._first_row + index, 3)
+        return item.text() if item else ""

@@ -1,0 +1,311 @@
+"""Captures run here, on a thread of their own, with the bench the device worker lent them.
+
+One runner takes a list of jobs (one plan, a resumed file, or the entries of an overnight queue) and runs
+them in order through the capture service's `make_run`, on the panel's bench. A job that needs another
+bench (a resumed file captured on another one, a queue entry naming its own bench file) closes the panel's
+bench, opens that one, and the panel's bench is opened again at the end: the devices have one owner at a
+time. When all jobs are done (or aborted) the runner hands a bench back through `finished`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from acquisition.control import CaptureControl
+from acquisition.datafile import CaptureReader
+from acquisition.plan import CapturePlan
+from acquisition.scheduler import CaptureError, CaptureProgress, CaptureRun
+from gui.device_worker import LaserState, read_laser
+from gui.errors import Problem, describe
+from lab.bench import Bench, build_bench
+from lab.bench_config import BenchConfig, load_bench
+from lab.capture_service import make_run, stored_plan_and_bench
+
+UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
+LASER_SAMPLE_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class CaptureJob:
+    """One data file to write: a new plan, or (plan None) the resumption of an interrupted file."""
+
+    label: str
+    out: Path
+    plan: CapturePlan | None = None
+    bench_path: Path | None = None  # a queue entry's own bench file; None: the panel's bench
+
+
+@dataclass(frozen=True)
+class CaptureUpdate:
+    """A copy of the scheduler's progress, safe to hand to the UI thread."""
+
+    job: int
+    jobs: int
+    label: str
+    phase: str
+    rows_done: int
+    rows_total: int
+    frames_per_s: float
+    eta_s: float
+    retries: int
+    paused: bool
+    last_target: np.ndarray | None
+    last_speckle: np.ndarray | None
+    reference_correlation: tuple[float, ...]
+    laser: LaserState | None
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """How one job ended, with what the file says about lost frames and retries."""
+
+    job: int
+    label: str
+    out: Path
+    status: str  # complete, aborted, failed, skipped
+    rows_committed: int = 0
+    rows_planned: int = 0
+    retries: int = 0
+    elapsed_s: float = 0.0
+    message: str = ""
+    frame_gaps: int = 0
+    camera_timeouts: int = 0
+    frames_skipped: int = 0
+    problem: Problem | None = None
+
+
+class CaptureRunner(QObject):
+    """Runs `jobs` on a worker thread. pause/resume/abort may be called from any thread."""
+
+    update = Signal(object)  # CaptureUpdate
+    job_started = Signal(int, object)  # index, CaptureJob
+    job_done = Signal(object)  # JobReport
+    finished = Signal(object)  # the panel's Bench, handed back (None if it could not be reopened)
+    preflight = Signal(object)  # Preflight of a new plan, on the bench that runs it
+
+    def __init__(self, bench: Bench, jobs: list[CaptureJob], panel_source: str = "panel bench") -> None:
+        super().__init__()
+        self.jobs = list(jobs)
+        self._bench = bench
+        self._panel_config: BenchConfig = bench.config
+        self._panel_source = panel_source
+        self._control = CaptureControl()
+        self._lock = threading.Lock()
+        self._paused = False
+        self._aborted = False
+        self._thread: threading.Thread | None = None
+        self._last_update_s = 0.0
+        self._last_phase = ""
+        self._last_paused = False
+        self._laser: LaserState | None = None
+        self._laser_s = 0.0
+        self._last_progress: CaptureProgress | None = None
+
+    # -- control (any thread) -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="capture")
+        self._thread.start()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            self._control.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._control.resume()
+
+    def abort(self, reason: str = "aborted by the operator") -> None:
+        with self._lock:
+            self._aborted = True
+            self._control.abort(reason)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return not self.running
+
+    # -- the capture thread ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            for index, job in enumerate(self.jobs):
+                if self._aborted:
+                    self.job_done.emit(JobReport(index, job.label, job.out, "skipped", message="the queue was aborted"))
+                    continue
+                self.job_started.emit(index, job)
+                self.job_done.emit(self._run_job(index, job))
+        finally:
+            self.finished.emit(self._give_back())
+
+    def _run_job(self, index: int, job: CaptureJob) -> JobReport:
+        with self._lock:
+            self._control = CaptureControl()
+            if self._paused:
+                self._control.pause()
+            if self._aborted:
+                self._control.abort()
+            control = self._control
+        try:
+            run = self._make_run(index, job, control)
+            if job.plan is not None:
+                self.preflight.emit(run.preflight())
+            result = run.run()
+        except Exception as error:
+            return JobReport(
+                index,
+                job.label,
+                job.out,
+                "failed",
+                message=str(error),
+                problem=describe(error, f"starting {job.out.name}"),
+            )
+        self._sample_laser(force=True)
+        if self._last_progress is not None:
+            final = self._snapshot(index, job, self._last_progress)
+            self.update.emit(
+                replace(
+                    final,
+                    phase=result.status,
+                    rows_done=result.rows_committed,
+                    paused=False,
+                    eta_s=0.0,
+                    retries=result.retries,
+                )
+            )
+        gaps, timeouts, skipped = _file_faults(job.out)
+        problem = None
+        if result.status == "failed":
+            problem = Problem(
+                f"The capture of {job.out.name} failed",
+                result.message,
+                "Check the devices; the laser is off and the file is valid: resume it when ready.",
+            )
+        return JobReport(
+            index,
+            job.label,
+            job.out,
+            result.status,
+            result.rows_committed,
+            result.rows_planned,
+            result.retries,
+            result.elapsed_s,
+            result.message,
+            gaps,
+            timeouts,
+            skipped,
+            problem,
+        )
+
+    def _make_run(self, index: int, job: CaptureJob, control: CaptureControl) -> CaptureRun:
+        self._last_progress = None
+
+        def on_progress(progress: CaptureProgress) -> None:
+            self._last_progress = progress
+            self._sample_laser()
+            self._emit(index, job, progress)
+
+        if job.plan is None:  # resume with the file's own plan and bench
+            plan, config = stored_plan_and_bench(job.out)
+            bench = self._bench_with(config, f"{job.out}: stored bench")
+            return make_run(plan, bench, job.out, resume=True, control=control, on_progress=on_progress)
+        if job.out.exists():
+            raise CaptureError(f"{job.out} already exists; choose another output file, or resume it")
+        job.out.parent.mkdir(parents=True, exist_ok=True)
+        if job.bench_path is None:
+            bench = self._bench_with(self._panel_config, self._panel_source)
+        else:
+            bench = self._bench_with(load_bench(job.bench_path), str(job.bench_path))
+        return make_run(job.plan, bench, job.out, control=control, on_progress=on_progress)
+
+    def _bench_with(self, config: BenchConfig, source: str) -> Bench:
+        """The bench of `config`: the one held if it matches, else that one closed and this one opened."""
+        if self._bench is not None and self._bench.config == config:
+            return self._bench
+        if self._bench is not None:
+            self._bench.close()
+            self._bench = None
+        self._bench = build_bench(config, source)
+        return self._bench
+
+    def _give_back(self) -> Bench | None:
+        try:
+            return self._bench_with(self._panel_config, self._panel_source)
+        except Exception as error:
+            self.job_done.emit(
+                JobReport(
+                    -1,
+                    "reopen the bench",
+                    Path(),
+                    "failed",
+                    message=str(error),
+                    problem=describe(error, "reopening the bench"),
+                )
+            )
+            return None
+
+    def _sample_laser(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._bench is None or (not force and now - self._laser_s < LASER_SAMPLE_INTERVAL_S):
+            return
+        self._laser_s = now
+        with contextlib.suppress(Exception):
+            self._laser = read_laser(self._bench, by_capture=True)
+
+    def _emit(self, index: int, job: CaptureJob, progress: CaptureProgress) -> None:
+        """Throttled: phase and pause changes and the last row always go out, the rest at most every 50 ms."""
+        now = time.monotonic()
+        changed = progress.phase != self._last_phase or progress.paused != self._last_paused
+        done = progress.rows_done >= progress.rows_total
+        if not (changed or done or now - self._last_update_s >= UPDATE_INTERVAL_S):
+            return
+        self._last_update_s, self._last_phase, self._last_paused = now, progress.phase, progress.paused
+        self.update.emit(self._snapshot(index, job, progress))
+
+    def _snapshot(self, index: int, job: CaptureJob, progress: CaptureProgress) -> CaptureUpdate:
+        return CaptureUpdate(
+            job=index,
+            jobs=len(self.jobs),
+            label=job.label,
+            phase=progress.phase,
+            rows_done=progress.rows_done,
+            rows_total=progress.rows_total,
+            frames_per_s=progress.frames_per_s,
+            eta_s=progress.eta_s,
+            retries=progress.retries,
+            paused=progress.paused,
+            last_target=None if progress.last_target is None else np.array(progress.last_target),
+            last_speckle=None if progress.last_speckle is None else np.array(progress.last_speckle),
+            reference_correlation=tuple(float(c) for c in progress.reference_correlation),
+            laser=self._laser,
+        )
+
+
+def _file_faults(path: Path) -> tuple[int, int, int]:
+    """Frame-id gaps and camera timeouts logged in the file, and frames the camera skipped."""
+    try:
+        with CaptureReader(path) as reader:
+            summary = reader.summary()
+    except Exception:
+        return 0, 0, 0
+    events = summary.get("events", {})
+    return (
+        int(events.get("frame_gaps", 0)),
+        int(events.get("camera_timeouts", 0)),
+        int(summary.get("frame_ids", {}).get("frames_skipped", 0)),
+    )

@@ -1,0 +1,317 @@
+"""The window's one entry point to the lab: devices, captures and training, all off the UI thread.
+
+It keeps the bench single-owner: the device thread holds it; a capture borrows it (the device worker stops
+the live view and lends it), and gives it back when done. Closing runs in steps without blocking the
+window: abort the capture and stop training, wait for the bench to come back, close it with the laser off,
+then report `shutdown_complete`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from acquisition.plan import CapturePlan
+from drivers import Roi
+from gui.capture_worker import CaptureJob, CaptureRunner, JobReport
+from gui.device_worker import BenchInfo, DeviceWorker
+from gui.errors import Problem
+from gui.patterns import PatternRequest
+from gui.training_worker import TrainingRunner
+from lab.training_service import TrainingJob
+
+TRAINING_EXIT_GRACE_MS = 15_000  # after "quit", a child that has not exited by then is killed
+
+
+class LabController(QObject):
+    # devices (re-emitted from the device worker)
+    bench_opened = Signal(object)  # BenchInfo
+    laser = Signal(object)  # LaserState (also from the capture, while it owns the bench)
+    camera = Signal(object)  # CameraState
+    pattern = Signal(object)  # np.ndarray
+    frame = Signal(object)  # LiveFrame
+    preflight = Signal(object)  # Preflight or Problem
+    problem = Signal(object)  # Problem: shown in the banner
+    # capture
+    capture_state = Signal(str)  # idle, starting, running, paused, stopping
+    capture_update = Signal(object)  # CaptureUpdate
+    capture_job_started = Signal(int, object)  # index, CaptureJob
+    capture_job_done = Signal(object)  # JobReport
+    capture_finished = Signal()
+    # training
+    training_state = Signal(str)  # idle, running, stopping, evaluating
+    training_batch = Signal(object)
+    training_epoch = Signal(object)
+    training_samples = Signal(object)
+    training_done = Signal(object)
+    training_evaluation = Signal(object)
+    training_finished = Signal()
+    # lifetime
+    shutdown_complete = Signal()
+
+    def __init__(self, bench_path: Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bench_path = bench_path
+        self.bench_info: BenchInfo | None = None
+        self._thread = QThread()
+        self._thread.setObjectName("devices")
+        self.devices = DeviceWorker()
+        self.devices.moveToThread(self._thread)
+        self._thread.finished.connect(self._device_thread_finished)
+        worker = self.devices
+        worker.opened.connect(self._opened)
+        for source, target in (
+            (worker.laser, self.laser),
+            (worker.camera, self.camera),
+            (worker.pattern, self.pattern),
+            (worker.frame, self.frame),
+            (worker.preflight, self.preflight),
+            (worker.problem, self.problem),
+        ):
+            source.connect(target)
+        worker.lent.connect(self._lent)
+        worker.closed.connect(self._bench_closed)
+        self.capture: CaptureRunner | None = None
+        self._pending_jobs: list[CaptureJob] | None = None
+        self._pause_requested = False
+        self._capture_state = "idle"
+        self.training: TrainingRunner | None = None
+        self._training_state = "idle"
+        self._shutting_down = False
+        self._device_thread_done = False
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._kill_training)
+
+    # -- lifetime -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+        self.devices.submit("open", self.bench_path)
+
+    def _opened(self, info: BenchInfo) -> None:
+        self.bench_info = info
+        self.bench_opened.emit(info)
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutting_down
+
+    def shutdown(self) -> None:
+        """Stop everything cleanly; `shutdown_complete` follows (the window closes then)."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        self._pending_jobs = None
+        if self.training is not None:
+            self._set_training_state("stopping")
+            self.training.quit()
+            self._kill_timer.start(TRAINING_EXIT_GRACE_MS)
+        if self.capture is not None:
+            self._set_capture_state("stopping")
+            self.capture.abort("the control panel was closed")
+        elif self._capture_state == "starting":
+            pass  # the bench is on its way to the capture: _lent hands it straight back
+        else:
+            self.devices.submit("close")
+
+    def _bench_closed(self) -> None:
+        if self._shutting_down:
+            self._thread.quit()
+
+    def _device_thread_finished(self) -> None:
+        self._device_thread_done = True
+        self._check_shutdown()
+
+    def _kill_training(self) -> None:
+        if self.training is not None:
+            self.training.kill()
+
+    def _check_shutdown(self) -> None:
+        if self._shutting_down and self._device_thread_done and self.training is None:
+            self._kill_timer.stop()
+            self.shutdown_complete.emit()
+
+    # -- devices ------------------------------------------------------------------------------------
+    def set_power_w(self, power_w: float) -> None:
+        self.devices.submit("set_power_w", power_w)
+
+    def set_emission(self, on: bool) -> None:
+        self.devices.submit("set_emission", on)
+
+    def show_pattern(self, request: PatternRequest) -> None:
+        self.devices.submit("show_pattern", request)
+
+    def set_exposure_us(self, exposure_us: float) -> None:
+        self.devices.submit("set_exposure_us", exposure_us)
+
+    def set_gain_db(self, gain_db: float) -> None:
+        self.devices.submit("set_gain_db", gain_db)
+
+    def set_roi(self, roi: Roi | None) -> None:
+        self.devices.submit("set_roi", roi)
+
+    def set_live(self, on: bool) -> None:
+        self.devices.submit("set_live", on)
+
+    def frame_shown(self) -> None:
+        """The window has drawn the last live frame: the device thread may send the next."""
+        self.devices.frame_shown.set()
+
+    def request_preflight(self, plan: CapturePlan, out: Path) -> None:
+        if self.capture is None and self._capture_state == "idle":
+            self.devices.submit("preflight", plan, out)
+
+    # -- capture ------------------------------------------------------------------------------------
+    @property
+    def capture_busy(self) -> bool:
+        return self._capture_state != "idle"
+
+    def start_capture(self, jobs: list[CaptureJob]) -> None:
+        """Borrow the bench from the device thread and run `jobs` on it."""
+        if self._shutting_down:
+            return
+        if self.capture_busy:
+            self.problem.emit(
+                Problem(
+                    "A capture is already running",
+                    "Only one capture runs at a time.",
+                    "Wait for it to finish, or abort it.",
+                )
+            )
+            return
+        if self.bench_info is None:
+            self.problem.emit(
+                Problem(
+                    "No bench is open",
+                    "The devices could not be opened.",
+                    "Fix the problem shown when the panel started, then restart it.",
+                )
+            )
+            return
+        self._pending_jobs = list(jobs)
+        self._pause_requested = False
+        self._set_capture_state("starting")
+        self.devices.submit("lend")
+
+    def _lent(self, bench: object) -> None:
+        jobs, self._pending_jobs = self._pending_jobs, None
+        if not jobs or self._shutting_down:
+            self.devices.submit("reclaim", bench)
+            self._set_capture_state("idle")
+            if self._shutting_down:
+                self.devices.submit("close")
+            return
+        source = self.bench_info.source if self.bench_info else "panel bench"
+        runner = CaptureRunner(bench, jobs, source)
+        runner.update.connect(self._capture_update)
+        runner.job_started.connect(self.capture_job_started)
+        runner.job_done.connect(self._capture_job_done)
+        runner.finished.connect(self._capture_done)
+        runner.preflight.connect(self.preflight)
+        self.capture = runner
+        if self._pause_requested:
+            runner.pause()
+        self._set_capture_state("paused" if self._pause_requested else "running")
+        runner.start()
+
+    def pause_capture(self) -> None:
+        if self.capture is not None:
+            self.capture.pause()
+        elif self._capture_state == "starting":
+            self._pause_requested = True
+        else:
+            return
+        self._set_capture_state("paused")
+
+    def resume_capture(self) -> None:
+        if self.capture is not None:
+            self.capture.resume()
+        elif self._capture_state == "starting":
+            self._pause_requested = False
+        else:
+            return
+        self._set_capture_state("running")
+
+    def abort_capture(self) -> None:
+        if self.capture is not None:
+            self._set_capture_state("stopping")
+            self.capture.abort()
+        elif self._capture_state == "starting":
+            self._pending_jobs = []
+
+    def _capture_update(self, update: object) -> None:
+        if update.laser is not None:
+            self.laser.emit(update.laser)
+        self.capture_update.emit(update)
+
+    def _capture_job_done(self, report: JobReport) -> None:
+        if report.problem is not None and report.status != "aborted":
+            self.problem.emit(report.problem)
+        self.capture_job_done.emit(report)
+
+    def _capture_done(self, bench: object) -> None:
+        runner, self.capture = self.capture, None
+        if runner is not None:
+            runner.wait(5.0)  # the thread has only its last statement left
+        self.devices.submit("reclaim", bench)
+        self._set_capture_state("idle")
+        self.capture_finished.emit()
+        if self._shutting_down:
+            self.devices.submit("close")
+
+    def _set_capture_state(self, state: str) -> None:
+        self._capture_state = state
+        self.capture_state.emit(state)
+
+    # -- training -----------------------------------------------------------------------------------
+    @property
+    def training_busy(self) -> bool:
+        return self.training is not None
+
+    def start_training(self, job: TrainingJob) -> None:
+        """Train (or, for an evaluate job, evaluate) in a child process."""
+        if self._shutting_down:
+            return
+        if self.training is not None:
+            self.problem.emit(
+                Problem(
+                    "Training is already running",
+                    "One training or evaluation at a time.",
+                    "Wait for it to finish, or stop it.",
+                )
+            )
+            return
+        runner = TrainingRunner(job)
+        runner.batch.connect(self.training_batch)
+        runner.epoch.connect(self.training_epoch)
+        runner.samples.connect(self.training_samples)
+        runner.done.connect(self._training_done)
+        runner.evaluation.connect(self.training_evaluation)
+        runner.failed.connect(self.problem)
+        runner.finished.connect(self._training_finished)
+        self.training = runner
+        self._set_training_state("evaluating" if job.kind == "evaluate" else "running")
+        runner.start()
+
+    def stop_training(self) -> None:
+        if self.training is not None:
+            self._set_training_state("stopping")
+            self.training.stop()
+
+    def _training_done(self, result: dict) -> None:
+        if self.training is not None and self.training.job.evaluate and not self._shutting_down:
+            self._set_training_state("evaluating")
+        self.training_done.emit(result)
+
+    def _training_finished(self) -> None:
+        runner, self.training = self.training, None
+        if runner is not None:
+            runner.wait(5.0)
+        self._set_training_state("idle")
+        self.training_finished.emit()
+        self._check_shutdown()
+
+    def _set_training_state(self, state: str) -> None:
+        self._training_state = state
+        self.training_state.emit(state)

@@ -1,0 +1,342 @@
+"""The Devices page: the laser, the DMD and the camera's live view, each on a card.
+
+Every control sends a request to the device thread and shows what the device then reports, never what
+was asked: a refused setpoint leaves the readout as the device has it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from acquisition.targets import list_sources
+from drivers import Roi
+from gui.controller import LabController
+from gui.device_worker import BenchInfo, CameraState, LaserState
+from gui.live_view import LiveView
+from gui.patterns import PATTERN_NAMES, PatternRequest
+from gui.settings import Settings
+from gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+
+
+def source_names() -> list[str]:
+    """Target sources that need no argument, for combo boxes (free text stays possible)."""
+    names = [syntax.split("[")[0] for syntax, _ in list_sources() if ":" not in syntax.split("[")[0]]
+    return [*names, "mix:lfw=0.5,mnist=0.5"]
+
+
+def laser_pill(state: LaserState | None) -> tuple[str, str]:
+    """Text and kind of the laser's state pill (also used by the status bar)."""
+    if state is None:
+        return "Laser —", "idle"
+    if state.fault:
+        return f"Laser FAULT: {state.fault}", "error"
+    if not state.interlock_closed:
+        return "Laser INTERLOCK OPEN", "error"
+    if state.emission:
+        owner = " · capture" if state.by_capture else ""
+        return f"Laser ON {state.setpoint_w * 1e3:.1f} mW{owner}", "active"
+    return "Laser OFF", "idle"
+
+
+class LaserCard(Card):
+    def __init__(self, controller: LabController) -> None:
+        super().__init__("Laser", "—")
+        self.controller = controller
+        self.state: LaserState | None = None
+        self.pill = Pill("OFF")
+        self.header.addWidget(self.pill, 0, Qt.AlignmentFlag.AlignTop)
+
+        self.measured = Metric("measured")
+        self.setpoint = Metric("setpoint")
+        self.body.addLayout(metric_row(self.measured, self.setpoint))
+
+        row = QHBoxLayout()
+        self.power_mw = QDoubleSpinBox()
+        self.power_mw.setDecimals(1)
+        self.power_mw.setSuffix(" mW")
+        self.power_mw.setRange(0.0, 100.0)
+        self.power_mw.setValue(50.0)
+        self.power_mw.setKeyboardTracking(False)
+        self._synced = False  # the field starts from the laser's own setpoint, not from a previous session
+        self.apply_power = button("Set power")
+        self.apply_power.clicked.connect(self._apply_power)
+        self.power_mw.editingFinished.connect(self._apply_power)
+        row.addWidget(self.power_mw, 1)
+        row.addWidget(self.apply_power)
+        self.body.addLayout(row)
+        self.range_label = label("", "cardSub")
+        self.body.addWidget(self.range_label)
+
+        self.emission = QPushButton("Emission off — click to turn on")
+        self.emission.setObjectName("emission")
+        self.emission.setCheckable(True)
+        self.emission.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.emission.clicked.connect(self._toggle_emission)
+        self.body.addWidget(self.emission)
+
+        grid = QFormLayout()
+        grid.setHorizontalSpacing(16)
+        self.interlock = label("—")
+        self.fault = label("—")
+        self.hours = label("—")
+        grid.addRow(label("Interlock", "muted"), self.interlock)
+        grid.addRow(label("Fault", "muted"), self.fault)
+        grid.addRow(label("Hours", "muted"), self.hours)
+        self.body.addLayout(grid)
+
+    def set_info(self, info: BenchInfo) -> None:
+        low, high = info.power_range_w
+        self.power_mw.setRange(low * 1e3, high * 1e3)
+        self.range_label.setText(f"Allowed setpoints: {low * 1e3:.1f} – {high * 1e3:.1f} mW (safety limit)")
+        self.set_subtitle(info.identities.get("laser", ""))
+        self._synced = False
+
+    def show_state(self, state: LaserState) -> None:
+        self.state = state
+        if not self._synced and not self.power_mw.hasFocus():
+            self._synced = True
+            self.power_mw.setValue(state.setpoint_w * 1e3)
+        text, kind = laser_pill(state)
+        self.pill.set_state(text.removeprefix("Laser ").split(" ")[0] if kind != "active" else "EMITTING", kind)
+        self.measured.set(f"{state.measured_w * 1e3:.2f} mW")
+        self.setpoint.set(f"{state.setpoint_w * 1e3:.1f} mW")
+        self.emission.setChecked(state.emission)
+        self.emission.setText("Emitting — click to turn off" if state.emission else "Emission off — click to turn on")
+        self.interlock.setText("closed ✓" if state.interlock_closed else "OPEN ✗")
+        self.fault.setText(state.fault or "none")
+        self.hours.setText("—" if state.hours is None else f"{state.hours:.1f} h")
+
+    def _apply_power(self) -> None:
+        self.controller.set_power_w(self.power_mw.value() / 1e3)
+
+    def _toggle_emission(self) -> None:
+        on = not (self.state.emission if self.state else False)
+        self.emission.setChecked(self.state.emission if self.state else False)  # the device decides
+        self.controller.set_emission(on)
+
+
+class DmdCard(Card):
+    def __init__(self, controller: LabController, settings: Settings) -> None:
+        super().__init__("DMD", "—")
+        self.controller = controller
+        self.preview = ImageGrid()
+        self.preview.setMinimumHeight(170)
+        self.body.addWidget(self.preview, 1)
+        self.geometry_label = label("", "cardSub", wrap=True)
+        self.body.addWidget(self.geometry_label)
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        self.kind = QComboBox()
+        for key, name in PATTERN_NAMES.items():
+            self.kind.addItem(name, key)
+        settings.bind(self.kind, "devices/dmd_pattern")
+        self.source = QComboBox()
+        self.source.setEditable(True)
+        self.source.addItems(source_names())
+        self.source.setCurrentText("mnist")
+        settings.bind(self.source, "devices/dmd_source")
+        self.index = QSpinBox()
+        self.index.setRange(0, 1_000_000)
+        settings.bind(self.index, "devices/dmd_index")
+        self.size = QSpinBox()
+        self.size.setRange(2, 4096)
+        self.size.setValue(32)
+        self.size.setSuffix(" macropixels")
+        settings.bind(self.size, "devices/dmd_target_size")
+        form.addRow("Pattern", self.kind)
+        form.addRow("Source", self.source)
+        form.addRow("Target #", self.index)
+        form.addRow("Size", self.size)
+        self.body.addLayout(form)
+        self.show_button = button("Show on the DMD", "primary")
+        self.show_button.clicked.connect(self._show)
+        self.body.addWidget(self.show_button)
+        self.kind.currentIndexChanged.connect(self.update_enabled)
+        self.update_enabled()
+
+    def set_info(self, info: BenchInfo) -> None:
+        g = info.geometry
+        rows, cols = g.mirror_shape
+        self.set_subtitle(info.identities.get("dmd", ""))
+        self.geometry_label.setText(
+            f"{cols}×{rows} mirrors · active area {g.side_macropixels}×{g.side_macropixels} macropixels "
+            f"of {g.macropixel_mirrors}×{g.macropixel_mirrors} mirrors"
+        )
+        self.size.setMaximum(g.side_macropixels)
+
+    def show_pattern(self, pattern: object) -> None:
+        self.preview.set_image(pattern, levels=(0, 255 if getattr(pattern, "dtype", None) == "uint8" else 1))
+
+    def request(self) -> PatternRequest:
+        return PatternRequest(
+            self.kind.currentData(), self.source.currentText().strip(), self.index.value(), self.size.value()
+        )
+
+    def _show(self) -> None:
+        self.controller.show_pattern(self.request())
+
+    def update_enabled(self) -> None:
+        is_target = self.kind.currentData() == "target"
+        for widget in (self.source, self.index, self.size):
+            widget.setEnabled(is_target)
+
+
+class CameraCard(Card):
+    def __init__(self, controller: LabController, settings: Settings) -> None:
+        super().__init__("Camera", "—")
+        self.controller = controller
+        self.live = False
+        self.live_button = button("Start live view", "primary")
+        self.live_button.clicked.connect(lambda: controller.set_live(not self.live))
+        self.header.addWidget(self.live_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.view = LiveView()
+        self.view.frame_drawn.connect(controller.frame_shown)
+        settings.bind(self.view.auto_levels, "devices/auto_levels")
+        self.body.addWidget(self.view, 1)
+
+        controls = QGridLayout()
+        controls.setHorizontalSpacing(10)
+        controls.setVerticalSpacing(6)
+        self.exposure_us = QDoubleSpinBox()
+        self.exposure_us.setRange(1.0, 10_000_000.0)
+        self.exposure_us.setDecimals(1)
+        self.exposure_us.setSuffix(" µs")
+        self.exposure_us.setKeyboardTracking(False)
+        self.exposure_us.editingFinished.connect(lambda: controller.set_exposure_us(self.exposure_us.value()))
+        self.gain_db = QDoubleSpinBox()
+        self.gain_db.setRange(0.0, 48.0)
+        self.gain_db.setDecimals(1)
+        self.gain_db.setSuffix(" dB")
+        self.gain_db.setKeyboardTracking(False)
+        self.gain_db.editingFinished.connect(lambda: controller.set_gain_db(self.gain_db.value()))
+        controls.addWidget(label("Exposure", "muted"), 0, 0)
+        controls.addWidget(self.exposure_us, 0, 1)
+        controls.addWidget(label("Gain", "muted"), 0, 2)
+        controls.addWidget(self.gain_db, 0, 3)
+
+        self.roi = [QSpinBox() for _ in range(4)]
+        roi_row = QHBoxLayout()
+        roi_row.setSpacing(6)
+        for spin, prefix in zip(self.roi, ("row ", "col ", "h ", "w "), strict=True):
+            spin.setRange(0, 100_000)
+            spin.setPrefix(prefix)
+            roi_row.addWidget(spin)
+        self.apply_roi = button("Apply")
+        self.apply_roi.clicked.connect(self._apply_roi)
+        self.full_roi = button("Full sensor")
+        self.full_roi.clicked.connect(lambda: controller.set_roi(None))
+        roi_row.addWidget(self.apply_roi)
+        roi_row.addWidget(self.full_roi)
+        controls.addWidget(label("ROI", "muted"), 1, 0)
+        controls.addLayout(roi_row, 1, 1, 1, 3)
+        controls.setColumnStretch(1, 1)
+        controls.setColumnStretch(3, 1)
+        self.body.addLayout(controls)
+
+    def set_info(self, info: BenchInfo) -> None:
+        self.set_subtitle(info.identities.get("camera", ""))
+        self.view.set_bit_depth(info.bit_depth)
+
+    def show_state(self, state: CameraState) -> None:
+        self.live = state.live
+        self.live_button.setText("Stop live view" if state.live else "Start live view")
+        self.live_button.setProperty("role", "" if state.live else "primary")
+        self.live_button.style().unpolish(self.live_button)
+        self.live_button.style().polish(self.live_button)
+        self.view.set_live(state.live)
+        for spin, value in ((self.exposure_us, state.exposure_us), (self.gain_db, state.gain_db)):
+            if not spin.hasFocus():
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.blockSignals(False)
+        roi = state.roi
+        for spin, value in zip(self.roi, (roi.row, roi.col, roi.height, roi.width), strict=True):
+            if not spin.hasFocus():
+                spin.setValue(value)
+
+    def _apply_roi(self) -> None:
+        row, col, height, width = (spin.value() for spin in self.roi)
+        self.controller.set_roi(Roi(row, col, height, width))
+
+
+class DevicesPanel(QWidget):
+    """Laser and DMD on the left, the camera filling the rest."""
+
+    def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.laser = LaserCard(controller)
+        self.dmd = DmdCard(controller, settings)
+        self.camera = CameraCard(controller, settings)
+        self.lock_note = label(
+            "A capture owns the devices: these controls come back when it ends (pause or abort it on the "
+            "Acquisition page).",
+            "muted",
+            wrap=True,
+        )
+        self.lock_note.hide()
+        left = QVBoxLayout()
+        left.setSpacing(14)
+        left.addWidget(self.laser)
+        left.addWidget(self.dmd, 1)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setHorizontalSpacing(14)
+        layout.setVerticalSpacing(10)
+        layout.addWidget(self.lock_note, 0, 0, 1, 2)
+        layout.addLayout(left, 1, 0)
+        layout.addWidget(self.camera, 1, 1)
+        layout.setColumnStretch(1, 1)
+        left_width = 340
+        self.laser.setFixedWidth(left_width)
+        self.dmd.setFixedWidth(left_width)
+
+        controller.bench_opened.connect(self._opened)
+        controller.laser.connect(self.laser.show_state)
+        controller.camera.connect(self.camera.show_state)
+        controller.pattern.connect(self.dmd.show_pattern)
+        controller.frame.connect(self.camera.view.show_frame)
+        controller.capture_state.connect(lambda state: self.set_locked(state != "idle"))
+        self.set_enabled_controls(False)
+
+    def _opened(self, info: BenchInfo) -> None:
+        for card in (self.laser, self.dmd, self.camera):
+            card.set_info(info)
+        self.set_enabled_controls(True)
+
+    def set_locked(self, locked: bool) -> None:
+        self.lock_note.setVisible(locked)
+        self.set_enabled_controls(not locked)
+
+    def set_enabled_controls(self, enabled: bool) -> None:
+        widgets = [
+            self.laser.power_mw,
+            self.laser.apply_power,
+            self.laser.emission,
+            self.dmd.show_button,
+            self.dmd.kind,
+            self.camera.live_button,
+            self.camera.exposure_us,
+            self.camera.gain_db,
+            self.camera.apply_roi,
+            self.camera.full_roi,
+            *self.camera.roi,
+        ]
+        for widget in widgets:
+            widget.setEnabled(enabled)
+        if enabled:
+            self.dmd.update_enabled()
+        else:
+            for widget in (self.dmd.source, self.dmd.index, self.dmd.size):
+                widget.setEnabled(False)

@@ -1,0 +1,210 @@
+"""The window: a navigation rail (Devices, Acquisition, Training), the error banner, the pages, and a status
+bar where the laser's state is always visible.
+
+Closing does not block: the first close request starts the controller's shutdown (capture aborted with
+its file valid, training stopped, laser off, devices closed) and the window closes when that is done.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import icons, theme
+from gui.acquisition_panel import AcquisitionPanel
+from gui.capture_worker import CaptureUpdate, JobReport
+from gui.controller import LabController
+from gui.device_worker import BenchInfo, LaserState
+from gui.devices_panel import DevicesPanel, laser_pill
+from gui.errors import Problem
+from gui.settings import Settings
+from gui.training_panel import TrainingPanel
+from gui.widgets import Banner, Pill, label
+
+PAGES = (
+    ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
+    ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
+    ("Training", "Teach a U-Net to see through the diffuser", icons.training),
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: LabController, settings: Settings) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.setWindowTitle("speckle-lab")
+        self.resize(1440, 900)
+        self.setMinimumSize(1100, 720)
+        self._closed = False
+
+        self.devices = DevicesPanel(controller, settings)
+        self.acquisition = AcquisitionPanel(controller, settings)
+        self.training = TrainingPanel(controller, settings)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setIconSize(QSize(20, 20))
+        self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for name, _, icon in PAGES:
+            self.nav.addItem(QListWidgetItem(icon(theme.TEXT), f"  {name}"))
+        sidebar = QFrame()
+        sidebar.setObjectName("sidebar")
+        sidebar.setFixedWidth(200)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(12, 18, 12, 14)
+        side.setSpacing(2)
+        side.addWidget(label("speckle-lab", "brand"))
+        side.addWidget(label("imaging through scattering media", "brandSub", wrap=True))
+        side.addWidget(self.nav, 1)
+        self.bench_label = label("Opening the bench…", "brandSub", wrap=True)
+        side.addWidget(self.bench_label)
+
+        self.pages = QStackedWidget()
+        for page in (self.devices, self.acquisition, self.training):
+            page.setObjectName("page")
+            self.pages.addWidget(page)
+        self.title = label("", "pageTitle")
+        self.subtitle = label("", "pageSub")
+        content = QWidget()
+        content.setObjectName("page")
+        column = QVBoxLayout(content)
+        column.setContentsMargins(22, 16, 22, 16)
+        column.setSpacing(12)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        column.addLayout(titles)
+        column.addWidget(self.pages, 1)
+        self.banner = Banner(self.pages)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(sidebar)
+        row.addWidget(content, 1)
+        self.setCentralWidget(central)
+
+        self.laser_pill = Pill("Laser —")
+        self.capture_pill = Pill("Capture idle")
+        self.training_pill = Pill("Training idle")
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        bar.addWidget(self.laser_pill)
+        bar.addWidget(self.capture_pill)
+        bar.addWidget(self.training_pill)
+        self.status_note = label("", "muted")
+        bar.addPermanentWidget(self.status_note)
+
+        self.nav.currentRowChanged.connect(self._page_changed)
+        self.nav.setCurrentRow(min(max(settings.get("window/page", 0), 0), len(PAGES) - 1))
+        geometry = settings.get("window/geometry", QByteArray())
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)
+        for widget in self.findChildren(QWidget):  # style every page now, not on its first show (a stall)
+            widget.ensurePolished()
+
+        controller.problem.connect(self.show_problem)
+        controller.bench_opened.connect(self._bench_opened)
+        controller.laser.connect(self._laser)
+        controller.capture_state.connect(self._capture_state)
+        controller.capture_update.connect(self._capture_update)
+        controller.capture_job_done.connect(self._capture_job_done)
+        controller.training_state.connect(self._training_state)
+        controller.training_epoch.connect(self._training_epoch)
+        controller.shutdown_complete.connect(self._shutdown_complete)
+        self.acquisition.capture_file.connect(self.training.set_capture_path)
+
+    # -- navigation ---------------------------------------------------------------------------------
+    def show_page(self, name: str) -> None:
+        self.nav.setCurrentRow([n for n, _, _ in PAGES].index(name))
+
+    def _page_changed(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+        name, subtitle, _ = PAGES[row]
+        self.title.setText(name)
+        self.subtitle.setText(subtitle)
+        self.settings.set("window/page", row)
+
+    # -- what the lab reports -----------------------------------------------------------------------
+    def show_problem(self, problem: Problem) -> None:
+        self.banner.show_problem(problem)
+
+    def _bench_opened(self, info: BenchInfo) -> None:
+        kind = "simulated" if info.simulated else "hardware"
+        self.bench_label.setText(f"{info.name}\n{kind} · {info.source}")
+        self.bench_label.setToolTip("\n".join(f"{k}: {v}" for k, v in info.identities.items()))
+        self.status_note.setText(info.name)
+
+    def _laser(self, state: LaserState) -> None:
+        self.laser_pill.set_state(*laser_pill(state))
+
+    def _capture_state(self, state: str) -> None:
+        if state == "idle":
+            self.capture_pill.set_state("Capture idle", "idle")
+        elif state == "paused":
+            self.capture_pill.set_state("Capture paused", "warn")
+        elif state == "stopping":
+            self.capture_pill.set_state("Capture stopping…", "warn")
+        else:
+            self.capture_pill.set_state(f"Capture {state}", "info")
+
+    def _capture_update(self, update: CaptureUpdate) -> None:
+        if self.capture_pill.kind == "info" and update.rows_total:
+            rate = f" · {update.frames_per_s:,.0f} fps" if update.frames_per_s else ""
+            self.capture_pill.set_state(f"Capture {update.rows_done / update.rows_total:.0%}{rate}", "info")
+
+    def _capture_job_done(self, report: JobReport) -> None:
+        if report.status == "complete" and self.banner.isHidden():
+            self.banner.show_info(f"Capture complete: {report.out.name}", report.message)
+
+    def _training_state(self, state: str) -> None:
+        kinds = {"idle": "idle", "running": "info", "stopping": "warn", "evaluating": "info"}
+        self.training_pill.set_state(f"Training {state}", kinds.get(state, "idle"))
+
+    def _training_epoch(self, event: dict) -> None:
+        if self.training_pill.kind == "info":
+            dice = event.get("val", {}).get("dice", float("nan"))
+            self.training_pill.set_state(f"Training epoch {event['epoch']}/{event['epochs']} · Dice {dice:.3f}", "info")
+
+    # -- closing ------------------------------------------------------------------------------------
+    @property
+    def closed_cleanly(self) -> bool:
+        return self._closed
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self._closed:
+            event.accept()
+            return
+        event.ignore()
+        if not self.controller.shutting_down:
+            self.settings.set("window/geometry", self.saveGeometry())
+            self.settings.sync()
+            busy = [
+                what
+                for what, flag in (
+                    ("the capture", self.controller.capture_busy),
+                    ("the training", self.controller.training_busy),
+                )
+                if flag
+            ]
+            detail = f"Stopping {' and '.join(busy)}; " if busy else ""
+            self.banner.show_info("Closing…", f"{detail}switching the laser off and closing the devices.", 0)
+            self.controller.shutdown()
+
+    def _shutdown_complete(self) -> None:
+        self._closed = True
+        self.settings.sync()
+        self.close()

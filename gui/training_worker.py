@@ -1,0 +1,79 @@
+"""Training from the window: the training service's child process, read by a thread that turns its events
+into Qt signals. Nothing here imports torch: the window stays light and responsive."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.errors import describe
+from lab.training_service import TrainingError, TrainingJob, TrainingProcess
+
+
+class TrainingRunner(QObject):
+    """One training (or evaluation) job. stop/quit may be called from any thread."""
+
+    batch = Signal(object)  # {"epoch", "epochs", "batch", "n_batches", "loss", "dice"}
+    epoch = Signal(object)  # the same, plus "val": validation metrics
+    samples = Signal(object)  # {"epoch", "speckle", "target", "prediction"}
+    done = Signal(object)  # {"stop_reason", "epochs_completed", "best_epoch", "best_val_dice", ...}
+    evaluation = Signal(object)  # model.evaluate.evaluate's result
+    failed = Signal(object)  # Problem
+    finished = Signal()  # the child has exited
+
+    def __init__(self, job: TrainingJob) -> None:
+        super().__init__()
+        self.job = job
+        self.process = TrainingProcess(job)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the child from a worker thread, so not even the fork happens on the UI thread."""
+        self._thread = threading.Thread(target=self._run, name="training", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def quit(self) -> None:
+        self.process.quit()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return not self.running
+
+    def _run(self) -> None:
+        signals = {"batch": self.batch, "epoch": self.epoch, "samples": self.samples, "done": self.done}
+        failed = False
+        try:
+            self.process.start()
+            for event in self.process.events():
+                kind = event.pop("event", "")
+                if kind in signals:
+                    signals[kind].emit(event)
+                elif kind == "evaluation":
+                    self.evaluation.emit(event["result"])
+                elif kind == "error":
+                    failed = True
+                    self.failed.emit(describe(TrainingError(event.get("message", "")), "training"))
+            code = self.process.wait()
+            if code and not failed:
+                self.failed.emit(
+                    describe(
+                        TrainingError(f"the training process exited with code {code}; see {self.process.log_path}"),
+                        "training",
+                    )
+                )
+        except Exception as error:
+            self.failed.emit(describe(error, "starting the training"))
+        finally:
+            self.finished.emit()

@@ -1,0 +1,275 @@
+"""Small building blocks shared by the pages: cards, state pills, metrics, image panels, the error banner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import theme
+from gui.errors import Problem
+
+INFO_SHOWN_MS = 10_000
+
+
+def restyle(widget: QWidget) -> None:
+    """Re-apply the style sheet after a dynamic property changed."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def button(text: str, role: str = "", tooltip: str = "") -> QPushButton:
+    b = QPushButton(text)
+    if role:
+        b.setProperty("role", role)
+    if tooltip:
+        b.setToolTip(tooltip)
+    b.setCursor(Qt.CursorShape.PointingHandCursor)
+    return b
+
+
+def label(text: str = "", name: str = "", wrap: bool = False) -> QLabel:
+    widget = QLabel(text)
+    if name:
+        widget.setObjectName(name)
+    widget.setWordWrap(wrap)
+    return widget
+
+
+class Card(QFrame):
+    """A titled panel; `body` is its content layout."""
+
+    def __init__(self, title: str, subtitle: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 14, 16, 16)
+        outer.setSpacing(10)
+        self.header = QHBoxLayout()
+        self.header.setSpacing(8)
+        titles = QVBoxLayout()
+        titles.setSpacing(1)
+        titles.addWidget(label(title, "cardTitle"))
+        self.subtitle = label(subtitle, "cardSub", wrap=True)
+        self.subtitle.setVisible(bool(subtitle))
+        titles.addWidget(self.subtitle)
+        self.header.addLayout(titles, 1)
+        outer.addLayout(self.header)
+        self.body = QVBoxLayout()
+        self.body.setSpacing(8)
+        outer.addLayout(self.body, 1)
+
+    def set_subtitle(self, text: str) -> None:
+        self.subtitle.setText(text)
+        self.subtitle.setVisible(bool(text))
+
+
+class Pill(QLabel):
+    """A rounded state label: idle, ok, active, warn, error or info."""
+
+    def __init__(self, text: str = "", kind: str = "idle", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setProperty("pill", True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.set_state(text, kind)
+
+    def set_state(self, text: str, kind: str) -> None:
+        self.setText(text)
+        if self.property("kind") != kind:
+            self.setProperty("kind", kind)
+            restyle(self)
+
+    @property
+    def kind(self) -> str:
+        return str(self.property("kind"))
+
+
+class Metric(QWidget):
+    """A small name over a large value, as on an instrument's display."""
+
+    def __init__(self, name: str, value: str = "–", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.value = label(value, "metric")
+        layout.addWidget(label(name.upper(), "metricName"))
+        layout.addWidget(self.value)
+
+    def set(self, text: str) -> None:
+        self.value.setText(text)
+
+
+def metric_row(*metrics: Metric) -> QGridLayout:
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(18)
+    for column, metric in enumerate(metrics):
+        grid.addWidget(metric, 0, column)
+    return grid
+
+
+class ImageGrid(pg.GraphicsLayoutWidget):
+    """A grid of images (aspect locked, no axes) in one view: one widget to lay out and paint, not one per
+    image, which keeps page switches and updates cheap for the UI thread."""
+
+    def __init__(
+        self,
+        rows: int = 1,
+        cols: int = 1,
+        row_titles: tuple[str, ...] = (),
+        col_titles: tuple[str, ...] = (),
+        colormaps: tuple[str | None, ...] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.ci.setSpacing(4)
+        if col_titles:
+            if row_titles:
+                self.addLabel("")
+            for title in col_titles:
+                self.addLabel(title, color=theme.MUTED, size="8.5pt")
+            self.nextRow()
+        self.views: list[list[pg.ViewBox]] = []
+        self.images: list[list[pg.ImageItem]] = []
+        for row in range(rows):
+            if row_titles:
+                self.addLabel(row_titles[row], color=theme.MUTED, size="8.5pt", angle=-90)
+            views, images = [], []
+            colormap = colormaps[row] if row < len(colormaps) else None
+            for _ in range(cols):
+                view = self.addViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
+                view.invertY(True)
+                image = pg.ImageItem()
+                if colormap:
+                    image.setColorMap(pg.colormap.get(colormap))
+                view.addItem(image)
+                views.append(view)
+                images.append(image)
+            self.views.append(views)
+            self.images.append(images)
+            self.nextRow()
+        self.setMinimumSize(96, 96)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    @property
+    def image(self) -> pg.ImageItem:
+        return self.images[0][0]
+
+    def set_image(
+        self, pixels: np.ndarray, levels: tuple[float, float] | None = None, row: int = 0, col: int = 0
+    ) -> None:
+        data = np.asarray(pixels)
+        if data.dtype == np.bool_:
+            data = data.astype(np.uint8)
+        if levels is None:
+            low, high = float(np.min(data)), float(np.max(data))
+            levels = (low, high if high > low else low + 1)
+        item = self.images[row][col]
+        reshaped = item.image is None or item.image.shape != data.shape
+        item.setImage(data, levels=levels, autoLevels=False)
+        if reshaped:
+            self.views[row][col].autoRange(padding=0)
+
+    def clear_images(self) -> None:
+        # not `clear`: GraphicsLayoutWidget binds its layout's clear() (which removes every item) to that name
+        for images in self.images:
+            for image in images:
+                image.clear()
+
+
+class Banner(QFrame):
+    """Errors (and a few confirmations) at the top of the window: what happened and what to do.
+
+    It floats over the top edge of `anchor` instead of taking a place in the layout: showing or hiding it
+    must not re-lay out (and repaint) every plot of the page, which would stall the window.
+    """
+
+    dismissed = Signal()
+
+    def __init__(self, anchor: QWidget) -> None:
+        super().__init__(anchor.parentWidget())
+        self._anchor = anchor
+        anchor.installEventFilter(self)
+        self.setObjectName("banner")
+        self.setProperty("kind", "error")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setSpacing(12)
+        self.icon = label("!", "bannerIcon")
+        self.icon.setFixedSize(22, 22)
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.title = label("", "bannerTitle", wrap=True)
+        self.detail = label("", wrap=True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hint = label("", "bannerHint", wrap=True)
+        for widget in (self.title, self.detail, self.hint):
+            texts.addWidget(widget)
+        layout.addLayout(texts, 1)
+        close = button("Dismiss", "flat")
+        close.clicked.connect(self.dismiss)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self._hide_timer = QTimer(self)
+        self._hide_timer.setSingleShot(True)
+        self._hide_timer.timeout.connect(self.dismiss)
+        self.hide()
+
+    def show_problem(self, problem: Problem) -> None:
+        self._show("error", "!", problem.title, problem.detail, f"What to do: {problem.hint}")
+
+    def show_info(self, title: str, detail: str = "", hide_after_ms: int = INFO_SHOWN_MS) -> None:
+        """A confirmation; it goes away by itself (an error stays until dismissed)."""
+        self._show("info", "✓", title, detail, "")
+        if hide_after_ms:
+            self._hide_timer.start(hide_after_ms)
+
+    def _show(self, kind: str, icon: str, title: str, detail: str, hint: str) -> None:
+        self._hide_timer.stop()
+        self.setProperty("kind", kind)
+        restyle(self)
+        restyle(self.icon)  # its colour follows the banner's kind
+        self.icon.setText(icon)
+        self.title.setText(title)
+        self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self.show()
+        self.raise_()
+        self._place()
+
+    def _place(self) -> None:
+        area = self._anchor.geometry()
+        width = max(area.width(), 200)
+        height = self.heightForWidth(width)  # not sizeHint(): it wraps the texts at a narrow width, too tall
+        self.setGeometry(area.x(), area.y(), width, height if height > 0 else self.sizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        anchor = getattr(self, "_anchor", None)  # None while the window is being torn down
+        if watched is anchor and event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self.isVisible():
+            self._place()
+        return False
+
+    @property
+    def kind(self) -> str:
+        return str(self.property("kind"))
+
+    def text(self) -> str:
+        return "\n".join(w.text() for w in (self.title, self.detail, self.hint) if w.text())
+
+    def dismiss(self) -> None:
+        self.hide()
+        self.dismissed.emit()

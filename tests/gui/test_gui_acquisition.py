@@ -1,0 +1,88 @@
+"""The Acquisition page beyond one plan: the overnight queue, resuming an interrupted file, and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gui_helpers import fill_plan
+
+from acquisition.datafile import CaptureReader
+
+QUEUE = """
+[defaults]
+targets = "digits"
+target_rows = 16
+target_cols = 16
+display = "threshold"
+reference_every = 100
+
+[[run]]
+out = "night-1.h5"
+n_frames = 120
+
+[[run]]
+out = "night-2.h5"
+targets = "nonsense"
+n_frames = 50
+
+[[run]]
+out = "night-3.h5"
+n_frames = 80
+placement = { mode = "random" }
+"""
+
+
+def test_the_overnight_queue_runs_every_plan_and_reports_the_failing_one(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    window = open_window(bench_file)
+    queue = tmp_path / "QUEUE.toml"
+    queue.write_text(QUEUE)
+    window.acquisition.run_queue(queue)
+    qtbot.waitUntil(lambda: len(window.acquisition.reports) == 3, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=5000)
+    statuses = [report.status for report in window.acquisition.reports]
+    assert statuses == ["complete", "failed", "complete"]
+    assert [window.acquisition.status_row(i) for i in range(3)] == statuses
+    assert "target source 'nonsense'" in window.banner.text()
+    for name, rows in (("night-1.h5", 120), ("night-3.h5", 80)):
+        with CaptureReader(tmp_path / name) as reader:
+            assert reader.n_frames == rows and reader.status == "complete"
+    assert not (tmp_path / "night-2.h5").exists()
+
+
+def test_an_aborted_capture_resumes_to_every_row(qtbot, open_window, bench_file: Path, tmp_path: Path) -> None:
+    window = open_window(bench_file)
+    out = tmp_path / "resumable.h5"
+    fill_plan(window, out, 1500, reference_every=500)
+    card = window.acquisition.plan_card
+    card.display.setCurrentText("gray")
+    card.start.click()
+    qtbot.waitUntil(lambda: (u := window.acquisition.last_update) is not None and u.rows_done >= 256, timeout=20_000)
+    card.abort.click()
+    qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=20_000)
+    assert window.acquisition.reports[-1].status == "aborted"
+    with CaptureReader(out) as reader:
+        assert reader.status == "aborted" and 0 < reader.n_frames < 1500
+
+    card.start.click()  # the same file again: refused, with what to do
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5000)
+    assert "exists already" in window.banner.text() and "Resume a file" in window.banner.text()
+
+    window.acquisition.resume_file(out)
+    qtbot.waitUntil(lambda: window.acquisition.reports[-1].label == f"resume {out.name}", timeout=30_000)
+    qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=5000)
+    assert window.acquisition.reports[-1].status == "complete"
+    with CaptureReader(out) as reader:
+        assert reader.n_frames == 1500 and reader.status == "complete"
+        assert list(reader.column("target_index")[:1500]) == list(range(1500))  # every row exactly once
+
+
+def test_preflight_estimate_follows_the_plan(qtbot, open_window, bench_file: Path, tmp_path: Path) -> None:
+    window = open_window(bench_file)
+    fill_plan(window, tmp_path / "estimate.h5", 2000)
+    text = window.acquisition.plan_card.preflight
+    qtbot.waitUntil(lambda: "2,000 rows" in text.text(), timeout=5000)
+    assert "fits on the disk" in text.text() and "MiB" in text.text()
+    window.acquisition.plan_card.targets.setCurrentText("nonsense")
+    qtbot.waitUntil(lambda: "nonsense" in text.text() and "✗" in text.text(), timeout=5000)
