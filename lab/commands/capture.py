@@ -30,7 +30,12 @@ def add_parser(subparsers: Any) -> None:
     what.add_argument("--out", type=Path, metavar="FILE.h5", help="the data file to write")
     what.add_argument("--resume", type=Path, metavar="FILE.h5", help="continue an interrupted capture")
     what.add_argument("--queue", type=Path, metavar="QUEUE.toml", help="run several plans, one file each")
-    parser.add_argument("--bench", type=Path, metavar="FILE", help="bench TOML file (default: the simulated bench)")
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        metavar="FILE",
+        help="bench TOML file (default: the simulated bench; for --queue: for runs that name none)",
+    )
     parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="plan file; options below override it")
     parser.add_argument("--targets", metavar="SOURCE", help="target source, e.g. mnist, lfw, blobs (see `targets`)")
     parser.add_argument("--n", type=int, dest="n_frames", metavar="N", help="number of frames")
@@ -173,7 +178,7 @@ def _run_queue(args: argparse.Namespace) -> int:
                 label,
                 args.quiet,
                 lambda control, bar, e=entry: run_plan(
-                    e.plan, e.out, e.bench, overwrite=args.overwrite, control=control, on_progress=bar
+                    e.plan, e.out, e.bench or args.bench, overwrite=args.overwrite, control=control, on_progress=bar
                 ),
             )
             _print_result(result)
