@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,23 +205,11 @@ class CaptureRun:
 
     def _capture_rows(self, writer: CaptureWriter) -> None:
         row = writer.n_committed
-        # The next block's patterns are rendered on a worker thread while this block is captured and written:
-        # rendering and writing are single-threaded, so this keeps the second core busy. RowMaker is
-        # deterministic and only this one worker calls `make`, so the rows are the same as rendered in line.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as renderer:
-            upcoming = self._render_next(renderer, row)
-            while upcoming is not None:
-                self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
-                block = upcoming.result()
-                stop = row + len(block.targets)
-                upcoming = self._render_next(renderer, stop)
-                self._capture_block(writer, block, row)
-                row = stop
-
-    def _render_next(self, renderer: ThreadPoolExecutor, row: int) -> Future[RowBlock] | None:
-        if row >= self.plan.n_frames:
-            return None
-        return renderer.submit(self.rows.make, range(row, self._block_end(row)))
+        while row < self.plan.n_frames:
+            self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
+            stop = self._block_end(row)
+            self._capture_block(writer, self.rows.make(range(row, stop)), row)
+            row = stop
 
     def _capture_block(self, writer: CaptureWriter, block: RowBlock, row: int) -> None:
         """One block of rows: capture (with retries), check the laser, commit, a reference frame when due."""
