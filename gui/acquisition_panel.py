@@ -36,7 +36,7 @@ from gui.controller import LabController
 from gui.devices_panel import source_names
 from gui.errors import Problem, describe
 from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+from gui.widgets import Card, ImageGrid, Metric, Pill, bound_form_rows, button, label, metric_row
 from lab.capture_service import load_queue
 
 PREFLIGHT_DELAY_MS = 300
@@ -121,31 +121,21 @@ class PlanCard(Card):
         out_row.addWidget(self.out, 1)
         out_row.addWidget(browse)
         out_row.addWidget(renew)
-        for text, widget in (
-            ("Targets", self.targets),
-            ("Frames", self.n_frames),
-            ("Target size", self.target_size),
-            ("Placement", self.placement),
-            ("DMD display", self.display),
-            ("Exposure", self.exposure_us),
-            ("Laser power", self.power_mw),
-            ("Reference", self.reference_every),
-        ):
-            form.addRow(label(text, "muted"), widget)
+        rows = (
+            ("Targets", "targets", self.targets),
+            ("Frames", "n_frames", self.n_frames),
+            ("Target size", "target_size", self.target_size),
+            ("Placement", "placement", self.placement),
+            ("DMD display", "display", self.display),
+            ("Exposure", "exposure_us", self.exposure_us),
+            ("Laser power", "laser_power_mw", self.power_mw),
+            ("Reference", "reference_every", self.reference_every),
+        )
+        bound_form_rows(form, settings, "acquisition", rows)
         form.addRow(label("Output", "muted"), out_row)
+        settings.bind(self.out, "acquisition/out")
         self.body.addLayout(form)
-        for key, widget in (
-            ("targets", self.targets),
-            ("n_frames", self.n_frames),
-            ("target_size", self.target_size),
-            ("placement", self.placement),
-            ("display", self.display),
-            ("exposure_us", self.exposure_us),
-            ("laser_power_mw", self.power_mw),
-            ("reference_every", self.reference_every),
-            ("out", self.out),
-        ):
-            settings.bind(widget, f"acquisition/{key}")
+        for widget in (*(widget for _, _, widget in rows), self.out):
             signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
             (signal or widget.valueChanged).connect(self.changed)
 

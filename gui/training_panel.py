@@ -33,7 +33,7 @@ from gui.acquisition_panel import fresh_name
 from gui.controller import LabController
 from gui.errors import Problem
 from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Pill, button, label
+from gui.widgets import Card, ImageGrid, Pill, bound_form_rows, button, label
 from lab.training_service import TrainingJob
 
 N_SAMPLES = 4
@@ -140,31 +140,24 @@ class SettingsCard(Card):
         run_row.addWidget(browse)
         run_row.addWidget(renew)
         self.depth.setSuffix(" levels")
-        for text, widget in (
-            ("Epochs", self.epochs),
-            ("Batch size", self.batch_size),
-            ("Learning rate", self.lr),
-            ("Patience", self.patience),
-            ("U-Net depth", self.depth),
-            ("Base width", self.width),
-            ("Kernel", self.kernel),
-            ("Device", self.device),
-        ):
-            form.addRow(label(text, "muted"), widget)
+        bound_form_rows(
+            form,
+            settings,
+            "training",
+            (
+                ("Epochs", "epochs", self.epochs),
+                ("Batch size", "batch_size", self.batch_size),
+                ("Learning rate", "lr", self.lr),
+                ("Patience", "patience", self.patience),
+                ("U-Net depth", "depth", self.depth),
+                ("Base width", "width", self.width),
+                ("Kernel", "kernel", self.kernel),
+                ("Device", "device", self.device),
+            ),
+        )
         form.addRow(label("Run folder", "muted"), run_row)
+        settings.bind(self.run_dir, "training/run_dir")
         self.body.addLayout(form)
-        for key, widget in (
-            ("epochs", self.epochs),
-            ("batch_size", self.batch_size),
-            ("lr", self.lr),
-            ("patience", self.patience),
-            ("depth", self.depth),
-            ("width", self.width),
-            ("kernel", self.kernel),
-            ("device", self.device),
-            ("run_dir", self.run_dir),
-        ):
-            settings.bind(widget, f"training/{key}")
         buttons = QHBoxLayout()
         self.start = button("Start training", "primary")
         self.stop = button("Stop", "danger")

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFormLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from gui import theme
 from gui.errors import Problem
+from gui.settings import Settings
 
 INFO_SHOWN_MS = 10_000
 
@@ -108,6 +110,16 @@ class Metric(QWidget):
 
     def set(self, text: str) -> None:
         self.value.setText(text)
+
+
+def bound_form_rows(
+    form: QFormLayout, settings: Settings, section: str, rows: tuple[tuple[str, str, QWidget], ...]
+) -> None:
+    """Add (label, settings key, widget) rows to `form`, each widget restored from and saved to
+    `section/key` in the persistent settings."""
+    for text, key, widget in rows:
+        form.addRow(label(text, "muted"), widget)
+        settings.bind(widget, f"{section}/{key}")
 
 
 def metric_row(*metrics: Metric) -> QGridLayout:
