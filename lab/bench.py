@@ -133,6 +133,8 @@ def _obis_laser(config: BenchConfig, table: OpticalTable | None, source: str) ->
 
 
 LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser, "cobolt": _cobolt_laser, "obis": _obis_laser}
+
+
 def _check_mirror_shape(dmd: DMD, config: BenchConfig, source: str) -> None:
     wanted = (config.dmd.mirror_rows, config.dmd.mirror_cols)
     if tuple(dmd.mirror_shape) != wanted:

