@@ -44,11 +44,10 @@ def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gra
         return blocks.reshape(n, side * side) / np.float32(m * m)
 
     if m > 1:
-        blocks = active.reshape(n, side, m, side, m)
-        corner = blocks[:, :, :1, :, :1]
-        if np.array_equal(blocks, np.broadcast_to(corner, blocks.shape)):
+        corner = np.ascontiguousarray(active[:, ::m, ::m])
+        if np.array_equal(corner.repeat(m, axis=1).repeat(m, axis=2), active):
             # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
-            active, m = np.ascontiguousarray(corner.reshape(n, side, side)), 1
+            active, m = corner, 1
     if patterns.dtype == np.bool_:
         return PatternInputs(reduce(active)[:, None, :], np.ones(1, np.float32))
     if coherent_gray:
