@@ -1,0 +1,166 @@
+"""The capture plan form: target source, count, placement, display, exposure, power, output, preflight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+)
+
+from acquisition.plan import CapturePlan, plan_from_dict
+from gui.devices_panel import source_names
+from gui.paths import default_data_dir, fresh_name
+from gui.settings import Settings
+from gui.widgets import Card, bound_form_rows, button, label
+
+PREFLIGHT_DELAY_MS = 300
+STATUS_KINDS = {
+    "complete": "ok",
+    "aborted": "warn",
+    "failed": "error",
+    "skipped": "idle",
+    "running": "info",
+    "queued": "idle",
+}
+
+
+class PlanCard(Card):
+    """The plan's fields, its preflight estimate and the run buttons."""
+
+    changed = Signal()
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("Capture plan", "What the DMD shows, how many frames, with which settings")
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(7)
+        self.targets = QComboBox()
+        self.targets.setEditable(True)
+        self.targets.addItems(source_names())
+        self.targets.setCurrentText("mnist")
+        self.targets.setToolTip("A target source: pick one or type a spec, e.g. folder:/data/faces or blobs:size=48")
+        self.n_frames = QSpinBox()
+        self.n_frames.setRange(1, 100_000_000)
+        self.n_frames.setGroupSeparatorShown(True)
+        self.n_frames.setValue(10_000)
+        self.target_size = QSpinBox()
+        self.target_size.setRange(2, 4096)
+        self.target_size.setValue(32)
+        self.target_size.setSuffix(" macropixels")
+        self.placement = QComboBox()
+        self.placement.addItems(["fixed", "random"])
+        self.display = QComboBox()
+        self.display.addItems(["gray", "threshold", "dither", "ordered"])
+        self.display.setToolTip("gray: 8-bit DMD levels; threshold, dither, ordered: binary patterns (faster)")
+        self.exposure_us = QDoubleSpinBox()
+        self.exposure_us.setRange(1.0, 10_000_000.0)
+        self.exposure_us.setDecimals(1)
+        self.exposure_us.setValue(40.0)
+        self.exposure_us.setSuffix(" µs")
+        self.power_mw = QDoubleSpinBox()
+        self.power_mw.setRange(0.0, 10_000.0)
+        self.power_mw.setDecimals(1)
+        self.power_mw.setValue(50.0)
+        self.power_mw.setSuffix(" mW")
+        self.reference_every = QSpinBox()
+        self.reference_every.setRange(1, 10_000_000)
+        self.reference_every.setValue(1000)
+        self.reference_every.setPrefix("every ")
+        self.reference_every.setSuffix(" rows")
+        self.out = QLineEdit(str(fresh_name(default_data_dir(), "capture", ".h5")))
+        browse = button("…", "tool", "Choose the output file")
+        browse.clicked.connect(self._browse)
+        renew = button("↻", "tool", "A new, time-stamped file name in the same folder")
+        renew.clicked.connect(self.new_file_name)
+        out_row = QHBoxLayout()
+        out_row.setSpacing(6)
+        out_row.addWidget(self.out, 1)
+        out_row.addWidget(browse)
+        out_row.addWidget(renew)
+        rows = (
+            ("Targets", "targets", self.targets),
+            ("Frames", "n_frames", self.n_frames),
+            ("Target size", "target_size", self.target_size),
+            ("Placement", "placement", self.placement),
+            ("DMD display", "display", self.display),
+            ("Exposure", "exposure_us", self.exposure_us),
+            ("Laser power", "laser_power_mw", self.power_mw),
+            ("Reference", "reference_every", self.reference_every),
+        )
+        bound_form_rows(form, settings, "acquisition", rows)
+        form.addRow(label("Output", "muted"), out_row)
+        settings.bind(self.out, "acquisition/out")
+        self.body.addLayout(form)
+        for widget in (*(widget for _, _, widget in rows), self.out):
+            signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
+            (signal or widget.valueChanged).connect(self.changed)
+
+        self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)
+        self.body.addWidget(self.preflight)
+        buttons = QHBoxLayout()
+        self.start = button("Start capture", "primary")
+        self.pause = button("Pause")
+        self.abort = button("Abort", "danger")
+        buttons.addWidget(self.start, 2)
+        buttons.addWidget(self.pause, 1)
+        buttons.addWidget(self.abort, 1)
+        self.body.addLayout(buttons)
+        more = QHBoxLayout()
+        self.queue = button("Run a queue…", tooltip="Run the plans of a QUEUE.toml one after the other")
+        self.resume = button("Resume a file…", tooltip="Continue an interrupted capture from its first missing row")
+        more.addWidget(self.queue)
+        more.addWidget(self.resume)
+        self.body.addLayout(more)
+        self.body.addStretch(1)
+
+    def plan(self) -> CapturePlan:
+        """The plan of the fields (raises PlanError naming the field)."""
+        size = self.target_size.value()
+        return plan_from_dict(
+            {
+                "targets": self.targets.currentText().strip(),
+                "n_frames": self.n_frames.value(),
+                "target_rows": size,
+                "target_cols": size,
+                "placement": {"mode": self.placement.currentText()},
+                "display": self.display.currentText(),
+                "exposure_us": self.exposure_us.value(),
+                "laser_power_w": self.power_mw.value() / 1e3,
+                "reference_every": self.reference_every.value(),
+            },
+            "plan",
+        )
+
+    def out_path(self) -> Path:
+        return Path(self.out.text().strip()).expanduser()
+
+    def new_file_name(self) -> None:
+        folder = self.out_path().parent if self.out.text().strip() else default_data_dir()
+        self.out.setText(str(fresh_name(folder, "capture", ".h5")))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Capture into", str(self.out_path()), "HDF5 (*.h5 *.hdf5)")
+        if path:
+            self.out.setText(path)
+
+    def set_form_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.targets,
+            self.n_frames,
+            self.target_size,
+            self.placement,
+            self.display,
+            self.exposure_us,
+            self.power_mw,
+            self.reference_every,
+            self.out,
+        ):
+            widget.setEnabled(enabled)
