@@ -21,16 +21,6 @@ from gui.paths import default_data_dir, fresh_name
 from gui.settings import Settings
 from gui.widgets import Card, bound_form_rows, button, label
 
-PREFLIGHT_DELAY_MS = 300
-STATUS_KINDS = {
-    "complete": "ok",
-    "aborted": "warn",
-    "failed": "error",
-    "skipped": "idle",
-    "running": "info",
-    "queued": "idle",
-}
-
 
 class PlanCard(Card):
     """The plan's fields, its preflight estimate and the run buttons."""

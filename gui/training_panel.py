@@ -20,11 +20,8 @@ from gui.controller import LabController
 from gui.errors import Problem
 from gui.paths import default_runs_dir
 from gui.settings import Settings
-from gui.training_cards import CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
+from gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
 from lab.training_service import TrainingJob
-
-N_SAMPLES = 4
-METRICS = (("pcc", "PCC"), ("ssim", "SSIM"), ("cs", "Cosine"), ("dice", "Dice"))
 
 
 class TrainingPanel(QWidget):
