@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from acquisition.control import CaptureControl
 from acquisition.datafile import CaptureReader
@@ -24,6 +24,7 @@ from acquisition.plan import CapturePlan
 from acquisition.scheduler import CaptureError, CaptureProgress, CaptureRun
 from gui.device_worker import LaserState, read_laser
 from gui.errors import Problem, describe
+from gui.thread_runner import ThreadRunner
 from lab.bench import Bench, build_bench
 from lab.bench_config import BenchConfig, load_bench
 from lab.capture_service import make_run, stored_plan_and_bench
@@ -81,7 +82,7 @@ class JobReport:
     problem: Problem | None = None
 
 
-class CaptureRunner(QObject):
+class CaptureRunner(ThreadRunner):
     """Runs `jobs` on a worker thread. pause/resume/abort may be called from any thread."""
 
     update = Signal(object)  # CaptureUpdate
@@ -89,6 +90,7 @@ class CaptureRunner(QObject):
     job_done = Signal(object)  # JobReport
     finished = Signal(object)  # the panel's Bench, handed back (None if it could not be reopened)
     preflight = Signal(object)  # Preflight of a new plan, on the bench that runs it
+    thread_name = "capture"
 
     def __init__(self, bench: Bench, jobs: list[CaptureJob], panel_source: str = "panel bench") -> None:
         super().__init__()
@@ -100,7 +102,6 @@ class CaptureRunner(QObject):
         self._lock = threading.Lock()
         self._paused = False
         self._aborted = False
-        self._thread: threading.Thread | None = None
         self._last_update_s = 0.0
         self._last_phase = ""
         self._last_paused = False
@@ -109,10 +110,6 @@ class CaptureRunner(QObject):
         self._last_progress: CaptureProgress | None = None
 
     # -- control (any thread) -------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="capture")
-        self._thread.start()
-
     def pause(self) -> None:
         with self._lock:
             self._paused = True
@@ -131,15 +128,6 @@ class CaptureRunner(QObject):
     @property
     def paused(self) -> bool:
         return self._paused
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        return not self.running
 
     # -- the capture thread ---------------------------------------------------------------------------
     def _run(self) -> None:

@@ -3,16 +3,16 @@ into Qt signals. Nothing here imports torch: the window stays light and responsi
 
 from __future__ import annotations
 
-import threading
-
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from gui.errors import describe
+from gui.thread_runner import ThreadRunner
 from lab.training_service import TrainingError, TrainingJob, TrainingProcess
 
 
-class TrainingRunner(QObject):
-    """One training (or evaluation) job. stop/quit may be called from any thread."""
+class TrainingRunner(ThreadRunner):
+    """One training (or evaluation) job. stop/quit may be called from any thread; the child is started from
+    the worker thread, so not even the fork happens on the UI thread."""
 
     batch = Signal(object)  # {"epoch", "epochs", "batch", "n_batches", "loss", "dice"}
     epoch = Signal(object)  # the same, plus "val": validation metrics
@@ -21,17 +21,13 @@ class TrainingRunner(QObject):
     evaluation = Signal(object)  # model.evaluate.evaluate's result
     failed = Signal(object)  # Problem
     finished = Signal()  # the child has exited
+    thread_name = "training"
+    daemon = True
 
     def __init__(self, job: TrainingJob) -> None:
         super().__init__()
         self.job = job
         self.process = TrainingProcess(job)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the child from a worker thread, so not even the fork happens on the UI thread."""
-        self._thread = threading.Thread(target=self._run, name="training", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         self.process.stop()
@@ -41,15 +37,6 @@ class TrainingRunner(QObject):
 
     def kill(self) -> None:
         self.process.kill()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        return not self.running
 
     def _run(self) -> None:
         signals = {"batch": self.batch, "epoch": self.epoch, "samples": self.samples, "done": self.done}
