@@ -105,15 +105,20 @@ def plan_from_dict(data: dict, where: str = "plan") -> CapturePlan:
         raise PlanError(_describe(error, where)) from None
 
 
-def load_plan(path: Path) -> CapturePlan:
-    """A plan from a TOML file (data, never code)."""
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file as data (never code); a missing or malformed file is a `PlanError` naming it and `what`
+    it should have been (a plan, a queue, a training configuration)."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise PlanError(f"{path}: no such plan file") from None
+        raise PlanError(f"{path}: no such {what} file") from None
     except tomllib.TOMLDecodeError as error:
         raise PlanError(f"{path}: not valid TOML: {error}") from None
-    return plan_from_dict(data, str(path))
+
+
+def load_plan(path: Path) -> CapturePlan:
+    """A plan from a TOML file."""
+    return plan_from_dict(read_toml(path, "plan"), str(path))
 
 
 def _describe(error: ValidationError, where: str) -> str:

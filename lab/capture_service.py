@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from acquisition.control import CaptureControl
 from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan, PlanError, plan_from_dict
+from acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
 from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench, open_bench
 from lab.bench_config import BenchConfig
@@ -97,12 +96,7 @@ class QueueEntry:
 def load_queue(path: Path) -> list[QueueEntry]:
     """A queue file: `[defaults]` (plan keys and `bench`) applied to every `[[run]]` (plan keys, `out`)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such queue file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise PlanError(f"{path}: not valid TOML: {error}") from None
+    data = read_toml(path, "queue")
     unknown = set(data) - {"defaults", "run"}
     if unknown:
         raise PlanError(f"{path}: unknown section(s) {sorted(unknown)}; expected [defaults] and [[run]]")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError
+from acquisition.plan import PlanError, read_toml
 
 EXIT_USAGE = 2
 
@@ -29,14 +28,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
-    data: dict = {}
-    if args.config:
-        try:
-            data = tomllib.loads(args.config.read_text())
-        except FileNotFoundError:
-            raise PlanError(f"{args.config}: no such training configuration file") from None
-        except tomllib.TOMLDecodeError as error:
-            raise PlanError(f"{args.config}: not valid TOML: {error}") from None
+    data = read_toml(args.config, "training configuration") if args.config else {}
     for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
         value = getattr(args, key)
         if value is not None:
