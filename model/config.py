@@ -10,6 +10,7 @@ LossKind = Literal["mse_dice", "npcc"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 NormalisationMode = Literal["dataset", "per_frame"]
 DataMode = Literal["auto", "memory", "stream"]
+Precision = Literal["auto", "bf16", "off"]
 
 
 class ModelConfig(BaseModel):
@@ -60,6 +61,13 @@ class TrainConfig(BaseModel):
     memory_budget_mb: float = Field(2048.0, gt=0, description="stream when the float32 frames need more than this")
     chunk_frames: int = Field(256, ge=1, description="frames per read when streaming")
     shuffle_chunks: int = Field(4, ge=1, description="chunks shuffled together when streaming")
+    read_ahead_groups: int = Field(
+        1, ge=0, description="streamed groups read ahead on a worker thread while the net trains; 0: read in line"
+    )
+    mixed_precision: Precision = Field(
+        "auto", description="bf16 autocast of the forward pass; auto: on for CUDA, off on the CPU"
+    )
+    pin_memory: bool = Field(True, description="page-locked batches and non-blocking copies on CUDA; no CPU effect")
     channels_last: bool = Field(True, description="channels_last memory format: a few % faster on CPU")
     compile_model: bool = Field(
         False, description="torch.compile the net: 13-70 s compiling for ~1 % over channels_last on CPU"
@@ -73,4 +81,15 @@ class TrainConfig(BaseModel):
 
 
 # Fields that may change when a stopped run is resumed: they do not change what the finished epochs computed.
-RESUMABLE_CHANGES = frozenset({"epochs", "patience_epochs", "min_dice_improvement", "device"})
+# The precision follows the device (auto), so it may change with it; read-ahead and pinning change only speed.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "epochs",
+        "patience_epochs",
+        "min_dice_improvement",
+        "device",
+        "mixed_precision",
+        "pin_memory",
+        "read_ahead_groups",
+    }
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,15 +21,20 @@ def collect_metrics(
     device: torch.device,
     loss_fn: Loss | None = None,
     channels_last: bool = False,
+    precision: str = "fp32",
 ) -> dict[str, np.ndarray]:
-    """Per-frame PCC, SSIM, CS, Dice (soft and thresholded) and, given a loss, the per-batch loss weights."""
+    """Per-frame PCC, SSIM, CS, Dice (soft and thresholded) and, given a loss, the per-batch loss weights.
+
+    precision "bf16": the net runs under CUDA bf16 autocast (as it was trained); metrics stay float32.
+    """
     was_training = model.training
     model.eval()
     per_frame: dict[str, list[np.ndarray]] = {}
     loss_sum, count = 0.0, 0
     for x, y in batches:
         x, y = to_device(x, device, channels_last), y.to(device, non_blocking=True)
-        pred = model(x)
+        with autocast(device, precision):
+            pred = model(x).float()
         if loss_fn is not None:
             loss_sum += float(loss_fn(pred, y)) * len(x)
         count += len(x)
@@ -39,6 +45,13 @@ def collect_metrics(
     if loss_fn is not None:
         out["loss"] = np.array([loss_sum / max(count, 1)])
     return out
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast for precision "bf16" (CUDA runs), nothing otherwise."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:

@@ -5,6 +5,11 @@ generator. Each epoch's checkpoint holds the model, the optimizer, the early-sto
 history and every RNG state, so resuming from epoch k gives the same parameters as an uninterrupted run
 (bitwise on the CPU). A stop request ends training at the next batch; the unfinished epoch is dropped, so
 the last checkpoint stays a clean point to resume from.
+
+Under torchrun the same code trains data-parallel (model/distributed.py): each rank steps on its share of
+the same global batches, metrics are summed over ranks, and only rank 0 writes. On CUDA the forward pass
+runs under bf16 autocast and host batches are pinned and copied without blocking (both recorded in the
+checkpoint); on the CPU nothing changes.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from model import distributed
 from model.checkpoint import TRAINING_KEYS, load_checkpoint, save_checkpoint
 from model.config import RESUMABLE_CHANGES, TrainConfig
 from model.data import Batch, PreparedData, prepare_data
-from model.inference import collect_metrics, to_device
+from model.distributed import SINGLE, DistEnv
+from model.inference import autocast, collect_metrics, to_device
 from model.losses import Loss, make_loss
 from model.metrics import dice_soft
 from model.metrics_log import write_metrics_csv
@@ -55,6 +63,8 @@ class TrainResult:
     device: str
     in_memory: bool
     seconds: float
+    world_size: int = 1
+    precision: str = "fp32"
 
     @property
     def best_checkpoint(self) -> Path:
@@ -91,12 +101,18 @@ class EarlyStopping:
         }
 
 
-def resolve_device(choice: str) -> torch.device:
+def resolve_device(choice: str, env: DistEnv = SINGLE) -> torch.device:
+    """auto: CUDA when torch sees it; under torchrun each rank takes the GPU of its LOCAL_RANK."""
+    return distributed.rank_device(choice, env)
+
+
+def resolve_precision(choice: str, device: torch.device) -> str:
+    """bf16 autocast on CUDA unless switched off; the CPU keeps float32 (bf16 there is slower and less exact)."""
     if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
-    return torch.device(choice)
+        return "bf16" if device.type == "cuda" else "fp32"
+    if choice == "bf16" and device.type != "cuda":
+        raise ValueError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
+    return "bf16" if choice == "bf16" else "fp32"
 
 
 def n_batches(n_frames: int, batch_size: int) -> int:
@@ -119,18 +135,26 @@ def run_epoch(
     channels_last: bool = False,
     report: EpochProgress | None = None,
     stop: threading.Event | None = None,
+    precision: str = "fp32",
+    env: DistEnv = SINGLE,
 ) -> EpochStats | None:
-    """One pass of Adam steps; None when stopped before the end. Running sums stay on the device between reports."""
+    """One pass of Adam steps; None when stopped before the end. Running sums stay on the device between reports.
+
+    Under data parallelism the epoch's loss and Dice are summed over ranks (every rank returns the same
+    numbers), and a stop request on any rank stops all of them before the same batch.
+    """
     model.train()
     loss_sum = torch.zeros((), device=device)
     dice_sum = torch.zeros((), device=device)
     frames = 0
     for batch, (x, y) in enumerate(batches, start=1):
-        if stop is not None and stop.is_set():
+        if stop is not None and distributed.any_rank(stop.is_set(), device, env):
             return None
         x, y = to_device(x, device, channels_last), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        pred = model(x)
+        with autocast(device, precision):
+            pred = model(x)
+        pred = pred.float()  # the loss's sums in float32: bf16 would round the Dice terms
         loss = loss_fn(pred, y)
         loss.backward()
         optimizer.step()
@@ -140,7 +164,8 @@ def run_epoch(
         frames += len(x)
         if report is not None and report.due(batch):
             report.batch(batch, loss_sum.item() / frames, dice_sum.item() / frames)
-    return EpochStats(loss_sum.item() / max(frames, 1), dice_sum.item() / max(frames, 1), frames)
+    loss_total, dice_total, frames_total = distributed.all_sum([loss_sum.item(), dice_sum.item(), frames], device, env)
+    return EpochStats(loss_total / max(frames_total, 1), dice_total / max(frames_total, 1), int(frames_total))
 
 
 @contextlib.contextmanager
@@ -176,9 +201,20 @@ def _check_same_data(recorded: list[dict], source: FrameSource, path: Path) -> N
 class Trainer:
     """State of one run; `train()` below is the entry point."""
 
-    def __init__(self, config: TrainConfig, source: FrameSource, out_dir: Path, checkpoint: dict | None) -> None:
-        self.config, self.out_dir = config, out_dir
-        self.device = resolve_device(config.device)
+    def __init__(
+        self,
+        config: TrainConfig,
+        source: FrameSource,
+        out_dir: Path,
+        checkpoint: dict | None,
+        env: DistEnv = SINGLE,
+        device: torch.device | None = None,
+    ) -> None:
+        self.config, self.out_dir, self.env = config, out_dir, env
+        self.device = device if device is not None else resolve_device(config.device, env)
+        self.precision = resolve_precision(config.mixed_precision, self.device)
+        self.pinned = config.pin_memory and self.device.type == "cuda"
+        self.local_batch = distributed.local_batch_size(config.batch_size, env)
         torch.manual_seed(config.seed)
         self.data_generator = torch.Generator().manual_seed(config.seed)
         if checkpoint is None:
@@ -191,8 +227,21 @@ class Trainer:
         self.model = UNet(arch).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        # the compiled wrapper runs the steps; checkpoints take the plain module's state (no wrapper prefixes)
-        self.net: nn.Module = torch.compile(self.model) if config.compile_model else self.model
+        if checkpoint is not None:
+            self.model.load_state_dict(checkpoint["model"])
+        # the compiled (and, under torchrun, DDP) wrapper runs the steps; checkpoints take the plain module's
+        # state (no wrapper prefixes), and validation runs the compiled plain module (no collectives in it)
+        self.eval_net: nn.Module = torch.compile(self.model) if config.compile_model else self.model
+        self.net: nn.Module = self.eval_net
+        if env.distributed:
+            if self.device.type == "cuda":
+                # global-batch statistics, as one process would compute them (CPU has no SyncBatchNorm in torch)
+                self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+                self.eval_net = torch.compile(self.model) if config.compile_model else self.model
+            # DDP broadcasts rank 0's parameters at construction, so every rank starts from the same net
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            ddp = DistributedDataParallel(self.model, device_ids=ids)
+            self.net = torch.compile(ddp) if config.compile_model else ddp
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.loss_fn = make_loss(config)
         self.early = EarlyStopping(config.patience_epochs, config.min_dice_improvement)
@@ -203,7 +252,6 @@ class Trainer:
             self._restore(checkpoint)
 
     def _restore(self, ck: dict) -> None:
-        self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.epoch, self.history = int(ck["epoch"]), list(ck["history"])
         self.early = EarlyStopping(
@@ -221,9 +269,15 @@ class Trainer:
             "normalisation": self.data.normalisation.to_dict(),
             "split": self.data.split.to_dict(),
             "data": self.data_record,
+            "precision": self.precision,  # what this run computed in: "bf16" (autocast) or "fp32"
+            "pin_memory": self.pinned,
+            "world_size": self.env.world_size,
         }
 
     def save(self, improved: bool) -> None:
+        """Rank 0 writes; the other ranks hold the same state (DDP keeps the parameters equal)."""
+        if not self.env.is_main:
+            return
         common = self._common()
         if improved:
             save_checkpoint(self.out_dir / BEST_CHECKPOINT, {**common, "kind": "model", "val": self.history[-1]})
@@ -241,16 +295,30 @@ class Trainer:
         write_metrics_csv(self.out_dir / METRICS_CSV, self.history)
 
     def validate(self) -> dict[str, float]:
+        """Means over the validation frames; under torchrun each rank measures its share and the sums are pooled."""
+        names = ("loss", "dice", "pcc", "ssim", "cs")
         val = self.data.split.val
         if len(val) == 0:
-            return {k: math.nan for k in ("loss", "dice", "pcc", "ssim", "cs")}
-        batches = self.data.frames.batches(val, self.config.batch_size)
-        per_frame = collect_metrics(self.net, batches, self.device, self.loss_fn, self.config.channels_last)
-        return {k: float(per_frame[k].mean()) for k in ("loss", "dice", "pcc", "ssim", "cs")}
+            return {k: math.nan for k in names}
+        if not self.env.distributed:
+            batches = self.data.frames.batches(val, self.config.batch_size)
+            per_frame = collect_metrics(
+                self.eval_net, batches, self.device, self.loss_fn, self.config.channels_last, self.precision
+            )
+            return {k: float(per_frame[k].mean()) for k in names}
+        distributed.sync_buffers(self.model, self.env)
+        batches = self.data.frames.batches(val, self.local_batch, env=self.env)
+        per_frame = collect_metrics(
+            self.eval_net, batches, self.device, self.loss_fn, self.config.channels_last, self.precision
+        )
+        count = len(per_frame["dice"]) if per_frame else 0
+        sums = [float(per_frame[k].sum()) * (count if k == "loss" else 1) if count else 0.0 for k in names]
+        *totals, n = distributed.all_sum([*sums, count], self.device, self.env)
+        return {k: total / n for k, total in zip(names, totals, strict=True)}
 
     def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:
         cfg = self.config
-        per_epoch = n_batches(len(self.data.split.train), cfg.batch_size)
+        per_epoch = n_batches(-(-len(self.data.split.train) // self.env.world_size), self.local_batch)
         while self.epoch < cfg.epochs:
             if self.early.exhausted:
                 return "early_stopping"
@@ -258,10 +326,19 @@ class Trainer:
                 return "stopped"
             start_s = time.perf_counter()
             epoch = self.epoch + 1
-            report = EpochProgress(epoch, cfg.epochs, per_epoch, progress, show)
-            batches = self.data.frames.batches(self.data.split.train, cfg.batch_size, self.data_generator)
+            report = EpochProgress(epoch, cfg.epochs, per_epoch, progress, show and self.env.is_main)
+            batches = self.data.frames.batches(self.data.split.train, self.local_batch, self.data_generator, self.env)
             stats = run_epoch(
-                self.net, self.optimizer, self.loss_fn, batches, self.device, cfg.channels_last, report, stop
+                self.net,
+                self.optimizer,
+                self.loss_fn,
+                batches,
+                self.device,
+                cfg.channels_last,
+                report,
+                stop,
+                self.precision,
+                self.env,
             )
             report.close()
             if stats is None:
@@ -280,7 +357,7 @@ class Trainer:
             )
             improved = self.early.update(epoch, val["dice"])
             self.save(improved)
-            if show:
+            if show and self.env.is_main:
                 tqdm.write(
                     f"epoch {epoch}/{cfg.epochs}: loss {stats.loss:.4f}, val loss {val['loss']:.4f}, "
                     f"val Dice {val['dice']:.4f}, val PCC {val['pcc']:.4f}, val SSIM {val['ssim']:.4f}",
@@ -303,7 +380,11 @@ def train(
     """Train a U-Net on `data` (files, or sources) into `out_dir`; `resume=True` continues its last checkpoint.
 
     On resume `config` may be None (the stored one is used) or differ only in epochs, patience or device.
+    Under torchrun (RANK / WORLD_SIZE in the environment) every rank calls this with the same arguments:
+    the process group is joined here (and left at the end when this call created it), and every rank
+    returns the same result; only rank 0 writes to `out_dir`, which must be shared by all nodes' ranks.
     """
+    env = distributed.detect()
     out_dir = Path(out_dir)
     last = out_dir / LAST_CHECKPOINT
     checkpoint = None
@@ -314,14 +395,23 @@ def train(
         raise FileExistsError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
     if config is None:
         raise ValueError("a TrainConfig is needed unless resuming")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device, env)
+    distributed.local_batch_size(config.batch_size, env)  # refuse an indivisible batch before anything starts
+    if env.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
     start_s = time.perf_counter()
-    with open_data(data) as source:
-        if checkpoint is not None:
-            _check_same_data(list(checkpoint["data"]), source, last)
-        trainer = Trainer(config, source, out_dir, checkpoint)
-        (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
-        reason = trainer.run(progress, stop, show_progress)
+    created = distributed.init(env, device)
+    try:
+        with open_data(data) as source:
+            if checkpoint is not None:
+                _check_same_data(list(checkpoint["data"]), source, last)
+            trainer = Trainer(config, source, out_dir, checkpoint, env, device)
+            if env.is_main:
+                (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
+            reason = trainer.run(progress, stop, show_progress)
+    finally:
+        if created:
+            distributed.shutdown()
     if progress is not None:
         progress(ProgressEvent("done", trainer.epoch, config.epochs, stop_reason=reason))
     return TrainResult(
@@ -334,4 +424,6 @@ def train(
         device=str(trainer.device),
         in_memory=trainer.data.frames.in_memory,
         seconds=time.perf_counter() - start_s,
+        world_size=env.world_size,
+        precision=trainer.precision,
     )
