@@ -1,9 +1,16 @@
-"""`speckle-lab train DATA.h5 [...] --out RUN_DIR`: train a U-Net on captured files (also one still growing)."""
+"""`speckle-lab train DATA.h5 [...] --out RUN_DIR`: train a U-Net on captured files (also one still growing).
+
+Under torchrun it trains data-parallel as it is (the trainer reads torchrun's environment); `--nproc N`
+starts that torchrun for the processes of one machine. Only rank 0 prints the result.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last epoch")
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train data-parallel in N processes on this machine (starts torchrun; N GPUs on CUDA, else CPU)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -36,6 +49,28 @@ def config_from_args(args: argparse.Namespace) -> dict:
     return data
 
 
+def torchrun_command(args: argparse.Namespace) -> list[str]:
+    """The same `train` command, without --nproc, under `python -m torch.distributed.run` on this machine."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(args.nproc)]
+    command += ["-m", "lab.cli", "train", *map(str, args.data), "--out", str(args.out)]
+    if args.config:
+        command += ["--config", str(args.config)]
+    for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
+        value = getattr(args, key)
+        if value is not None:
+            flag = "--patience" if key == "patience_epochs" else "--" + key.replace("_", "-")
+            command += [flag, str(value)]
+    return [*command, "--resume"] if args.resume else command
+
+
+def check_device(choice: str | None) -> None:
+    if choice == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise PlanError(f"--device cuda: torch {torch.__version__} sees no CUDA device; use --device cpu (or auto)")
+
+
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -43,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
     from model.config import TrainConfig
     from model.trainer import train
 
+    if args.nproc is not None and args.nproc < 1:
+        raise PlanError(f"--nproc {args.nproc}: expected at least 1 process")
+    check_device(args.device)
+    if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return subprocess.call(torchrun_command(args))
     overrides = config_from_args(args)
     try:
         if args.resume:
@@ -58,11 +98,13 @@ def run(args: argparse.Namespace) -> int:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanError(f"training configuration: {where}: {first['msg']}") from None
-    except (CheckpointError, FileExistsError) as error:
+    except (CheckpointError, FileExistsError, ValueError) as error:  # e.g. a batch that ranks cannot split
         raise PlanError(str(error)) from None
+    if result.world_size > 1 and os.environ.get("RANK", "0") != "0":
+        return 0  # rank 0 reports for the job
     print(json.dumps({
         "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
         "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason, "device": result.device,
-        "seconds": round(result.seconds, 1),
+        "seconds": round(result.seconds, 1), "world_size": result.world_size, "precision": result.precision,
     }, indent=2))  # fmt: skip
     return 0
