@@ -311,7 +311,7 @@ class Trainer:
         per_frame = collect_metrics(
             self.eval_net, batches, self.device, self.loss_fn, self.config.channels_last, self.precision
         )
-        count = len(per_frame["dice"]) if per_frame else 0
+        count = len(per_frame.get("dice", ()))  # a rank may have no validation frames (fewer than ranks)
         sums = [float(per_frame[k].sum()) * (count if k == "loss" else 1) if count else 0.0 for k in names]
         *totals, n = distributed.all_sum([*sums, count], self.device, self.env)
         return {k: total / n for k, total in zip(names, totals, strict=True)}
@@ -322,7 +322,7 @@ class Trainer:
         while self.epoch < cfg.epochs:
             if self.early.exhausted:
                 return "early_stopping"
-            if stop is not None and stop.is_set():
+            if stop is not None and distributed.any_rank(stop.is_set(), self.device, self.env):
                 return "stopped"
             start_s = time.perf_counter()
             epoch = self.epoch + 1

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,42 @@ def test_device_cuda_without_cuda_is_one_clear_line(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--device cuda" in lines[0] and "sees no CUDA device" in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+def read_ahead_threads() -> int:
+    return sum(t.name == "read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_read_ahead_gives_the_same_batches_as_reading_in_line(blobs: ArraySource, frames: dict) -> None:
+    stream = frames["stream"]
+    ahead = StreamFrames(blobs, stream.normalisation, 24, 3, prefetch=2)
+    inline = StreamFrames(blobs, stream.normalisation, 24, 3, prefetch=0)
+    rows = np.arange(3, 300, 2)
+    a = list(ahead.batches(rows, 16, torch.Generator().manual_seed(9)))
+    b = list(inline.batches(rows, 16, torch.Generator().manual_seed(9)))
+    assert len(a) == len(b) == -(-len(rows) // 16)
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_an_epoch_left_early_stops_its_reader_and_a_read_error_reaches_the_trainer(
+    blobs: ArraySource, frames: dict
+) -> None:
+    stream = frames["stream"]
+    epoch = iter(stream.batches(np.arange(blobs.n_frames), 8, torch.Generator().manual_seed(0)))
+    next(epoch)
+    assert read_ahead_threads() == 1
+    epoch.close()  # a stop request: the trainer drops the rest of the epoch
+    assert read_ahead_threads() == 0
+
+    class FailingSource(ArraySource):
+        def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+            if start >= 48:
+                raise OSError(f"rows [{start}, {stop}): HDF5 read failed")
+            return super().read(start, stop)
+
+    speckle, target = blobs.read(0, blobs.n_frames)
+    failing = StreamFrames(FailingSource(speckle, target), stream.normalisation, 24, 1)
+    with pytest.raises(OSError, match="HDF5 read failed"):
+        list(failing.batches(np.arange(blobs.n_frames), 8))
+    assert read_ahead_threads() == 0
