@@ -160,3 +160,13 @@ def test_an_epoch_left_early_stops_its_reader_and_a_read_error_reaches_the_train
     with pytest.raises(OSError, match="HDF5 read failed"):
         list(failing.batches(np.arange(blobs.n_frames), 8))
     assert read_ahead_threads() == 0
+
+
+def test_nproc_reruns_the_same_command_under_torchrun() -> None:
+    from lab.cli import build_parser
+    from lab.commands.train import torchrun_command
+
+    given = ["a.h5", "b.h5", "--out", "runs/x", "--batch-size", "64", "--patience", "3"]
+    command = torchrun_command(build_parser().parse_args(["train", *given, "--nproc", "4", "--resume"]))
+    assert command[1:7] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4", "-m"]
+    assert command[7:] == ["lab.cli", "train", *given, "--resume"]
