@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from acquisition.datafile.layout import FORMAT
-
-if TYPE_CHECKING:
-    from acquisition.datafile.reader import CaptureReader
+from acquisition.datafile.records import RunMetadata
 
 MAX_LISTED = 10  # gaps and recent events listed in full; the rest only counted
 
@@ -39,7 +38,46 @@ def frame_id_gaps(frame_ids: np.ndarray, explained_rows: set[int] | frozenset[in
     }
 
 
-def build_summary(reader: CaptureReader) -> dict[str, Any]:
+class SummarySource(Protocol):
+    """What a summary reads of an open capture file (`CaptureReader` is one). Declared here so the reader
+    imports the summary and not the other way round."""
+
+    path: Path
+    metadata: RunMetadata
+    status: str
+    speckle_shape: tuple[int, int]
+    speckle_dtype: np.dtype
+    speckle_chunks: tuple[int, ...] | None
+    target_shape: tuple[int, int]
+
+    @property
+    def n_frames(self) -> int: ...
+    @property
+    def n_planned(self) -> int: ...
+    @property
+    def writer_active(self) -> bool: ...
+    @property
+    def plan(self) -> dict[str, Any]: ...
+    @property
+    def bench(self) -> dict[str, Any]: ...
+    @property
+    def devices(self) -> list[dict[str, Any]]: ...
+    @property
+    def medium(self) -> dict[str, Any] | None: ...
+    @property
+    def target_stats(self) -> dict[str, Any]: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def software_version(self) -> str: ...
+    def frame_field_dtypes(self) -> dict[str, np.dtype]: ...
+    def column(self, name: str) -> np.ndarray: ...
+    def dark(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def references(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    def events(self) -> list[dict[str, Any]]: ...
+
+
+def build_summary(reader: SummarySource) -> dict[str, Any]:
     n = reader.n_frames
     timestamps = reader.column("timestamp")
     _, dark_times, dark_phase = reader.dark()
