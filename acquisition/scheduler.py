@@ -17,6 +17,7 @@ import numpy as np
 
 from acquisition.control import CaptureAborted, CaptureControl
 from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
+from acquisition.datafile.layout import EventKind
 from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
 from acquisition.plan import CapturePlan
 from acquisition.preflight import Preflight, preflight
@@ -158,7 +159,7 @@ class CaptureRun:
         try:
             self.capture.open()
             if self.plan.mode == "sequence" and isinstance(self.capture, StepCapture):
-                writer.log_event("step_mode", "the DMD cannot trigger the camera from a sequence: step mode", 0)
+                writer.log_event(EventKind.STEP_MODE, "the DMD cannot trigger the camera from a sequence: step mode", 0)
             if not start_darks_done:
                 self._capture_darks(writer, "start")
             self._laser_on()
@@ -170,12 +171,14 @@ class CaptureRun:
             status = "aborted"
             reason = str(stop) or "interrupted (Ctrl-C)"
             message = self._stopped_message(writer, reason)
-            self._safe(lambda: writer.log_event("aborted", reason, writer.n_committed))
+            self._safe(lambda: writer.log_event(EventKind.ABORTED, reason, writer.n_committed))
         except (DeviceError, OSError) as error:
             status = "failed"
             message = self._stopped_message(writer, f"{type(error).__name__}: {error}")
-            kind = "write_error" if isinstance(error, OSError) else "device_error"
+            kind = EventKind.WRITE_ERROR if isinstance(error, OSError) else EventKind.DEVICE_ERROR
             detail = str(error)
+            if isinstance(error, LaserFault):  # named apart, then logged as the device error it also is
+                self._safe(lambda: writer.log_event(EventKind.LASER_FAULT, detail, writer.n_committed))
             self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
         finally:
             self._shutdown_devices()
@@ -252,7 +255,7 @@ class CaptureRun:
                 return self.capture.capture(patterns)
             except (DeviceTimeout, FrameGapError) as error:
                 failures += 1
-                kind = "frame_gap" if isinstance(error, FrameGapError) else "camera_timeout"
+                kind = EventKind.FRAME_GAP if isinstance(error, FrameGapError) else EventKind.CAMERA_TIMEOUT
                 writer.log_event(kind, str(error), row)
                 if failures > self.plan.max_retries:
                     raise DeviceError(
@@ -262,7 +265,8 @@ class CaptureRun:
                     ) from error
                 self.retries += 1
                 self._progress.retries = self.retries
-                writer.log_event("retry", f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}", row)
+                attempt = f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}"
+                writer.log_event(EventKind.RETRY, attempt, row)
                 self.capture.reopen()
 
     def _capture_darks(self, writer: CaptureWriter, phase: str) -> None:
