@@ -11,7 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from acquisition.control import CaptureControl
-from acquisition.plan import CapturePlan, PlanError, load_plan, plan_from_dict
+from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, load_plan, plan_from_dict
 from acquisition.preflight import format_duration
 from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from lab.capture_queue import CaptureJob, CaptureQueue
@@ -45,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--exposure-us", type=float)
     parser.add_argument("--power-w", type=float, dest="laser_power_w")
     parser.add_argument("--mode", choices=["sequence", "step"])
-    parser.add_argument("--display", choices=["gray", "threshold", "dither"])
+    parser.add_argument("--display", choices=DISPLAY_MODES)
     parser.add_argument("--placement", choices=["fixed", "random"], help="where targets go on the DMD")
     parser.add_argument("--scale", type=_pair, metavar="MIN,MAX", help="target scale range (enlarged targets)")
     parser.add_argument("--gain", type=_pair, metavar="MIN,MAX", help="random intensity gain range")
