@@ -22,6 +22,7 @@ from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCaptu
 from acquisition.plan import CapturePlan
 from acquisition.preflight import Preflight, preflight
 from acquisition.rows import RowBlock, RowMaker
+from acquisition.text import resume_command
 from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
 
 
@@ -69,10 +70,6 @@ class CaptureResult:
 
 
 ProgressCallback = Callable[[CaptureProgress], None]
-
-
-def resume_command(path: Path) -> str:
-    return f"speckle-lab capture --resume {path}"
 
 
 class CaptureRun:

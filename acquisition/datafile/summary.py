@@ -13,6 +13,7 @@ import numpy as np
 
 from acquisition.datafile.layout import FORMAT
 from acquisition.datafile.records import RunMetadata
+from acquisition.text import format_bytes, resume_command
 
 MAX_LISTED = 10  # gaps and recent events listed in full; the rest only counted
 
@@ -150,15 +151,6 @@ def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _size(n_bytes: int) -> str:
-    value = float(n_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def _compact(value: Any, width: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -182,9 +174,7 @@ def _wrapped(label: str, value: Any, width: int = 110) -> list[str]:
 
 def _state(summary: dict[str, Any]) -> str:
     if summary["interrupted"]:
-        return (
-            f"interrupted (status running but no writer): resume with  speckle-lab capture --resume {summary['path']}"
-        )
+        return f"interrupted (status running but no writer): resume with  {resume_command(summary['path'])}"
     if summary["status"] == "running":
         return "running (being written now)"
     return summary["status"]
@@ -197,7 +187,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     done = frames["committed"] / frames["planned"] if frames["planned"] else 1.0
     lines = [
-        f"file        {summary['path']}  ({_size(summary['file_size_bytes'])}, {summary['format']})",
+        f"file        {summary['path']}  ({format_bytes(summary['file_size_bytes'])}, {summary['format']})",
         f"run         {summary['run_id']}, speckle-lab {summary['software_version']}, "
         f"created {summary['created_utc']} on {summary['host']}",
         f"status      {_state(summary)}",
