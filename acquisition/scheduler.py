@@ -24,6 +24,7 @@ from acquisition.preflight import Preflight, preflight
 from acquisition.rows import RowBlock, RowMaker
 from acquisition.text import resume_command
 from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
+from drivers.capabilities import TriggeredSequences
 
 
 class CaptureError(RuntimeError):
@@ -105,7 +106,7 @@ class CaptureRun:
 
     def _make_capture(self) -> FrameCapture:
         plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
-        if plan.mode == "sequence" and dmd.triggered_sequences:
+        if plan.mode == "sequence" and isinstance(dmd, TriggeredSequences):
             picture_time_us = plan.picture_time_for(dmd.min_picture_time_us)
             return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us)
         return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s)

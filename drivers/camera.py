@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from drivers.capabilities import RegionOfInterest
 from drivers.device import Device
 from drivers.errors import OutOfRange
 
@@ -62,9 +63,11 @@ class Camera(Device):
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(rows, cols) of the frames as read, i.e. of the region of interest."""
-        roi = self.roi
-        return roi.height, roi.width
+        """(rows, cols) of the frames as read: the region of interest where the camera has one, else the sensor."""
+        if isinstance(self, RegionOfInterest):
+            roi = self.roi
+            return roi.height, roi.width
+        return self.sensor_shape
 
     @property
     @abstractmethod
@@ -87,13 +90,6 @@ class Camera(Device):
 
     @abstractmethod
     def set_gain_db(self, gain_db: float) -> None: ...
-
-    @property
-    @abstractmethod
-    def roi(self) -> Roi: ...
-
-    @abstractmethod
-    def set_roi(self, roi: Roi) -> None: ...
 
     @property
     @abstractmethod
@@ -134,13 +130,14 @@ class Camera(Device):
         )
 
     def check_roi(self, roi: Roi) -> None:
+        """For cameras with `RegionOfInterest`: refuse a region outside the sensor."""
         rows, cols = self.sensor_shape
         inside = roi.row >= 0 and roi.col >= 0 and roi.row + roi.height <= rows and roi.col + roi.width <= cols
         if not inside or roi.height < 1 or roi.width < 1:
             raise OutOfRange(str(self.identity), f"set roi {roi}", f"the sensor is {rows}x{cols} pixels")
 
     def state(self) -> dict[str, Any]:
-        roi = self.roi
+        roi = self.roi if isinstance(self, RegionOfInterest) else Roi(0, 0, *self.sensor_shape)
         return {
             "sensor_shape": list(self.sensor_shape),
             "roi": [roi.row, roi.col, roi.height, roi.width],

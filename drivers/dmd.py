@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from drivers.capabilities import TriggeredSequences
 from drivers.device import Device
 from drivers.errors import OutOfRange
 
@@ -75,9 +76,8 @@ class DMD(Device):
 
     @property
     def triggered_sequences(self) -> bool:
-        """Whether `load_sequence` with `trigger_out` works: a DMD with an on-board sequencer that drives the
-        camera's trigger line. A display DMD has none, so the capture engine uses step mode with it."""
-        return True
+        """Whether this DMD has the `TriggeredSequences` capability (derived from it, never set)."""
+        return isinstance(self, TriggeredSequences)
 
     @property
     def min_picture_time_us(self) -> float:

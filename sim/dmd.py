@@ -49,6 +49,11 @@ class SimulatedDMD(DMD):
         return self._rate_hz
 
     @property
+    def trigger_out_line(self) -> str:
+        """`TriggeredSequences`: sequences post trigger events to the simulated camera through the table."""
+        return "simulated table"
+
+    @property
     def shown_pattern(self) -> np.ndarray:
         """The pattern on the mirrors now (for previews)."""
         return self._shown

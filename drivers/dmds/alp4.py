@@ -204,6 +204,11 @@ class Alp4DMD(DMD):
     def max_pattern_rate_hz(self) -> float:
         return self._rate_hz
 
+    @property
+    def trigger_out_line(self) -> str:
+        """`TriggeredSequences`: the board's synch output pulses once per picture."""
+        return "ALP synch output"
+
     def show(self, pattern: np.ndarray) -> None:
         """Halt whatever runs and display `pattern` continuously (master mode) until the next call."""
         patterns = self.check_patterns(pattern, "show")

@@ -181,10 +181,6 @@ class DisplayDMD(DMD):
         return self._mirror_shape
 
     @property
-    def triggered_sequences(self) -> bool:
-        return False
-
-    @property
     def max_pattern_rate_hz(self) -> float:
         """The display's refresh rate: no pattern can change faster."""
         return self._rate_hz
