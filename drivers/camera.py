@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from drivers.capabilities import RegionOfInterest
-from drivers.device import Device
+from drivers.device import Device, DeviceIdentity
 from drivers.errors import OutOfRange
 
 
@@ -54,12 +54,22 @@ class FrameBlock:
 
 
 class Camera(Device):
-    """An area camera. Call `start` before reading; `read` raises `DeviceTimeout` when no frame comes."""
+    """An area camera. Call `start` before reading; `read` raises `DeviceTimeout` when no frame comes.
+
+    Backends pass identity and sensor shape to the constructor once known."""
+
+    def __init__(self, identity: DeviceIdentity | None = None, sensor_shape: tuple[int, int] | None = None) -> None:
+        super().__init__(identity)
+        if sensor_shape is not None:
+            rows, cols = (int(n) for n in sensor_shape)
+            if rows < 1 or cols < 1:
+                raise ValueError(f"sensor shape {sensor_shape} is not a positive (rows, cols)")
+            self._sensor_shape = (rows, cols)
 
     @property
-    @abstractmethod
     def sensor_shape(self) -> tuple[int, int]:
         """(rows, cols) of the full sensor."""
+        return self._sensor_shape
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from drivers.capabilities import TriggeredSequences
-from drivers.device import Device
+from drivers.device import Device, DeviceIdentity
 from drivers.errors import OutOfRange
 
 
@@ -62,17 +62,36 @@ class DmdGeometry:
 
 class DMD(Device):
     """A digital micromirror device. Patterns are `[row, col]` arrays of the mirror shape: bool for
-    binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes."""
+    binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes.
+
+    Backends pass identity, mirror shape and fastest pattern rate to the constructor once known."""
+
+    def __init__(
+        self,
+        identity: DeviceIdentity | None = None,
+        mirror_shape: tuple[int, int] | None = None,
+        max_pattern_rate_hz: float | None = None,
+    ) -> None:
+        super().__init__(identity)
+        if mirror_shape is not None:
+            rows, cols = (int(n) for n in mirror_shape)
+            if rows < 1 or cols < 1:
+                raise ValueError(f"mirror shape {mirror_shape} is not a positive (rows, cols)")
+            self._mirror_shape = (rows, cols)
+        if max_pattern_rate_hz is not None:
+            if not max_pattern_rate_hz > 0:
+                raise ValueError(f"pattern rate {max_pattern_rate_hz} Hz is not positive")
+            self._rate_hz = float(max_pattern_rate_hz)
 
     @property
-    @abstractmethod
     def mirror_shape(self) -> tuple[int, int]:
         """(rows, cols) of the mirror array."""
+        return self._mirror_shape
 
     @property
-    @abstractmethod
     def max_pattern_rate_hz(self) -> float:
         """Fastest binary pattern rate the device supports."""
+        return self._rate_hz
 
     @property
     def triggered_sequences(self) -> bool:
