@@ -56,7 +56,7 @@ class FrameBlock:
 class Camera(Device):
     """An area camera. Call `start` before reading; `read` raises `DeviceTimeout` when no frame comes.
 
-    Backends pass identity and sensor shape to the constructor once known."""
+    Backends pass identity and sensor shape to the constructor as they become known; None sets nothing."""
 
     def __init__(self, identity: DeviceIdentity | None = None, sensor_shape: tuple[int, int] | None = None) -> None:
         super().__init__(identity)

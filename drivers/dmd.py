@@ -64,7 +64,8 @@ class DMD(Device):
     """A digital micromirror device. Patterns are `[row, col]` arrays of the mirror shape: bool for
     binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes.
 
-    Backends pass identity, mirror shape and fastest pattern rate to the constructor once known."""
+    Backends pass identity, mirror shape and fastest pattern rate to the constructor as they become known
+    (a real device tells them after it is opened); a value left None is not set."""
 
     def __init__(
         self,
