@@ -236,10 +236,19 @@ class SimSettings(_Section):
     realtime: bool = _sim_default(SimulatedDMD, "realtime")  # True: DMD sequences take their real duration
 
 
-# One union per section: a new backend is one settings class added here (and one factory in lab.bench).
-LaserConfig = Annotated[SimLaserSettings | CoboltLaserSettings | ObisLaserSettings, Field(discriminator="backend")]
-DmdConfig = Annotated[SimDmdSettings | Alp4DmdSettings | DisplayDmdSettings, Field(discriminator="backend")]
-CameraConfig = Annotated[SimCameraSettings | GenICamCameraSettings, Field(discriminator="backend")]
+def _backend_union(family: str, *builtin: type[_Section]) -> Any:
+    """The section's settings classes, discriminated by `backend`: the built-in ones (whose factories are in
+    lab.bench) and those other packages register under the `speckle_lab.backends` entry points."""
+    from lab.backend_registry import plugin_backends  # here: a plugin module imports this module's classes
+
+    registered = tuple(b.settings for b in plugin_backends() if b.family == family and b.settings not in builtin)
+    return Annotated[typing.Union[*builtin, *registered], Field(discriminator="backend")]
+
+
+# One union per section: a new backend is one settings class plus one DeviceBackend (lab.bench, or an entry point).
+LaserConfig = _backend_union("laser", SimLaserSettings, CoboltLaserSettings, ObisLaserSettings)
+DmdConfig = _backend_union("dmd", SimDmdSettings, Alp4DmdSettings, DisplayDmdSettings)
+CameraConfig = _backend_union("camera", SimCameraSettings, GenICamCameraSettings)
 MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
 
 # section -> (discriminating key, its default, the union)
