@@ -27,6 +27,7 @@ from model.config import RESUMABLE_CHANGES, TrainConfig
 from model.data import Batch, PreparedData, prepare_data
 from model.inference import collect_metrics, to_device
 from model.losses import Loss, make_loss
+from model.metric_names import VALIDATION_METRICS
 from model.metrics import dice_soft
 from model.metrics_log import write_metrics_csv
 from model.normalisation import Normalisation
@@ -243,10 +244,10 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         val = self.data.split.val
         if len(val) == 0:
-            return {k: math.nan for k in ("loss", "dice", "pcc", "ssim", "cs")}
+            return {str(k): math.nan for k in VALIDATION_METRICS}
         batches = self.data.frames.batches(val, self.config.batch_size)
         per_frame = collect_metrics(self.net, batches, self.device, self.loss_fn, self.config.channels_last)
-        return {k: float(per_frame[k].mean()) for k in ("loss", "dice", "pcc", "ssim", "cs")}
+        return {str(k): float(per_frame[k].mean()) for k in VALIDATION_METRICS}
 
     def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:
         cfg = self.config
