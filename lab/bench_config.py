@@ -3,7 +3,8 @@
 The schema is strict (no unknown keys, no strings where numbers belong) because a typo in a bench file
 would otherwise silently fall back to a default and record wrong metadata into every data file. Each
 device section picks its backend with `backend = "..."`; every backend's settings are one small model
-class, so adding a vendor is one class plus one member of the section's union below.
+class, registered beside its factory as a `DeviceBackend` (lab.bench for the built-in ones, the
+`speckle_lab.backends` entry points for other packages'). The simulated defaults come from `sim/`.
 """
 
 from __future__ import annotations
