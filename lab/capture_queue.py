@@ -117,8 +117,19 @@ class CaptureQueue:
         control: CaptureControl | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> CaptureResult:
-        """Capture one job to its end (complete, aborted or failed); errors before the start are raised."""
-        return self.prepare(job, control=control, on_progress=on_progress).run()
+        """Capture one job to its end (complete, aborted or failed); errors before the start are raised.
+
+        A run that failed on the devices (or raised while running) leaves its bench closed, so the next job
+        starts from freshly opened devices rather than from ones in an unknown state."""
+        capture = self.prepare(job, control=control, on_progress=on_progress)
+        try:
+            result = capture.run()
+        except BaseException:
+            self.close()
+            raise
+        if result.status == "failed":
+            self.close()
+        return result
 
     def release(self) -> Bench:
         """Hand the queue's own bench back open (reopened if a job needed another) and stop owning it."""

@@ -78,3 +78,18 @@ def test_a_resume_job_finishes_an_aborted_file_on_the_held_bench(tmp_path: Path)
         assert queue.benches_opened == 1  # the file's stored bench is the one held
     with CaptureReader(out) as reader:
         assert reader.status == "complete" and reader.n_frames == 48
+
+
+def test_a_run_that_fails_on_the_devices_leaves_the_next_job_fresh_devices(tmp_path: Path) -> None:
+    with CaptureQueue(small_config(), "small bench") as queue:
+
+        def fault(progress: CaptureProgress) -> None:
+            if progress.rows_done >= 16 and queue.bench is not None:
+                queue.bench.laser.inject_fault("overtemperature")
+
+        job = CaptureJob("f", tmp_path / "f.h5", _plan("blobs", n_frames=48))
+        result = queue.run(job, on_progress=fault)
+        assert result.status == "failed" and "overtemperature" in result.message
+        assert queue.bench is None  # closed, laser off
+        assert queue.run(CaptureJob("g", tmp_path / "g.h5", _plan("blobs"))).ok
+        assert queue.benches_opened == 2
