@@ -26,3 +26,8 @@ def format_duration(seconds: float) -> str:
 def resume_command(path: Path | str) -> str:
     """The command that continues an interrupted capture file."""
     return f"speckle-lab capture --resume {path}"
+
+
+def output_exists_message(out: Path | str) -> str:
+    """What a new capture says when its output file is there already."""
+    return f"{out} already exists; choose another --out, or resume it with --resume {out}"

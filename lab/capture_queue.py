@@ -21,6 +21,7 @@ from typing import Self
 from acquisition.control import CaptureControl
 from acquisition.plan import CapturePlan
 from acquisition.scheduler import CaptureError, CaptureResult, CaptureRun
+from acquisition.text import output_exists_message
 from lab.bench import Bench, build_bench
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
 from lab.capture_service import ProgressCallback, make_run, stored_plan_and_bench
@@ -35,11 +36,6 @@ class CaptureJob:
     plan: CapturePlan | None = None
     bench_path: Path | None = None  # the job's own bench file; None: the queue's bench
     overwrite: bool = False  # a new plan may replace an existing `out`
-
-
-def already_exists_message(out: Path) -> str:
-    """What a new capture says when its output file is there already."""
-    return f"{out} already exists; choose another --out, or resume it with --resume {out}"
 
 
 class CaptureQueue:
@@ -101,7 +97,7 @@ class CaptureQueue:
             return make_run(plan, bench, out, resume=True, control=control, on_progress=on_progress)
         if out.exists():
             if not job.overwrite:
-                raise CaptureError(already_exists_message(out))
+                raise CaptureError(output_exists_message(out))
             out.unlink()
         out.parent.mkdir(parents=True, exist_ok=True)
         if job.bench_path is None:
