@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ def sim_bench() -> Iterator[Bench]:
 @dataclass
 class LaserSubject:
     laser: Laser
-    emitting: Callable[[], bool]  # what the device itself says, also after close
+    emitting: Callable[[], bool] | None  # what the device itself says, also after close (None: cannot be asked)
     silence: Callable[[], Callable[[], object]] | None  # makes the device silent; returns the read that times out
 
 
@@ -97,7 +98,20 @@ def obis_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
             _close_quietly(laser)
 
 
-LASERS = {"sim": sim_laser, "cobolt": cobolt_laser, "obis": obis_laser}
+@contextlib.contextmanager
+def obis_visa_sim_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
+    pytest.importorskip("pyvisa_sim")
+    from drivers.lasers import ObisLaser
+
+    backend = f"{Path(__file__).with_name('obis_sim.yaml')}@sim"
+    laser = ObisLaser("ASRL1::INSTR", visa_backend=backend, max_power_w=0.08, timeout_s=0.5)
+    try:  # pyvisa-sim's state lives in the closed session: the device cannot be asked after close
+        yield LaserSubject(laser, None, None)
+    finally:
+        _close_quietly(laser)
+
+
+LASERS = {"sim": sim_laser, "cobolt": cobolt_laser, "obis": obis_laser, "obis-pyvisa-sim": obis_visa_sim_laser}
 
 
 # -- DMDs --------------------------------------------------------------------------------------------------

@@ -41,15 +41,16 @@ def camera_subject(request: pytest.FixtureRequest) -> Iterator[CameraSubject]:
 
 # -- Laser -------------------------------------------------------------------------------------------------
 def test_laser_is_off_after_close_and_close_is_idempotent(laser_subject: LaserSubject) -> None:
-    laser = laser_subject.laser
+    laser, emitting = laser_subject.laser, laser_subject.emitting
     low, high = laser.power_range_w
     laser.set_power_w((low + high) / 2)
     laser.set_emission(True)
-    assert laser_subject.emitting()
+    assert laser.emission and (emitting is None or emitting())
     laser.close()
-    assert not laser_subject.emitting()
     laser.close()  # a second close is harmless
-    assert not laser_subject.emitting()
+    if emitting is None:
+        pytest.skip("this double cannot be asked after close; closing twice was harmless")
+    assert not emitting()
 
 
 def test_laser_refusal_names_device_and_command_and_changes_nothing(laser_subject: LaserSubject) -> None:
@@ -72,7 +73,7 @@ def test_laser_silence_is_a_timeout_naming_device_and_command(laser_subject: Las
         read()
     assert time.monotonic() - start < BOUND_S
     _names_device_and_command(caught.value, laser, "?")
-    assert not laser_subject.emitting()
+    assert laser_subject.emitting is not None and not laser_subject.emitting()  # a failed read switches it off
 
 
 # -- DMD ---------------------------------------------------------------------------------------------------
