@@ -41,6 +41,8 @@ class LaserSubject:
     laser: Laser
     emitting: Callable[[], bool] | None  # what the device itself says, also after close (None: cannot be asked)
     silence: Callable[[], Callable[[], object]] | None  # makes the device silent; returns the read that times out
+    refuse: Callable[[], tuple[Callable[[], object], str]] | None = None  # the device answers the read with an
+    # error; returns the read and its command
 
 
 @dataclass
@@ -57,7 +59,13 @@ class CameraSubject:
 @contextlib.contextmanager
 def sim_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
     with sim_bench() as bench:
-        yield LaserSubject(bench.laser, lambda: bench.laser.emission, None)
+        laser = bench.laser
+
+        def refuse() -> tuple[Callable[[], object], str]:
+            laser.inject_fault("overtemperature")  # as a real head's fault: emission stops at once
+            return (lambda: laser.set_emission(True)), "emission on"
+
+        yield LaserSubject(laser, lambda: laser.emission, None, refuse)
 
 
 @contextlib.contextmanager
@@ -73,8 +81,12 @@ def cobolt_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
             device.quirk("pa?", silent=True)
             return lambda: laser.measured_power_w
 
+        def refuse() -> tuple[Callable[[], object], str]:
+            device.quirk("pa?", reply=["Error: laser busy"])
+            return (lambda: laser.measured_power_w), "pa?"
+
         try:
-            yield LaserSubject(laser, lambda: device.emission, silence)
+            yield LaserSubject(laser, lambda: device.emission, silence, refuse)
         finally:
             _close_quietly(laser)
 
@@ -92,8 +104,12 @@ def obis_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
             device.quirk("SOUR:POW:LEV?", silent=True)
             return lambda: laser.measured_power_w
 
+        def refuse() -> tuple[Callable[[], object], str]:
+            device.quirk("SOUR:POW:LEV?", reply=["ERR-100"])
+            return (lambda: laser.measured_power_w), "SOUR:POW:LEV?"
+
         try:
-            yield LaserSubject(laser, lambda: device.emission, silence)
+            yield LaserSubject(laser, lambda: device.emission, silence, refuse)
         finally:
             _close_quietly(laser)
 

@@ -76,6 +76,20 @@ def test_laser_silence_is_a_timeout_naming_device_and_command(laser_subject: Las
     assert laser_subject.emitting is not None and not laser_subject.emitting()  # a failed read switches it off
 
 
+def test_laser_error_reply_names_device_and_command_and_emission_goes_off(laser_subject: LaserSubject) -> None:
+    if laser_subject.refuse is None:
+        pytest.skip("this backend's double cannot answer with an error")
+    laser = laser_subject.laser
+    laser.set_power_w(laser.power_range_w[0])
+    laser.set_emission(True)
+    read, command = laser_subject.refuse()
+    with pytest.raises(DeviceError) as caught:
+        read()
+    assert not isinstance(caught.value, DeviceTimeout)
+    _names_device_and_command(caught.value, laser, command)
+    assert laser_subject.emitting is not None and not laser_subject.emitting()
+
+
 # -- DMD ---------------------------------------------------------------------------------------------------
 def test_dmd_close_is_idempotent(dmd_subject: DmdSubject) -> None:
     dmd_subject.dmd.close()
