@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acquisition.plan import CapturePlan
+from acquisition.text import format_bytes, format_duration
 
 # Per-row bookkeeping besides pixels: target index, timestamp, frame id, fields, chunk index overhead.
 _ROW_OVERHEAD_BYTES = 96
@@ -49,18 +50,3 @@ def preflight(
     free = shutil.disk_usage(folder if folder.exists() else Path.cwd()).free
     frames = rows + extra_frames
     return Preflight(rows, frames * seconds_per_frame, int(file_bytes), int(free))
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"

@@ -17,11 +17,14 @@ import numpy as np
 
 from acquisition.control import CaptureAborted, CaptureControl
 from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
+from acquisition.datafile.layout import EventKind
 from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
 from acquisition.plan import CapturePlan
 from acquisition.preflight import Preflight, preflight
 from acquisition.rows import RowBlock, RowMaker
+from acquisition.text import resume_command
 from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
+from drivers.capabilities import TriggeredSequences
 
 
 class CaptureError(RuntimeError):
@@ -70,10 +73,6 @@ class CaptureResult:
 ProgressCallback = Callable[[CaptureProgress], None]
 
 
-def resume_command(path: Path) -> str:
-    return f"speckle-lab capture --resume {path}"
-
-
 class CaptureRun:
     """One plan into one file. `run()` returns a `CaptureResult` for normal ends, aborts and device
     failures; it raises `CaptureError` only when the run cannot start (preflight, bad file)."""
@@ -107,7 +106,7 @@ class CaptureRun:
 
     def _make_capture(self) -> FrameCapture:
         plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
-        if plan.mode == "sequence" and dmd.triggered_sequences:
+        if plan.mode == "sequence" and isinstance(dmd, TriggeredSequences):
             picture_time_us = plan.picture_time_for(dmd.min_picture_time_us)
             return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us)
         return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s)
@@ -158,7 +157,7 @@ class CaptureRun:
         try:
             self.capture.open()
             if self.plan.mode == "sequence" and isinstance(self.capture, StepCapture):
-                writer.log_event("step_mode", "the DMD cannot trigger the camera from a sequence: step mode", 0)
+                writer.log_event(EventKind.STEP_MODE, "the DMD cannot trigger the camera from a sequence: step mode", 0)
             if not start_darks_done:
                 self._capture_darks(writer, "start")
             self._laser_on()
@@ -170,12 +169,14 @@ class CaptureRun:
             status = "aborted"
             reason = str(stop) or "interrupted (Ctrl-C)"
             message = self._stopped_message(writer, reason)
-            self._safe(lambda: writer.log_event("aborted", reason, writer.n_committed))
+            self._safe(lambda: writer.log_event(EventKind.ABORTED, reason, writer.n_committed))
         except (DeviceError, OSError) as error:
             status = "failed"
             message = self._stopped_message(writer, f"{type(error).__name__}: {error}")
-            kind = "write_error" if isinstance(error, OSError) else "device_error"
+            kind = EventKind.WRITE_ERROR if isinstance(error, OSError) else EventKind.DEVICE_ERROR
             detail = str(error)
+            if isinstance(error, LaserFault):  # named apart, then logged as the device error it also is
+                self._safe(lambda: writer.log_event(EventKind.LASER_FAULT, detail, writer.n_committed))
             self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
         finally:
             self._shutdown_devices()
@@ -252,7 +253,7 @@ class CaptureRun:
                 return self.capture.capture(patterns)
             except (DeviceTimeout, FrameGapError) as error:
                 failures += 1
-                kind = "frame_gap" if isinstance(error, FrameGapError) else "camera_timeout"
+                kind = EventKind.FRAME_GAP if isinstance(error, FrameGapError) else EventKind.CAMERA_TIMEOUT
                 writer.log_event(kind, str(error), row)
                 if failures > self.plan.max_retries:
                     raise DeviceError(
@@ -262,7 +263,8 @@ class CaptureRun:
                     ) from error
                 self.retries += 1
                 self._progress.retries = self.retries
-                writer.log_event("retry", f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}", row)
+                attempt = f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}"
+                writer.log_event(EventKind.RETRY, attempt, row)
                 self.capture.reopen()
 
     def _capture_darks(self, writer: CaptureWriter, phase: str) -> None:

@@ -1,6 +1,7 @@
 """Device contracts (`Laser`, `DMD`, `Camera`) and real backends. Knows nothing of simulation."""
 
 from drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMode
+from drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
 from drivers.device import Device, DeviceIdentity
 from drivers.dmd import DMD, DmdGeometry
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
@@ -21,6 +22,9 @@ __all__ = [
     "LaserFault",
     "LaserStatus",
     "OutOfRange",
+    "PatternReadback",
+    "RegionOfInterest",
     "Roi",
     "TriggerMode",
+    "TriggeredSequences",
 ]

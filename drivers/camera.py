@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from drivers.device import Device
+from drivers.capabilities import RegionOfInterest
+from drivers.device import Device, DeviceIdentity
 from drivers.errors import OutOfRange
 
 
@@ -53,18 +54,30 @@ class FrameBlock:
 
 
 class Camera(Device):
-    """An area camera. Call `start` before reading; `read` raises `DeviceTimeout` when no frame comes."""
+    """An area camera. Call `start` before reading; `read` raises `DeviceTimeout` when no frame comes.
+
+    Backends pass identity and sensor shape to the constructor as they become known; None sets nothing."""
+
+    def __init__(self, identity: DeviceIdentity | None = None, sensor_shape: tuple[int, int] | None = None) -> None:
+        super().__init__(identity)
+        if sensor_shape is not None:
+            rows, cols = (int(n) for n in sensor_shape)
+            if rows < 1 or cols < 1:
+                raise ValueError(f"sensor shape {sensor_shape} is not a positive (rows, cols)")
+            self._sensor_shape = (rows, cols)
 
     @property
-    @abstractmethod
     def sensor_shape(self) -> tuple[int, int]:
         """(rows, cols) of the full sensor."""
+        return self._sensor_shape
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(rows, cols) of the frames as read, i.e. of the region of interest."""
-        roi = self.roi
-        return roi.height, roi.width
+        """(rows, cols) of the frames as read: the region of interest where the camera has one, else the sensor."""
+        if isinstance(self, RegionOfInterest):
+            roi = self.roi
+            return roi.height, roi.width
+        return self.sensor_shape
 
     @property
     @abstractmethod
@@ -87,13 +100,6 @@ class Camera(Device):
 
     @abstractmethod
     def set_gain_db(self, gain_db: float) -> None: ...
-
-    @property
-    @abstractmethod
-    def roi(self) -> Roi: ...
-
-    @abstractmethod
-    def set_roi(self, roi: Roi) -> None: ...
 
     @property
     @abstractmethod
@@ -134,13 +140,14 @@ class Camera(Device):
         )
 
     def check_roi(self, roi: Roi) -> None:
+        """For cameras with `RegionOfInterest`: refuse a region outside the sensor."""
         rows, cols = self.sensor_shape
         inside = roi.row >= 0 and roi.col >= 0 and roi.row + roi.height <= rows and roi.col + roi.width <= cols
         if not inside or roi.height < 1 or roi.width < 1:
             raise OutOfRange(str(self.identity), f"set roi {roi}", f"the sensor is {rows}x{cols} pixels")
 
     def state(self) -> dict[str, Any]:
-        roi = self.roi
+        roi = self.roi if isinstance(self, RegionOfInterest) else Roi(0, 0, *self.sensor_shape)
         return {
             "sensor_shape": list(self.sensor_shape),
             "roi": [roi.row, roi.col, roi.height, roi.width],

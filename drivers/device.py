@@ -34,11 +34,21 @@ class DeviceIdentity:
 
 
 class Device(ABC):
-    """Base of the three contracts. A device is a context manager; leaving it closes it safely."""
+    """Base of the three contracts. A device is a context manager; leaving it closes it safely.
+
+    A backend hands its identity to the constructor once it knows it (after connecting, for real devices)."""
+
+    _identity: DeviceIdentity | None = None
+
+    def __init__(self, identity: DeviceIdentity | None = None) -> None:
+        if identity is not None:
+            self._identity = identity
 
     @property
-    @abstractmethod
-    def identity(self) -> DeviceIdentity: ...
+    def identity(self) -> DeviceIdentity:
+        if self._identity is None:
+            raise RuntimeError(f"{type(self).__name__} did not pass its identity to the Device constructor")
+        return self._identity
 
     @abstractmethod
     def state(self) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from drivers.device import Device
+from drivers.capabilities import TriggeredSequences
+from drivers.device import Device, DeviceIdentity
 from drivers.errors import OutOfRange
 
 
@@ -61,23 +62,42 @@ class DmdGeometry:
 
 class DMD(Device):
     """A digital micromirror device. Patterns are `[row, col]` arrays of the mirror shape: bool for
-    binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes."""
+    binary, uint8 for 8-bit gray (0 dark, 255 full on), shown as time-multiplexed bit planes.
+
+    Backends pass identity, mirror shape and fastest pattern rate to the constructor as they become known
+    (a real device tells them after it is opened); a value left None is not set."""
+
+    def __init__(
+        self,
+        identity: DeviceIdentity | None = None,
+        mirror_shape: tuple[int, int] | None = None,
+        max_pattern_rate_hz: float | None = None,
+    ) -> None:
+        super().__init__(identity)
+        if mirror_shape is not None:
+            rows, cols = (int(n) for n in mirror_shape)
+            if rows < 1 or cols < 1:
+                raise ValueError(f"mirror shape {mirror_shape} is not a positive (rows, cols)")
+            self._mirror_shape = (rows, cols)
+        if max_pattern_rate_hz is not None:
+            if not max_pattern_rate_hz > 0:
+                raise ValueError(f"pattern rate {max_pattern_rate_hz} Hz is not positive")
+            self._rate_hz = float(max_pattern_rate_hz)
 
     @property
-    @abstractmethod
     def mirror_shape(self) -> tuple[int, int]:
         """(rows, cols) of the mirror array."""
+        return self._mirror_shape
 
     @property
-    @abstractmethod
     def max_pattern_rate_hz(self) -> float:
         """Fastest binary pattern rate the device supports."""
+        return self._rate_hz
 
     @property
     def triggered_sequences(self) -> bool:
-        """Whether `load_sequence` with `trigger_out` works: a DMD with an on-board sequencer that drives the
-        camera's trigger line. A display DMD has none, so the capture engine uses step mode with it."""
-        return True
+        """Whether this DMD has the `TriggeredSequences` capability (derived from it, never set)."""
+        return isinstance(self, TriggeredSequences)
 
     @property
     def min_picture_time_us(self) -> float:

@@ -6,7 +6,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.device import Device
+from drivers.device import Device, DeviceIdentity
 from drivers.errors import OutOfRange
 
 
@@ -25,9 +25,11 @@ class Laser(Device):
 
     Backends implement the `_` methods; the public methods hold the checks every laser shares:
     `set_power_w` refuses a value outside the range (never clips) and leaves the setpoint unchanged.
+    Backends pass the power range (and their identity, once known) to the constructor.
     """
 
-    def __init__(self, min_power_w: float, max_power_w: float) -> None:
+    def __init__(self, min_power_w: float, max_power_w: float, identity: DeviceIdentity | None = None) -> None:
+        super().__init__(identity)
         if not 0 <= min_power_w <= max_power_w:
             raise ValueError(f"laser power range [{min_power_w}, {max_power_w}] W is not a valid range")
         self._min_power_w = float(min_power_w)

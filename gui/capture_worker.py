@@ -1,10 +1,10 @@
 """Captures run here, on a thread of their own, with the bench the device worker lent them.
 
-One runner takes a list of jobs (one plan, a resumed file, or the entries of an overnight queue) and runs
-them in order through the capture service's `make_run`, on the panel's bench. A job that needs another
-bench (a resumed file captured on another one, a queue entry naming its own bench file) closes the panel's
-bench, opens that one, and the panel's bench is opened again at the end: the devices have one owner at a
-time. When all jobs are done (or aborted) the runner hands a bench back through `finished`.
+One runner takes a list of jobs (one plan, a resumed file, or the entries of an overnight queue) and hands
+them, in order, to the lab's capture queue (`lab.capture_queue.CaptureQueue`), which owns the panel's bench
+while they run: it decides when a job needs another bench and reopens the panel's at the end. This module
+only adds what Qt needs: a thread, throttled progress signals and reports. When all jobs are done (or
+aborted) the runner hands a bench back through `finished`.
 """
 
 from __future__ import annotations
@@ -20,27 +20,15 @@ from PySide6.QtCore import Signal
 
 from acquisition.control import CaptureControl
 from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError, CaptureProgress, CaptureRun
+from acquisition.scheduler import CaptureProgress, CaptureRun
 from gui.device_worker import LaserState, read_laser
 from gui.errors import Problem, describe
 from gui.thread_runner import ThreadRunner
-from lab.bench import Bench, build_bench
-from lab.bench_config import BenchConfig, load_bench
-from lab.capture_service import make_run, stored_plan_and_bench
+from lab.bench import Bench
+from lab.capture_queue import CaptureJob, CaptureQueue
 
 UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
 LASER_SAMPLE_INTERVAL_S = 0.5
-
-
-@dataclass(frozen=True)
-class CaptureJob:
-    """One data file to write: a new plan, or (plan None) the resumption of an interrupted file."""
-
-    label: str
-    out: Path
-    plan: CapturePlan | None = None
-    bench_path: Path | None = None  # a queue entry's own bench file; None: the panel's bench
 
 
 @dataclass(frozen=True)
@@ -82,6 +70,9 @@ class JobReport:
     problem: Problem | None = None
 
 
+__all__ = ["CaptureJob", "CaptureRunner", "CaptureUpdate", "JobReport"]
+
+
 class CaptureRunner(ThreadRunner):
     """Runs `jobs` on a worker thread. pause/resume/abort may be called from any thread."""
 
@@ -95,9 +86,7 @@ class CaptureRunner(ThreadRunner):
     def __init__(self, bench: Bench, jobs: list[CaptureJob], panel_source: str = "panel bench") -> None:
         super().__init__()
         self.jobs = list(jobs)
-        self._bench = bench
-        self._panel_config: BenchConfig = bench.config
-        self._panel_source = panel_source
+        self._queue = CaptureQueue(bench.config, panel_source, bench)
         self._control = CaptureControl()
         self._lock = threading.Lock()
         self._paused = False
@@ -208,32 +197,11 @@ class CaptureRunner(ThreadRunner):
             self._sample_laser()
             self._emit(index, job, progress)
 
-        if job.plan is None:  # resume with the file's own plan and bench
-            plan, config = stored_plan_and_bench(job.out)
-            bench = self._bench_with(config, f"{job.out}: stored bench")
-            return make_run(plan, bench, job.out, resume=True, control=control, on_progress=on_progress)
-        if job.out.exists():
-            raise CaptureError(f"{job.out} already exists; choose another output file, or resume it")
-        job.out.parent.mkdir(parents=True, exist_ok=True)
-        if job.bench_path is None:
-            bench = self._bench_with(self._panel_config, self._panel_source)
-        else:
-            bench = self._bench_with(load_bench(job.bench_path), str(job.bench_path))
-        return make_run(job.plan, bench, job.out, control=control, on_progress=on_progress)
-
-    def _bench_with(self, config: BenchConfig, source: str) -> Bench:
-        """The bench of `config`: the one held if it matches, else that one closed and this one opened."""
-        if self._bench is not None and self._bench.config == config:
-            return self._bench
-        if self._bench is not None:
-            self._bench.close()
-            self._bench = None
-        self._bench = build_bench(config, source)
-        return self._bench
+        return self._queue.prepare(job, control=control, on_progress=on_progress)
 
     def _give_back(self) -> Bench | None:
         try:
-            return self._bench_with(self._panel_config, self._panel_source)
+            return self._queue.release()
         except Exception as error:
             self.job_done.emit(
                 JobReport(
@@ -249,11 +217,12 @@ class CaptureRunner(ThreadRunner):
 
     def _sample_laser(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self._bench is None or (not force and now - self._laser_s < LASER_SAMPLE_INTERVAL_S):
+        bench = self._queue.bench
+        if bench is None or (not force and now - self._laser_s < LASER_SAMPLE_INTERVAL_S):
             return
         self._laser_s = now
         with contextlib.suppress(Exception):
-            self._laser = read_laser(self._bench, by_capture=True)
+            self._laser = read_laser(bench, by_capture=True)
 
     def _emit(self, index: int, job: CaptureJob, progress: CaptureProgress) -> None:
         """Throttled: phase and pause changes and the last row always go out, the rest at most every 50 ms."""

@@ -1,21 +1,37 @@
 """Build the bench's devices from its configuration, and close them in the order that leaves it safe.
 
-Each device family has a registry: backend name -> factory. A vendor backend is one entry here (and one
-settings class in lab.bench_config); nothing else in the application changes.
+Each device family has a registry: backend name -> `DeviceBackend` (its bench-file settings class beside its
+factory). A vendor backend is one entry (here, or from another package through the `speckle_lab.backends`
+entry points, see lab.backend_registry); nothing else in the application changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self
 
 import numpy as np
 
-from drivers import DMD, Camera, Device, DmdGeometry, Laser, OutOfRange
-from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
+from drivers import DMD, Camera, Device, DmdGeometry, Laser, RegionOfInterest, Roi
+from lab.backend_registry import DeviceBackend, apply_setting, merge
+from lab.bench_config import (
+    DEFAULT_BENCH_SOURCE,
+    Alp4DmdSettings,
+    BenchConfig,
+    CameraSettings,
+    CoboltLaserSettings,
+    DisplayDmdSettings,
+    DmdSettings,
+    GenICamCameraSettings,
+    ObisLaserSettings,
+    SimCameraSettings,
+    SimDmdSettings,
+    SimLaserSettings,
+    load_bench,
+)
 from lab.config_errors import BenchConfigError
 from sim.camera import SimulatedCamera
 from sim.camera_model import SensorModel
@@ -56,46 +72,30 @@ class Bench:
         self.close()
 
 
-D = TypeVar("D", bound=Device)
-Factory = Callable[[BenchConfig, OpticalTable | None, str], D]
-
-
 def _seeds(config: BenchConfig) -> tuple[int, int]:
     """Independent noise seeds for the simulated laser and camera, from the one bench seed."""
     laser_seed, camera_seed = np.random.SeedSequence(config.bench.seed).generate_state(2)
     return int(laser_seed), int(camera_seed)
 
 
-def _apply(source: str, key: str, setter: Callable[[float], None], value: float) -> None:
-    """Apply a configured setting; the device's own refusal becomes a bench-file error naming the key."""
-    try:
-        setter(value)
-    except OutOfRange as error:
-        raise BenchConfigError(source, [f"{key}: the device refuses {value}: {error.reason}"]) from None
+_apply = apply_setting
 
 
-def _table_of(table: OpticalTable | None) -> OpticalTable:
-    if table is None:
-        raise ValueError("a simulated device needs the simulated optical table")
-    return table
-
-
-def _sim_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+# -- the simulated backends: the whole bench configuration and the shared simulated table -------------------
+def _sim_laser(config: BenchConfig, table: OpticalTable, source: str) -> Laser:
     settings = config.laser
     laser = SimulatedLaser(
-        _table_of(table), max_power_w=settings.max_power_w, wavelength_nm=settings.wavelength_nm, seed=_seeds(config)[0]
+        table, max_power_w=settings.max_power_w, wavelength_nm=settings.wavelength_nm, seed=_seeds(config)[0]
     )
     _apply(source, "laser.power_w", laser.set_power_w, settings.power_w)
     return laser
 
 
-def _sim_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
-    return SimulatedDMD(
-        _table_of(table), max_pattern_rate_hz=config.dmd.max_pattern_rate_hz, realtime=config.sim.realtime
-    )
+def _sim_dmd(config: BenchConfig, table: OpticalTable, source: str) -> DMD:
+    return SimulatedDMD(table, max_pattern_rate_hz=config.dmd.max_pattern_rate_hz, realtime=config.sim.realtime)
 
 
-def _sim_camera(config: BenchConfig, table: OpticalTable | None, source: str) -> Camera:
+def _sim_camera(config: BenchConfig, table: OpticalTable, source: str) -> Camera:
     settings = config.camera
     sensor = SensorModel(
         quantum_efficiency=settings.quantum_efficiency,
@@ -106,37 +106,33 @@ def _sim_camera(config: BenchConfig, table: OpticalTable | None, source: str) ->
         bit_depth=settings.bit_depth,
         full_well_e=settings.full_well_e,
     )
-    camera = SimulatedCamera(_table_of(table), sensor, seed=_seeds(config)[1])
+    camera = SimulatedCamera(table, sensor, seed=_seeds(config)[1])
     _apply(source, "camera.exposure_us", camera.set_exposure_us, settings.exposure_us)
     _apply(source, "camera.gain_db", camera.set_gain_db, settings.gain_db)
     return camera
 
 
-def _cobolt_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+# -- the real backends: their own section's settings only ----------------------------------------------
+def _cobolt_laser(s: CoboltLaserSettings, source: str) -> Laser:
     from drivers.lasers import CoboltLaser
 
-    s = config.laser
     laser = CoboltLaser(s.port, device_max_power_w=s.device_max_power_w, max_power_w=s.max_power_w,
                         baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
     _apply(source, "laser.power_w", laser.set_power_w, s.power_w)
     return laser
 
 
-def _obis_laser(config: BenchConfig, table: OpticalTable | None, source: str) -> Laser:
+def _obis_laser(s: ObisLaserSettings, source: str) -> Laser:
     from drivers.lasers import ObisLaser
 
-    s = config.laser
     laser = ObisLaser(s.port, max_power_w=s.max_power_w, modulation=s.modulation, visa_backend=s.visa_backend,
                       baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
     _apply(source, "laser.power_w", laser.set_power_w, s.power_w)
     return laser
 
 
-LASER_BACKENDS: dict[str, Factory[Laser]] = {"sim": _sim_laser, "cobolt": _cobolt_laser, "obis": _obis_laser}
-
-
-def _check_mirror_shape(dmd: DMD, config: BenchConfig, source: str) -> None:
-    wanted = (config.dmd.mirror_rows, config.dmd.mirror_cols)
+def _check_mirror_shape(dmd: DMD, s: DmdSettings, source: str) -> None:
+    wanted = (s.mirror_rows, s.mirror_cols)
     if tuple(dmd.mirror_shape) != wanted:
         dmd.close()
         raise BenchConfigError(
@@ -144,32 +140,28 @@ def _check_mirror_shape(dmd: DMD, config: BenchConfig, source: str) -> None:
         )
 
 
-def _alp4_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
+def _alp4_dmd(s: Alp4DmdSettings, source: str) -> DMD:
     from drivers.dmds import Alp4DMD
 
-    s = config.dmd
     dmd = Alp4DMD(s.version, s.lib_dir, s.device_number, s.max_pattern_rate_hz, s.trigger_edge)
-    _check_mirror_shape(dmd, config, source)
+    _check_mirror_shape(dmd, s, source)
     return dmd
 
 
-def _display_dmd(config: BenchConfig, table: OpticalTable | None, source: str) -> DMD:
+def _display_dmd(s: DisplayDmdSettings, source: str) -> DMD:
     from drivers.dmds import DisplayDMD
 
-    s = config.dmd
     return DisplayDMD(s.screen_index, (s.mirror_rows, s.mirror_cols), s.max_pattern_rate_hz, s.present_timeout_s)
 
 
-def _genicam_camera(config: BenchConfig, table: OpticalTable | None, source: str) -> Camera:
-    from drivers import Roi
+def _genicam_camera(s: GenICamCameraSettings, source: str) -> Camera:
     from drivers.cameras import GenICamCamera
     from drivers.cameras.genicam import pixel_format_for_bit_depth
 
-    s = config.camera
     camera = GenICamCamera(s.cti_path, s.serial, s.index, pixel_format_for_bit_depth(s.bit_depth), s.trigger_line,
                            s.trigger_edge, s.fixed_exposure_us)  # fmt: skip
     try:
-        _apply(source, "camera.rows/cols", camera.set_roi, Roi(0, 0, s.rows, s.cols))
+        _set_frame_shape(camera, s, source)
         _apply(source, "camera.exposure_us", camera.set_exposure_us, s.exposure_us)
         if s.gain_db:
             _apply(source, "camera.gain_db", camera.set_gain_db, s.gain_db)
@@ -179,8 +171,31 @@ def _genicam_camera(config: BenchConfig, table: OpticalTable | None, source: str
     return camera
 
 
-DMD_BACKENDS: dict[str, Factory[DMD]] = {"sim": _sim_dmd, "alp4": _alp4_dmd, "display": _display_dmd}
-CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera, "genicam": _genicam_camera}
+def _set_frame_shape(camera: Camera, s: CameraSettings, source: str) -> None:
+    """rows x cols from the sensor's corner: a region of interest where the camera has one, else the sensor."""
+    if isinstance(camera, RegionOfInterest):
+        _apply(source, "camera.rows/cols", camera.set_roi, Roi(0, 0, s.rows, s.cols))
+    elif camera.sensor_shape != (s.rows, s.cols):
+        raise BenchConfigError(
+            source, [f"camera.rows/cols: the camera has no region of interest; its sensor is {camera.sensor_shape}"]
+        )
+
+
+# One registry per family: backend name -> DeviceBackend (the bench-file settings class beside the factory).
+# Other packages add theirs through the `speckle_lab.backends` entry points (lab.backend_registry).
+BUILTIN_BACKENDS = (
+    DeviceBackend("laser", "sim", SimLaserSettings, _sim_laser, simulated=True),
+    DeviceBackend("laser", "cobolt", CoboltLaserSettings, _cobolt_laser),
+    DeviceBackend("laser", "obis", ObisLaserSettings, _obis_laser),
+    DeviceBackend("dmd", "sim", SimDmdSettings, _sim_dmd, simulated=True),
+    DeviceBackend("dmd", "alp4", Alp4DmdSettings, _alp4_dmd),
+    DeviceBackend("dmd", "display", DisplayDmdSettings, _display_dmd),
+    DeviceBackend("camera", "sim", SimCameraSettings, _sim_camera, simulated=True),
+    DeviceBackend("camera", "genicam", GenICamCameraSettings, _genicam_camera),
+)
+LASER_BACKENDS: dict[str, DeviceBackend] = merge(BUILTIN_BACKENDS, "laser")
+DMD_BACKENDS: dict[str, DeviceBackend] = merge(BUILTIN_BACKENDS, "dmd")
+CAMERA_BACKENDS: dict[str, DeviceBackend] = merge(BUILTIN_BACKENDS, "camera")
 
 
 def build_medium(config: BenchConfig, source: str = "bench configuration") -> Medium:
@@ -228,16 +243,20 @@ def build_table(config: BenchConfig, source: str = "bench configuration") -> Opt
 
 
 def _make(
-    family: str, registry: dict[str, Factory[D]], config: BenchConfig, table: OpticalTable | None, source: str
-) -> D:
+    family: str, registry: dict[str, DeviceBackend], config: BenchConfig, table: OpticalTable | None, source: str
+) -> Device:
     backend = getattr(config, family).backend
-    factory = registry.get(backend)
-    if factory is None:
+    entry = registry.get(backend)
+    if entry is None:
         available = ", ".join(sorted(registry)) or "none"
         raise BenchConfigError(
             source, [f"{family}.backend: the {backend!r} backend is not implemented yet; available: {available}"]
         )
-    return factory(config, table, source)
+    if entry.simulated:
+        if table is None:
+            raise ValueError("a simulated device needs the simulated optical table")
+        return entry.open(config, table, source)
+    return entry.open(getattr(config, family), source)  # a real device never sees the simulated table
 
 
 def build_bench(config: BenchConfig, source: str = "bench configuration") -> Bench:

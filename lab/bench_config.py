@@ -3,14 +3,16 @@
 The schema is strict (no unknown keys, no strings where numbers belong) because a typo in a bench file
 would otherwise silently fall back to a default and record wrong metadata into every data file. Each
 device section picks its backend with `backend = "..."`; every backend's settings are one small model
-class, so adding a vendor is one class plus one member of the section's union below.
+class, registered beside its factory as a `DeviceBackend` (lab.bench for the built-in ones, the
+`speckle_lab.backends` entry points for other packages'). The simulated defaults come from `sim/`.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import tomllib
 import typing
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -18,9 +20,24 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lab.config_errors import BenchConfigError, describe_errors
+from sim.camera import SimulatedCamera
+from sim.camera_model import SensorModel
+from sim.dmd import SimulatedDMD
+from sim.laser import SimulatedLaser
+from sim.medium import PhaseScreenDiffuser
+from sim.table import OpticalTable
 
 DEFAULT_BENCH_FILE = "default_bench.toml"
 DEFAULT_BENCH_SOURCE = "built-in bench (lab/default_bench.toml)"
+
+
+def _sim_default(owner: Callable[..., object], name: str) -> Any:
+    """The default the simulation gives `name` (a constructor argument of `owner`): the simulated devices own
+    their defaults; the bench file's defaults derive from them so the two cannot drift apart."""
+    return inspect.signature(owner).parameters[name].default
+
+
+_SENSOR = SensorModel()  # the default simulated sensor (EMVA 1288 parameters)
 
 
 class _Section(BaseModel):
@@ -39,9 +56,10 @@ class LaserSettings(_Section):
     """What every laser backend shares."""
 
     backend: str
-    max_power_w: float = Field(default=0.1, gt=0)  # safety limit: setpoints above it are refused
+    # safety limit: setpoints above it are refused
+    max_power_w: float = Field(default=_sim_default(SimulatedLaser, "max_power_w"), gt=0)
     power_w: float = Field(default=0.05, ge=0)  # setpoint applied when the bench opens (emission stays off)
-    wavelength_nm: float = Field(default=532.0, gt=0)
+    wavelength_nm: float = Field(default=_sim_default(SimulatedLaser, "wavelength_nm"), gt=0)
 
     @field_validator("power_w")
     @classmethod
@@ -88,7 +106,7 @@ class DmdSettings(_Section):
     side_macropixels: int = Field(default=64, ge=1)  # the active area is this many macropixels per side
     active_top: int | None = Field(default=None, ge=0)  # None (or absent): centred
     active_left: int | None = Field(default=None, ge=0)  # None (or absent): centred
-    max_pattern_rate_hz: float = Field(default=1e6 / 44.0, gt=0)  # binary patterns per second
+    max_pattern_rate_hz: float = Field(default=_sim_default(SimulatedDMD, "max_pattern_rate_hz"), gt=0)  # patterns/s
 
     @field_validator("side_macropixels")
     @classmethod
@@ -154,9 +172,9 @@ class CameraSettings(_Section):
     backend: str
     rows: int = Field(default=128, ge=1)
     cols: int = Field(default=128, ge=1)
-    bit_depth: int = Field(default=12, ge=8, le=16)
-    exposure_us: float = Field(default=40.0, gt=0)
-    gain_db: float = Field(default=0.0, ge=0)
+    bit_depth: int = Field(default=_SENSOR.bit_depth, ge=8, le=16)
+    exposure_us: float = Field(default=_sim_default(SimulatedCamera, "exposure_us"), gt=0)
+    gain_db: float = Field(default=_sim_default(SimulatedCamera, "gain_db"), ge=0)
 
 
 class GenICamCameraSettings(CameraSettings):
@@ -175,12 +193,12 @@ class SimCameraSettings(CameraSettings):
     """The simulated camera adds the EMVA 1288 parameters of its sensor (sim.camera_model.SensorModel)."""
 
     backend: Literal["sim"] = "sim"
-    quantum_efficiency: float = Field(default=0.6, gt=0, le=1)  # electrons per photon
-    system_gain_dn_per_e: float = Field(default=0.25, gt=0)  # K at 0 dB gain
-    read_noise_e: float = Field(default=6.0, ge=0)  # temporal dark noise
-    dark_current_e_per_s: float = Field(default=20.0, ge=0)
-    offset_dn: float = Field(default=100.0, ge=0)  # black level
-    full_well_e: float = Field(default=20_000.0, gt=0)
+    quantum_efficiency: float = Field(default=_SENSOR.quantum_efficiency, gt=0, le=1)  # electrons per photon
+    system_gain_dn_per_e: float = Field(default=_SENSOR.system_gain_dn_per_e, gt=0)  # K at 0 dB gain
+    read_noise_e: float = Field(default=_SENSOR.read_noise_e, ge=0)  # temporal dark noise
+    dark_current_e_per_s: float = Field(default=_SENSOR.dark_current_e_per_s, ge=0)
+    offset_dn: float = Field(default=_SENSOR.offset_dn, ge=0)  # black level
+    full_well_e: float = Field(default=_SENSOR.full_well_e, gt=0)
 
     @field_validator("offset_dn")
     @classmethod
@@ -205,23 +223,33 @@ class PhaseScreenSettings(_Section):
 
     kind: Literal["phase_screen"] = "phase_screen"
     seed: int = Field(default=1, ge=0)
-    grain_px: float = Field(default=2.0, ge=1)
-    phase_std_rad: float = Field(default=2 * math.pi, gt=0)
-    correlation_px: float = Field(default=1.0, ge=1)  # screen correlation length, in macropixels
+    grain_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "grain_px"), ge=1)
+    phase_std_rad: float = Field(default=float(_sim_default(PhaseScreenDiffuser, "phase_std_rad")), gt=0)
+    correlation_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "correlation_px"), ge=1)  # macropixels
 
 
 class SimSettings(_Section):
     """The simulated optical table."""
 
-    photons_per_joule: float = Field(default=5e9, gt=0)  # mean per camera pixel, all macropixels on
-    coherent_gray: bool = False  # True: 8-bit patterns act as field amplitudes instead of bit planes
-    realtime: bool = False  # True: DMD sequences take their real duration
+    photons_per_joule: float = Field(default=_sim_default(OpticalTable, "photons_per_joule"), gt=0)  # all on
+    # True: 8-bit patterns act as field amplitudes instead of bit planes
+    coherent_gray: bool = _sim_default(OpticalTable, "coherent_gray")
+    realtime: bool = _sim_default(SimulatedDMD, "realtime")  # True: DMD sequences take their real duration
 
 
-# One union per section: a new backend is one settings class added here (and one factory in lab.bench).
-LaserConfig = Annotated[SimLaserSettings | CoboltLaserSettings | ObisLaserSettings, Field(discriminator="backend")]
-DmdConfig = Annotated[SimDmdSettings | Alp4DmdSettings | DisplayDmdSettings, Field(discriminator="backend")]
-CameraConfig = Annotated[SimCameraSettings | GenICamCameraSettings, Field(discriminator="backend")]
+def _backend_union(family: str, *builtin: type[_Section]) -> Any:
+    """The section's settings classes, discriminated by `backend`: the built-in ones (whose factories are in
+    lab.bench) and those other packages register under the `speckle_lab.backends` entry points."""
+    from lab.backend_registry import plugin_backends  # here: a plugin module imports this module's classes
+
+    registered = tuple(b.settings for b in plugin_backends() if b.family == family and b.settings not in builtin)
+    return Annotated[typing.Union[*builtin, *registered], Field(discriminator="backend")]
+
+
+# One union per section: a new backend is one settings class plus one DeviceBackend (lab.bench, or an entry point).
+LaserConfig = _backend_union("laser", SimLaserSettings, CoboltLaserSettings, ObisLaserSettings)
+DmdConfig = _backend_union("dmd", SimDmdSettings, Alp4DmdSettings, DisplayDmdSettings)
+CameraConfig = _backend_union("camera", SimCameraSettings, GenICamCameraSettings)
 MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
 
 # section -> (discriminating key, its default, the union)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 
 from acquisition.datafile import CaptureFileError
 from acquisition.plan import PlanError
 from acquisition.targets import TargetSpecError
+from acquisition.version import software_version
 from drivers import DeviceError
 from lab.commands import capture, demo, devices, evaluate, gui, inspect, targets, train
 from lab.config_errors import BenchConfigError
@@ -24,18 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speckle-lab", description="Run an imaging-through-scattering-media bench, real or simulated."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {software_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(subparsers)
     return parser
-
-
-def _version() -> str:
-    try:
-        return metadata.version("speckle-lab")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _error(message: str) -> None:

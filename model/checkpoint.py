@@ -8,13 +8,14 @@ a crash mid-write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+
+from acquisition.version import software_version
 
 FORMAT = "speckle-lab.unet-checkpoint"
 FORMAT_VERSION = 1
@@ -24,13 +25,6 @@ MODEL_KEYS = ("epoch", "config", "arch", "model", "normalisation", "split", "dat
 
 class CheckpointError(Exception):
     """A checkpoint file that cannot be used: missing, not ours, from a newer format, or incomplete."""
-
-
-def software_version() -> str:
-    try:
-        return importlib.metadata.version("speckle-lab")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:

@@ -16,13 +16,14 @@ from model.checkpoint import load_checkpoint
 from model.config import TrainConfig
 from model.data import StreamedBatches
 from model.inference import collect_metrics
+from model.metric_names import EVALUATION_METRICS
 from model.normalisation import Normalisation
 from model.sources import FrameSource, same_data
 from model.split import Split
 from model.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, Data, open_data, resolve_device
 from model.unet import UNet, UNetShape
 
-REPORTED = ("pcc", "ssim", "cs", "dice", "dice_thresholded")
+REPORTED = tuple(str(metric) for metric in EVALUATION_METRICS)
 EVAL_CHUNK_FRAMES = 256
 
 

@@ -9,6 +9,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from model.metric_names import VALIDATION_METRICS
 from model.metrics import pcc, ssim
 
 
@@ -51,8 +52,8 @@ def plot_loss_curves(path: Path, history: list[dict]) -> Path:
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend()
-    for key, label in (("val_dice", "Dice"), ("val_pcc", "PCC"), ("val_ssim", "SSIM"), ("val_cs", "CS")):
-        ax_metric.plot(epochs, [h[key] for h in history], label=label)
+    for metric in VALIDATION_METRICS[1:]:  # all but the loss, which has its own axes
+        ax_metric.plot(epochs, [h[f"val_{metric}"] for h in history], label=metric.short)
     ax_metric.set_xlabel("epoch")
     ax_metric.set_ylabel("validation metric")
     ax_metric.legend()

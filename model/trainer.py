@@ -35,6 +35,7 @@ from model.data import Batch, PreparedData, prepare_data
 from model.distributed import SINGLE, DistEnv
 from model.inference import autocast, collect_metrics, to_device
 from model.losses import Loss, make_loss
+from model.metric_names import VALIDATION_METRICS
 from model.metrics import dice_soft
 from model.metrics_log import write_metrics_csv
 from model.normalisation import Normalisation
@@ -296,7 +297,7 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         """Means over the validation frames; under torchrun each rank measures its share and the sums are pooled."""
-        names = ("loss", "dice", "pcc", "ssim", "cs")
+        names = tuple(str(k) for k in VALIDATION_METRICS)
         val = self.data.split.val
         if len(val) == 0:
             return {k: math.nan for k in names}

@@ -38,9 +38,13 @@ class SimulatedCamera(Camera):
         readout_time_us: float = 5_000.0,
         seed: int = 0,
     ) -> None:
-        self._table = table
         self._sensor = sensor or SensorModel()
-        self._sensor_shape = table.medium.output_shape
+        rows, cols = table.medium.output_shape
+        identity = DeviceIdentity(
+            "camera", "speckle-lab", f"SimCam {cols}x{rows} {self._sensor.bit_depth}-bit", "SIM-C-0001", "1.0", "sim"
+        )
+        super().__init__(identity, table.medium.output_shape)
+        self._table = table
         self._roi = Roi(0, 0, *self._sensor_shape)
         self._max_gain_db = float(max_gain_db)
         self._readout_time_us = float(readout_time_us)
@@ -53,25 +57,13 @@ class SimulatedCamera(Camera):
         self._next_free_run_s = 0.0
         self._injected_timeouts = 0
         self._injected_gaps = 0
-        rows, cols = self._sensor_shape
-        self._identity = DeviceIdentity(
-            "camera", "speckle-lab", f"SimCam {cols}x{rows} {self._sensor.bit_depth}-bit", "SIM-C-0001", "1.0", "sim"
-        )
         self._exposure_us = self._gain_db = 0.0
         self.set_exposure_us(exposure_us)
         self.set_gain_db(gain_db)
 
     @property
-    def identity(self) -> DeviceIdentity:
-        return self._identity
-
-    @property
     def sensor(self) -> SensorModel:
         return self._sensor
-
-    @property
-    def sensor_shape(self) -> tuple[int, int]:
-        return self._sensor_shape
 
     @property
     def bit_depth(self) -> int:

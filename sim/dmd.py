@@ -21,9 +21,11 @@ class SimulatedDMD(DMD):
         max_sequence_frames: int = 100_000,
         realtime: bool = False,
     ) -> None:
+        rows, cols = table.geometry.mirror_shape
+        identity = DeviceIdentity("dmd", "speckle-lab", f"SimDMD {cols}x{rows}", "SIM-D-0001", "1.0", "sim")
+        super().__init__(identity, table.geometry.mirror_shape, max_pattern_rate_hz)
         self._table = table
         self._geometry = table.geometry
-        self._rate_hz = float(max_pattern_rate_hz)
         self._max_sequence_frames = int(max_sequence_frames)
         self._realtime = realtime
         self._sequence: PatternInputs | None = None
@@ -33,20 +35,11 @@ class SimulatedDMD(DMD):
         self._lock = threading.Lock()
         self._shown: np.ndarray = np.zeros(self._geometry.mirror_shape, dtype=np.bool_)
         self._last_pattern: np.ndarray = self._shown
-        rows, cols = self._geometry.mirror_shape
-        self._identity = DeviceIdentity("dmd", "speckle-lab", f"SimDMD {cols}x{rows}", "SIM-D-0001", "1.0", "sim")
 
     @property
-    def identity(self) -> DeviceIdentity:
-        return self._identity
-
-    @property
-    def mirror_shape(self) -> tuple[int, int]:
-        return self._geometry.mirror_shape
-
-    @property
-    def max_pattern_rate_hz(self) -> float:
-        return self._rate_hz
+    def trigger_out_line(self) -> str:
+        """`TriggeredSequences`: sequences post trigger events to the simulated camera through the table."""
+        return "simulated table"
 
     @property
     def shown_pattern(self) -> np.ndarray:

@@ -25,7 +25,9 @@ class SimulatedLaser(Laser):
         power_noise: float = 0.002,
         seed: int = 0,
     ) -> None:
-        super().__init__(0.0, min(max_power_w, device_max_power_w))
+        model = f"SimLaser {wavelength_nm:.0f} nm"
+        identity = DeviceIdentity("laser", "speckle-lab", model, "SIM-L-0001", "1.0", "sim")
+        super().__init__(0.0, min(max_power_w, device_max_power_w), identity)
         self._table = table
         self._wavelength_nm = wavelength_nm
         self._power_noise = power_noise
@@ -35,13 +37,6 @@ class SimulatedLaser(Laser):
         self._emission = False
         self._fault: str | None = None
         self._interlock_closed = True
-        self._identity = DeviceIdentity(
-            "laser", "speckle-lab", f"SimLaser {wavelength_nm:.0f} nm", "SIM-L-0001", "1.0", "sim"
-        )
-
-    @property
-    def identity(self) -> DeviceIdentity:
-        return self._identity
 
     @property
     def wavelength_nm(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 
 import h5py
@@ -44,16 +45,23 @@ EVENT_MESSAGE_BYTES = 256
 EVENT_DTYPE = np.dtype(
     [("time_s", "<f8"), ("row", "<i8"), ("kind", f"S{EVENT_KIND_BYTES}"), ("message", f"S{EVENT_MESSAGE_BYTES}")]
 )
-KNOWN_EVENT_KINDS = (
-    "camera_timeout",
-    "frame_gap",
-    "retry",
-    "laser_fault",
-    "device_error",
-    "write_error",
-    "aborted",
-    "resumed",
-)
+
+
+class EventKind(StrEnum):
+    """The one list of event kinds a capture logs (stored as text in `/entry/events/log`)."""
+
+    CAMERA_TIMEOUT = "camera_timeout"
+    FRAME_GAP = "frame_gap"
+    RETRY = "retry"
+    LASER_FAULT = "laser_fault"
+    DEVICE_ERROR = "device_error"
+    WRITE_ERROR = "write_error"
+    ABORTED = "aborted"
+    RESUMED = "resumed"
+    STEP_MODE = "step_mode"
+
+
+KNOWN_EVENT_KINDS = tuple(kind.value for kind in EventKind)
 
 FRAME_COLUMNS = ("speckle", "target", "target_index", "timestamp", "frame_id")
 DARK_COLUMNS = ("speckle", "timestamp", "phase")

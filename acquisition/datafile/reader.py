@@ -32,6 +32,7 @@ from acquisition.datafile.lock import writer_active
 from acquisition.datafile.metadata import read_metadata
 from acquisition.datafile.records import FrameRows, RunMetadata
 from acquisition.datafile.space import retry_lingering
+from acquisition.datafile.summary import build_summary
 from acquisition.h5clear import SuperblockError, read_superblock
 
 READER_CHUNK_CACHE_BYTES = 16 << 20
@@ -308,8 +309,6 @@ class CaptureReader:
 
     def summary(self) -> dict[str, Any]:
         """Everything `speckle-lab inspect --json` prints."""
-        from acquisition.datafile.summary import build_summary
-
         return build_summary(self)
 
     # -- lifetime -----------------------------------------------------------------------------------

@@ -6,17 +6,11 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from typing import Any
 
 import numpy as np
 
-
-def software_version() -> str:
-    try:
-        return importlib_metadata.version("speckle-lab")
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
+from acquisition.version import software_version
 
 
 @dataclass(frozen=True)

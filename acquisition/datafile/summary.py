@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from acquisition.datafile.layout import FORMAT
-
-if TYPE_CHECKING:
-    from acquisition.datafile.reader import CaptureReader
+from acquisition.datafile.records import RunMetadata
+from acquisition.text import format_bytes, resume_command
 
 MAX_LISTED = 10  # gaps and recent events listed in full; the rest only counted
 
@@ -39,7 +39,46 @@ def frame_id_gaps(frame_ids: np.ndarray, explained_rows: set[int] | frozenset[in
     }
 
 
-def build_summary(reader: CaptureReader) -> dict[str, Any]:
+class SummarySource(Protocol):
+    """What a summary reads of an open capture file (`CaptureReader` is one). Declared here so the reader
+    imports the summary and not the other way round."""
+
+    path: Path
+    metadata: RunMetadata
+    status: str
+    speckle_shape: tuple[int, int]
+    speckle_dtype: np.dtype
+    speckle_chunks: tuple[int, ...] | None
+    target_shape: tuple[int, int]
+
+    @property
+    def n_frames(self) -> int: ...
+    @property
+    def n_planned(self) -> int: ...
+    @property
+    def writer_active(self) -> bool: ...
+    @property
+    def plan(self) -> dict[str, Any]: ...
+    @property
+    def bench(self) -> dict[str, Any]: ...
+    @property
+    def devices(self) -> list[dict[str, Any]]: ...
+    @property
+    def medium(self) -> dict[str, Any] | None: ...
+    @property
+    def target_stats(self) -> dict[str, Any]: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def software_version(self) -> str: ...
+    def frame_field_dtypes(self) -> dict[str, np.dtype]: ...
+    def column(self, name: str) -> np.ndarray: ...
+    def dark(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def references(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    def events(self) -> list[dict[str, Any]]: ...
+
+
+def build_summary(reader: SummarySource) -> dict[str, Any]:
     n = reader.n_frames
     timestamps = reader.column("timestamp")
     _, dark_times, dark_phase = reader.dark()
@@ -112,15 +151,6 @@ def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _size(n_bytes: int) -> str:
-    value = float(n_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def _compact(value: Any, width: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -144,9 +174,7 @@ def _wrapped(label: str, value: Any, width: int = 110) -> list[str]:
 
 def _state(summary: dict[str, Any]) -> str:
     if summary["interrupted"]:
-        return (
-            f"interrupted (status running but no writer): resume with  speckle-lab capture --resume {summary['path']}"
-        )
+        return f"interrupted (status running but no writer): resume with  {resume_command(summary['path'])}"
     if summary["status"] == "running":
         return "running (being written now)"
     return summary["status"]
@@ -159,7 +187,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     done = frames["committed"] / frames["planned"] if frames["planned"] else 1.0
     lines = [
-        f"file        {summary['path']}  ({_size(summary['file_size_bytes'])}, {summary['format']})",
+        f"file        {summary['path']}  ({format_bytes(summary['file_size_bytes'])}, {summary['format']})",
         f"run         {summary['run_id']}, speckle-lab {summary['software_version']}, "
         f"created {summary['created_utc']} on {summary['host']}",
         f"status      {_state(summary)}",

@@ -43,6 +43,7 @@ from acquisition.datafile.layout import (
     STATUS_DTYPE,
     STATUSES,
     WRITER_CHUNK_CACHE_BYTES,
+    EventKind,
     check_format,
     check_frame_fields,
     create_layout,
@@ -210,7 +211,7 @@ class CaptureWriter:
             raise
         basis = "committed" if same_boot else "fsync'ed (the machine restarted since the last write)"
         writer.log_event(
-            "resumed",
+            EventKind.RESUMED,
             f"resumed at row {kept[FRAMES]} of {writer.n_planned} (status was {previous}; kept the {basis} rows, "
             f"dropped {dropped[FRAMES]} uncommitted frame rows)",
             row=kept[FRAMES],

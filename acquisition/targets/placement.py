@@ -9,9 +9,11 @@ and put at (top, left) in an otherwise dark active area (`place`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from skimage.transform import resize
 
 from acquisition.targets.prepare import binarize_image
@@ -22,7 +24,7 @@ CHUNK_FRAMES = 4096  # placements are drawn per chunk of frames: the first n nev
 DMD_LEVELS = 255
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class PlacementSpec:
     """How targets are placed. fixed: at (top, left) macropixels, by default centred (each frame's scaled
     target centred); random: uniformly anywhere the whole scaled target fits inside `region`
@@ -31,37 +33,43 @@ class PlacementSpec:
     Intensity fluctuations, applied at target resolution: a gain drawn in gain_min..gain_max; a linear
     gradient 1 + gx * x + gy * y across the target (x, y from -1 to 1) with amplitude sqrt(gx^2 + gy^2)
     drawn in 0..gradient_max and a random direction; Gaussian gray-level jitter of `jitter_std` added to the
-    target's lit pixels (the dark background stays dark). The result is clipped to [0, 1]."""
+    target's lit pixels (the dark background stays dark). The result is clipped to [0, 1].
+
+    The one model of the placement settings: the plan's `[placement]` table is validated by it (field by
+    field, then the checks across fields below), so the fields and their checks are written once."""
 
     mode: PlacementMode = "fixed"
     top: int | None = None
     left: int | None = None
     region: tuple[int, int, int, int] | None = None
-    scale_min: float = 1.0
-    scale_max: float = 1.0
-    gain_min: float = 1.0
-    gain_max: float = 1.0
-    gradient_max: float = 0.0
-    jitter_std: float = 0.0
+    scale_min: float = Field(1.0, gt=0)
+    scale_max: float = Field(1.0, gt=0)
+    gain_min: float = Field(1.0, ge=0)
+    gain_max: float = Field(1.0, ge=0)
+    gradient_max: float = Field(0.0, ge=0)
+    jitter_std: float = Field(0.0, ge=0)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _known_mode(cls, mode: object) -> object:
+        if mode not in get_args(PlacementMode):
+            raise ValueError(f"placement: mode {mode!r} is neither 'fixed' nor 'random'")
+        return mode
 
     def __post_init__(self) -> None:
         problems = []
-        if self.mode not in ("fixed", "random"):
-            problems.append(f"mode {self.mode!r} is neither 'fixed' nor 'random'")
         if self.mode == "random" and (self.top is not None or self.left is not None):
             problems.append("top/left are for mode 'fixed'; random placement draws them (restrict it with region)")
         if self.mode == "fixed" and self.region is not None:
             problems.append("region is for mode 'random'; fixed placement uses top/left")
         if any(v is not None and v < 0 for v in (self.top, self.left)):
             problems.append(f"top/left ({self.top}, {self.left}) must be >= 0")
-        if self.region is not None and (len(self.region) != 4 or min(self.region[:2]) < 0 or min(self.region[2:]) < 1):
+        if self.region is not None and (min(self.region[:2]) < 0 or min(self.region[2:]) < 1):
             problems.append(f"region {self.region} must be (top >= 0, left >= 0, height >= 1, width >= 1)")
         if not 0 < self.scale_min <= self.scale_max:
             problems.append(f"scales need 0 < scale_min <= scale_max, not {self.scale_min}..{self.scale_max}")
         if not 0 <= self.gain_min <= self.gain_max:
             problems.append(f"gains need 0 <= gain_min <= gain_max, not {self.gain_min}..{self.gain_max}")
-        if self.gradient_max < 0 or self.jitter_std < 0:
-            problems.append("gradient_max and jitter_std must be >= 0")
         if problems:
             raise ValueError("placement: " + "; ".join(problems))
 

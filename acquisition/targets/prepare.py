@@ -3,12 +3,15 @@ resize, stretched to [0, 1], optionally made binary for a binary DMD."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 from skimage.transform import resize
 
 from acquisition.targets.images import stretch, to_unit_gray
 
-BINARIZE_MODES = ("threshold", "dither", "ordered")
+BinarizeMode = Literal["threshold", "dither", "ordered"]
+BINARIZE_MODES: tuple[str, ...] = get_args(BinarizeMode)
 
 
 def prepare(

@@ -78,8 +78,8 @@ class GenICamCamera(Camera):
         self._acquirer, info = open_acquirer(self._cti, serial, index)
         try:
             self._nodes = self._acquirer.remote_device.node_map
-            self._identity = self._read_identity(info)
-            self._sensor_shape = self._read_sensor_shape()
+            super().__init__(self._read_identity(info))  # errors while reading the sensor name the camera
+            super().__init__(sensor_shape=self._read_sensor_shape())
             self._pixel_format = self._current_pixel_format(pixel_format)
             if pixel_format is not None:
                 nodes.write_choice(str(self._identity), "PixelFormat", self._node("PixelFormat"), pixel_format)
@@ -159,14 +159,6 @@ class GenICamCamera(Camera):
                 str(self._identity), "open", f"pixel format {chosen} is not one of {list(PIXEL_FORMAT_BITS)}"
             )
         return chosen
-
-    @property
-    def identity(self) -> DeviceIdentity:
-        return self._identity
-
-    @property
-    def sensor_shape(self) -> tuple[int, int]:
-        return self._sensor_shape
 
     @property
     def pixel_format(self) -> str:

@@ -107,9 +107,9 @@ class Alp4DMD(DMD):
         self._alp = self._call("load ALP library", alp_module.ALP4, version=version, libDir=lib_dir)
         self._call("initialize", self._alp.Initialize, device_number)
         try:
-            self._mirror_shape = (int(self._alp.nSizeY), int(self._alp.nSizeX))
-            self._identity = self._read_identity(version, device_number)
-            self._rate_hz = float(max_pattern_rate_hz) if max_pattern_rate_hz else self._inquire_max_rate_hz()
+            self._mirror_shape = (int(self._alp.nSizeY), int(self._alp.nSizeX))  # the identity names it
+            super().__init__(self._read_identity(version, device_number), self._mirror_shape)
+            super().__init__(max_pattern_rate_hz=max_pattern_rate_hz or self._inquire_max_rate_hz())
         except BaseException:
             self._call("free", self._alp.Free)
             raise
@@ -192,17 +192,9 @@ class Alp4DMD(DMD):
 
     # -- the DMD contract -----------------------------------------------------------------------------
     @property
-    def identity(self) -> DeviceIdentity:
-        assert self._identity is not None
-        return self._identity
-
-    @property
-    def mirror_shape(self) -> tuple[int, int]:
-        return self._mirror_shape
-
-    @property
-    def max_pattern_rate_hz(self) -> float:
-        return self._rate_hz
+    def trigger_out_line(self) -> str:
+        """`TriggeredSequences`: the board's synch output pulses once per picture."""
+        return "ALP synch output"
 
     def show(self, pattern: np.ndarray) -> None:
         """Halt whatever runs and display `pattern` continuously (master mode) until the next call."""

@@ -110,15 +110,14 @@ class DisplayDMD(DMD):
         shape = tuple(mirror_shape) if mirror_shape is not None else screen_shape
         if len(shape) != 2 or not (0 < shape[0] <= screen_shape[0] and 0 < shape[1] <= screen_shape[1]):
             raise OutOfRange(self._label, "open", f"mirror shape {shape} does not fit the {screen_shape} pixel screen")
-        self._mirror_shape = (int(shape[0]), int(shape[1]))
         self._dpr = dpr
-        self._rate_hz = float(rate_hz) if rate_hz else (screen.refreshRate() or 60.0)
         self._screen_index = screen_index
         name = " ".join(part for part in (screen.manufacturer(), screen.model()) if part) or screen.name() or "screen"
-        self._identity = DeviceIdentity(
+        identity = DeviceIdentity(
             "dmd", "display", f"{name} {shape[1]}x{shape[0]}", screen.serialNumber() or f"screen {screen_index}",
             "", "display",
         )  # fmt: skip
+        super().__init__(identity, (int(shape[0]), int(shape[1])), float(rate_hz or screen.refreshRate() or 60.0))
         self._window = self._qt.PatternWindow(screen, *self._mirror_shape)
         if self._mirror_shape == screen_shape:
             self._window.showFullScreen()
@@ -172,22 +171,9 @@ class DisplayDMD(DMD):
 
     # -- the DMD contract -----------------------------------------------------------------------------
     @property
-    def identity(self) -> DeviceIdentity:
-        assert self._identity is not None
-        return self._identity
-
-    @property
-    def mirror_shape(self) -> tuple[int, int]:
-        return self._mirror_shape
-
-    @property
-    def triggered_sequences(self) -> bool:
-        return False
-
-    @property
     def max_pattern_rate_hz(self) -> float:
         """The display's refresh rate: no pattern can change faster."""
-        return self._rate_hz
+        return super().max_pattern_rate_hz
 
     @property
     def window(self) -> Any:

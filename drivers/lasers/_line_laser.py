@@ -33,18 +33,13 @@ class LineLaser(Laser):
     def __init__(
         self, transport: LineTransport, identity: DeviceIdentity, min_power_w: float, max_power_w: float
     ) -> None:
-        super().__init__(min_power_w, max_power_w)
+        super().__init__(min_power_w, max_power_w, identity)
         self._transport = transport
-        self._identity = identity
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
         self._disconnected = False
         transport.device = str(identity)
-
-    @property
-    def identity(self) -> DeviceIdentity:
-        return self._identity
 
     @property
     def port_name(self) -> str:

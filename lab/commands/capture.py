@@ -11,9 +11,10 @@ from typing import Any
 from tqdm import tqdm
 
 from acquisition.control import CaptureControl
-from acquisition.plan import CapturePlan, PlanError, load_plan, plan_from_dict
+from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, load_plan, plan_from_dict
 from acquisition.preflight import format_duration
 from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
+from lab.capture_queue import CaptureJob, CaptureQueue
 from lab.capture_service import load_queue, resume_file, run_plan
 
 EXIT_STOPPED = 1
@@ -44,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--exposure-us", type=float)
     parser.add_argument("--power-w", type=float, dest="laser_power_w")
     parser.add_argument("--mode", choices=["sequence", "step"])
-    parser.add_argument("--display", choices=["gray", "threshold", "dither"])
+    parser.add_argument("--display", choices=DISPLAY_MODES)
     parser.add_argument("--placement", choices=["fixed", "random"], help="where targets go on the DMD")
     parser.add_argument("--scale", type=_pair, metavar="MIN,MAX", help="target scale range (enlarged targets)")
     parser.add_argument("--gain", type=_pair, metavar="MIN,MAX", help="random intensity gain range")
@@ -169,25 +170,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_queue(args: argparse.Namespace) -> int:
+    """Every entry on one bench (the default one unless an entry names another); a failed entry is reported
+    and the queue goes on; Ctrl-C stops the queue after the current entry."""
     entries = load_queue(args.queue)
     rows = []
-    for i, entry in enumerate(entries, 1):
-        label = f"[{i}/{len(entries)}] {entry.out.name}"
-        try:
-            result = _run_one(
-                label,
-                args.quiet,
-                lambda control, bar, e=entry: run_plan(
-                    e.plan, e.out, e.bench or args.bench, overwrite=args.overwrite, control=control, on_progress=bar
-                ),
-            )
-            _print_result(result)
-            rows.append((entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message))
-            if result.status == "aborted" and "Ctrl-C" in result.message:
-                break
-        except Exception as error:  # a failed plan is reported and the queue goes on
-            print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
-            rows.append((entry.out, "failed", "0", str(error)))
+    with CaptureQueue.for_bench_file(args.bench) as queue:
+        for i, entry in enumerate(entries, 1):
+            label = f"[{i}/{len(entries)}] {entry.out.name}"
+            job = CaptureJob(label, entry.out, entry.plan, entry.bench, overwrite=args.overwrite)
+            try:
+                result = _run_one(
+                    label,
+                    args.quiet,
+                    lambda control, bar, job=job: queue.run(job, control=control, on_progress=bar),
+                )
+                _print_result(result)
+                rows.append(
+                    (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
+                )
+                if result.status == "aborted" and "Ctrl-C" in result.message:
+                    break
+            except Exception as error:  # a failed plan is reported and the queue goes on
+                print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
+                rows.append((entry.out, "failed", "0", str(error)))
     print("\nqueue summary:")
     for out, status, count, message in rows:
         print(f"  {status:9} {count:>13}  {out}")

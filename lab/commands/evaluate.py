@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.plan import PlanError
+from model.metric_names import QUALITY_METRICS, Metric
 
-METRICS = (("pcc", "PCC"), ("ssim", "SSIM"), ("cs", "cosine similarity"), ("dice", "Dice"))
+METRICS = tuple((str(m), m.label) for m in (*QUALITY_METRICS, Metric.DICE))
 
 
 def add_parser(subparsers: Any) -> None:

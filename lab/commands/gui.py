@@ -1,16 +1,38 @@
-"""`speckle-lab gui [--bench FILE]`: the Qt control panel over the same services as the command line."""
+"""`speckle-lab gui [--bench FILE]`: the Qt control panel over the same services as the command line.
+
+`lab` imports no `gui` module (the panel sits above it): the panel is found through the entry-point group
+`speckle_lab.panels` (pyproject.toml registers `qt = "gui.app"`; a separate package may register another).
+The module named must offer `main(bench_path) -> int` and `qt_binding_problem() -> str | None`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from lab.bench_config import load_bench
 
 EXIT_NO_GUI = 2
+PANEL_GROUP = "speckle_lab.panels"
+DEFAULT_PANEL = "qt"
+# What pyproject.toml registers under PANEL_GROUP, for a source tree whose installed metadata predates it.
+BUILTIN_PANELS = {"qt": "gui.app"}
+
+
+def panel_module(name: str = DEFAULT_PANEL) -> ModuleType:
+    """The panel registered as `name`; ImportError (naming the missing package) when it cannot be loaded."""
+    for entry in metadata.entry_points(group=PANEL_GROUP):
+        if entry.name == name:
+            return importlib.import_module(entry.value.partition(":")[0])
+    if name not in BUILTIN_PANELS:
+        raise ImportError(f"no control panel {name!r} is registered under the entry points {PANEL_GROUP!r}", name=name)
+    return importlib.import_module(BUILTIN_PANELS[name])
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_NO_GUI
     try:
-        from gui.app import main, qt_binding_problem
+        panel = panel_module()
     except ImportError as error:
         print(
             f"speckle-lab: error: the control panel needs PySide6 and pyqtgraph ({error.name} is missing): "
@@ -43,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_GUI
-    problem = qt_binding_problem()
+    problem = panel.qt_binding_problem()
     if problem:
         print(f"speckle-lab: error: {problem}", file=sys.stderr)
         return EXIT_NO_GUI
-    return main(args.bench)
+    return panel.main(args.bench)

@@ -13,9 +13,8 @@ import numpy as np
 from acquisition.datafile import CaptureReader
 from acquisition.plan import CapturePlan
 from acquisition.scheduler import CaptureError
-from lab.bench import build_bench
 from lab.bench_config import BenchConfig, load_bench
-from lab.capture_service import make_run
+from lab.capture_queue import CaptureJob, CaptureQueue
 from lab.commands.capture import ProgressBar
 from lab.study.design import StudyDesign
 
@@ -31,15 +30,14 @@ def capture_datasets(design: StudyDesign, data_dir: Path, log: Log) -> dict[str,
     """Every dataset through the same medium, as on a real bench where all are captured in one session."""
     data_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    with build_bench(bench_config(design)) as bench:
+    with CaptureQueue(bench_config(design), "bench configuration") as queue:
         for i, spec in enumerate(design.datasets, 1):
             path = data_dir / f"{spec.key}.h5"
-            if path.exists():
-                path.unlink()
             log(f"[capture {i}/{len(design.datasets)}] {spec.label}: {spec.plan['n_frames']} frames")
+            job = CaptureJob(spec.key, path, CapturePlan.model_validate(spec.plan), overwrite=True)
             bar = ProgressBar(spec.key, quiet=False)
             try:
-                result = make_run(CapturePlan.model_validate(spec.plan), bench, path, on_progress=bar).run()
+                result = queue.run(job, on_progress=bar)
             finally:
                 bar.close()
             if not result.ok:

@@ -1,0 +1,98 @@
+"""The registry of device backends: which `backend = "..."` a bench file may name, the settings class that
+validates its section, and the factory that opens the device.
+
+The built-in backends are listed in `lab.bench`. A separate package adds one without editing this
+application: it defines a settings class (a subclass of the family's `LaserSettings`, `DmdSettings` or
+`CameraSettings` from `lab.bench_config`, with `backend: Literal["name"]`), a factory, and registers a
+`DeviceBackend` (or a list of them) under the entry-point group `speckle_lab.backends` in its
+pyproject.toml:
+
+    [project.entry-points."speckle_lab.backends"]
+    acme_camera = "acme_speckle:BACKEND"
+
+Real backends are opened with their own section's settings only (`open(settings, source)`); the simulated
+optical table is for the simulated backends, which `lab.bench` builds itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from drivers import Device, OutOfRange
+from lab.config_errors import BenchConfigError
+
+ENTRY_POINT_GROUP = "speckle_lab.backends"
+Family = Literal["laser", "dmd", "camera"]
+FAMILIES: tuple[Family, ...] = ("laser", "dmd", "camera")
+
+
+@dataclass(frozen=True)
+class DeviceBackend:
+    """One backend of one device family.
+
+    `settings`: the bench-file model of its section (its `backend` field is `Literal[name]`).
+    `open(settings, source)`: opens the device from its validated section; `source` names the bench file in
+    errors (use `apply_setting` for configured values the device may refuse). For the simulated backends
+    (`simulated=True`) `lab.bench` calls `open(config, table, source)` with the whole bench and the table.
+    """
+
+    family: Family
+    name: str
+    settings: type
+    open: Callable[..., Device]
+    simulated: bool = False
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"backend {self.name!r}: family {self.family!r} is not one of {FAMILIES}")
+        field = self.settings.model_fields.get("backend") if issubclass(self.settings, BaseModel) else None
+        if field is None or self.name not in get_args(field.annotation):
+            raise ValueError(
+                f"backend {self.name!r}: its settings class {self.settings.__name__} needs "
+                f"`backend: Literal[{self.name!r}]`"
+            )
+
+
+def apply_setting(source: str, key: str, setter: Callable[[Any], None], value: Any) -> None:
+    """Apply a configured setting; the device's own refusal becomes a bench-file error naming the key."""
+    try:
+        setter(value)
+    except OutOfRange as error:
+        raise BenchConfigError(source, [f"{key}: the device refuses {value}: {error.reason}"]) from None
+
+
+@cache
+def plugin_backends() -> tuple[DeviceBackend, ...]:
+    """Every backend registered under the entry-point group (the application's own and other packages')."""
+    found: list[DeviceBackend] = []
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        loaded = entry.load()
+        items = loaded if isinstance(loaded, Iterable) else [loaded]
+        for item in items:
+            if not isinstance(item, DeviceBackend):
+                raise TypeError(
+                    f"entry point {entry.name} = {entry.value!r} in {ENTRY_POINT_GROUP!r} is a "
+                    f"{type(item).__name__}, not a lab.backend_registry.DeviceBackend"
+                )
+            found.append(item)
+    return tuple(found)
+
+
+def merge(builtin: Iterable[DeviceBackend], family: Family) -> dict[str, DeviceBackend]:
+    """The backends of `family` by name: the built-in ones, then the registered ones (a name taken twice by
+    different backends is an error, not a silent override)."""
+    merged: dict[str, DeviceBackend] = {}
+    for backend in (*builtin, *plugin_backends()):
+        if backend.family != family:
+            continue
+        other = merged.get(backend.name)
+        if other is not None and other is not backend:
+            raise ValueError(f"two {family} backends are registered as {backend.name!r}")
+        merged[backend.name] = backend
+    return merged

@@ -1,0 +1,170 @@
+"""One conformance suite per contract, run on every backend (tests/drivers/conformance.py lists them, each on
+its double): timeouts raise instead of hanging, close is idempotent, the laser is off after close, and
+errors name the device and the command. A new backend gets these tests by adding one subject there."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from conformance import BOUND_S, CAMERAS, DMDS, LASERS, TIMEOUT_S, CameraSubject, DmdSubject, LaserSubject
+
+from drivers import DMD, Camera, DeviceError, DeviceTimeout, Laser, OutOfRange, Roi, TriggerMode
+from drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
+
+
+def _names_device_and_command(error: DeviceError, device: Laser | DMD | Camera, command: str) -> None:
+    assert str(device.identity) in error.device
+    assert command in error.command
+    assert str(error).startswith(f"{error.device}: {error.command}: ")
+
+
+@pytest.fixture(params=sorted(LASERS))
+def laser_subject(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
+    with LASERS[request.param](request) as subject:
+        yield subject
+
+
+@pytest.fixture(params=sorted(DMDS))
+def dmd_subject(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
+    with DMDS[request.param](request) as subject:
+        yield subject
+
+
+@pytest.fixture(params=sorted(CAMERAS))
+def camera_subject(request: pytest.FixtureRequest) -> Iterator[CameraSubject]:
+    with CAMERAS[request.param](request) as subject:
+        yield subject
+
+
+# -- Laser -------------------------------------------------------------------------------------------------
+def test_laser_is_off_after_close_and_close_is_idempotent(laser_subject: LaserSubject) -> None:
+    laser, emitting = laser_subject.laser, laser_subject.emitting
+    low, high = laser.power_range_w
+    laser.set_power_w((low + high) / 2)
+    laser.set_emission(True)
+    assert laser.emission and (emitting is None or emitting())
+    laser.close()
+    laser.close()  # a second close is harmless
+    if emitting is None:
+        pytest.skip("this double cannot be asked after close; closing twice was harmless")
+    assert not emitting()
+
+
+def test_laser_refusal_names_device_and_command_and_changes_nothing(laser_subject: LaserSubject) -> None:
+    laser = laser_subject.laser
+    low, high = laser.power_range_w
+    laser.set_power_w(low)
+    with pytest.raises(OutOfRange) as caught:
+        laser.set_power_w(high * 2)
+    _names_device_and_command(caught.value, laser, "set power")
+    assert laser.power_setpoint_w == pytest.approx(low)
+
+
+def test_laser_silence_is_a_timeout_naming_device_and_command(laser_subject: LaserSubject) -> None:
+    if laser_subject.silence is None:
+        pytest.skip("this backend's double cannot go silent")
+    laser = laser_subject.laser
+    read = laser_subject.silence()
+    start = time.monotonic()
+    with pytest.raises(DeviceTimeout) as caught:
+        read()
+    assert time.monotonic() - start < BOUND_S
+    _names_device_and_command(caught.value, laser, "?")
+    assert laser_subject.emitting is not None and not laser_subject.emitting()  # a failed read switches it off
+
+
+def test_laser_error_reply_names_device_and_command_and_emission_goes_off(laser_subject: LaserSubject) -> None:
+    if laser_subject.refuse is None:
+        pytest.skip("this backend's double cannot answer with an error")
+    laser = laser_subject.laser
+    laser.set_power_w(laser.power_range_w[0])
+    laser.set_emission(True)
+    read, command = laser_subject.refuse()
+    with pytest.raises(DeviceError) as caught:
+        read()
+    assert not isinstance(caught.value, DeviceTimeout)
+    _names_device_and_command(caught.value, laser, command)
+    assert laser_subject.emitting is not None and not laser_subject.emitting()
+
+
+# -- DMD ---------------------------------------------------------------------------------------------------
+def test_dmd_close_is_idempotent(dmd_subject: DmdSubject) -> None:
+    dmd_subject.dmd.close()
+    dmd_subject.dmd.close()
+
+
+def test_dmd_wrong_pattern_names_device_and_command(dmd_subject: DmdSubject) -> None:
+    dmd = dmd_subject.dmd
+    rows, cols = dmd.mirror_shape
+    with pytest.raises(OutOfRange) as caught:
+        dmd.show(np.zeros((rows + 1, cols), dtype=bool))
+    _names_device_and_command(caught.value, dmd, "show")
+
+
+def test_dmd_endless_sequence_wait_is_a_timeout(dmd_subject: DmdSubject) -> None:
+    dmd = dmd_subject.dmd
+    patterns = np.zeros((2, *dmd.mirror_shape), dtype=bool)
+    patterns[1] = True
+    dmd.load_sequence(patterns, dmd.min_picture_time_us * 2, trigger_out=isinstance(dmd, TriggeredSequences))
+    dmd.start(repeat=0)
+    try:
+        start = time.monotonic()
+        with pytest.raises(DeviceTimeout) as caught:
+            dmd.wait(TIMEOUT_S)
+        assert time.monotonic() - start < BOUND_S
+        _names_device_and_command(caught.value, dmd, "wait")
+    finally:
+        dmd.stop()
+
+
+def test_dmd_capabilities_are_declared_not_probed(dmd_subject: DmdSubject) -> None:
+    dmd = dmd_subject.dmd
+    assert dmd.triggered_sequences == isinstance(dmd, TriggeredSequences)
+    if isinstance(dmd, PatternReadback):
+        pattern = np.zeros(dmd.mirror_shape, dtype=bool)
+        pattern[: dmd.mirror_shape[0] // 2] = True
+        dmd.show(pattern)
+        assert np.array_equal(np.asarray(dmd.shown_pattern).astype(bool), pattern)
+
+
+# -- Camera ------------------------------------------------------------------------------------------------
+def test_camera_close_is_idempotent(camera_subject: CameraSubject) -> None:
+    camera = camera_subject.camera
+    camera.set_trigger_mode(TriggerMode.SOFTWARE)
+    camera.start()
+    camera.close()
+    camera.close()
+
+
+def test_camera_missed_trigger_is_a_timeout_naming_device_and_command(camera_subject: CameraSubject) -> None:
+    camera = camera_subject.camera
+    camera.set_trigger_mode(TriggerMode.SOFTWARE)
+    camera.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(DeviceTimeout) as caught:
+            camera.read(TIMEOUT_S)
+        assert time.monotonic() - start < BOUND_S
+        _names_device_and_command(caught.value, camera, "read")
+    finally:
+        camera.stop()
+
+
+def test_camera_refusals_name_device_and_command(camera_subject: CameraSubject) -> None:
+    camera = camera_subject.camera
+    exposure = camera.exposure_us
+    with pytest.raises(OutOfRange) as caught:
+        camera.set_exposure_us(-1.0)
+    _names_device_and_command(caught.value, camera, "exposure")
+    assert camera.exposure_us == pytest.approx(exposure, nan_ok=True)  # unchanged (NaN: no exposure node)
+    if isinstance(camera, RegionOfInterest):
+        rows, cols = camera.sensor_shape
+        with pytest.raises(OutOfRange) as caught:
+            camera.set_roi(Roi(0, 0, rows + 1, cols))
+        _names_device_and_command(caught.value, camera, "roi")
+        assert camera.shape == (camera.roi.height, camera.roi.width)
+    else:
+        assert camera.shape == camera.sensor_shape

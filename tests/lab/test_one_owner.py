@@ -1,0 +1,131 @@
+"""One owner for every fact: the layers import only downward, and each vocabulary is derived, not copied."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+
+from acquisition.datafile.layout import KNOWN_EVENT_KINDS, EventKind
+from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
+from acquisition.targets import PlacementSpec
+from acquisition.targets.prepare import BINARIZE_MODES
+from acquisition.text import format_bytes, resume_command
+from acquisition.version import software_version
+from lab.bench_config import BenchConfig, PhaseScreenSettings
+from lab.cli import build_parser
+from sim.camera import SimulatedCamera
+from sim.camera_model import SensorModel
+from sim.dmd import SimulatedDMD
+from sim.laser import SimulatedLaser
+from sim.table import OpticalTable
+
+ROOT = Path(__file__).resolve().parents[2]
+# DESIGN.md's layering: what each package may import of ours.
+MAY_IMPORT = {
+    "drivers": set(),
+    "sim": {"drivers"},
+    "acquisition": {"drivers"},
+    "model": {"acquisition", "drivers"},
+    "lab": {"drivers", "sim", "acquisition", "model"},
+}
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in {*MAY_IMPORT, "gui"} and top != package:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_layers_import_only_downward(package: str) -> None:
+    imported = _imports(package)
+    assert set(imported) <= MAY_IMPORT[package], {k: v for k, v in imported.items() if k not in MAY_IMPORT[package]}
+
+
+def test_the_gui_command_finds_the_panel_through_its_entry_point() -> None:
+    from lab.commands.gui import BUILTIN_PANELS, panel_module
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '[project.entry-points."speckle_lab.panels"]' in pyproject and 'qt = "gui.app"' in pyproject
+    assert BUILTIN_PANELS == {"qt": "gui.app"}
+    pytest.importorskip("PySide6")
+    panel = panel_module()
+    assert callable(panel.main) and callable(panel.qt_binding_problem)
+
+
+def test_display_modes_are_one_list_and_the_cli_offers_them_all() -> None:
+    assert ("gray", *BINARIZE_MODES) == DISPLAY_MODES and "ordered" in DISPLAY_MODES
+    args = build_parser().parse_args(["capture", "--out", "x.h5", "--display", "ordered"])
+    assert args.display == "ordered"
+    for mode in DISPLAY_MODES:
+        assert plan_from_dict({"display": mode}).display == mode
+
+
+def test_event_kinds_are_one_enum_that_lists_what_the_capture_logs() -> None:
+    assert tuple(kind.value for kind in EventKind) == KNOWN_EVENT_KINDS
+    assert {"step_mode", "laser_fault"} <= set(KNOWN_EVENT_KINDS)
+    scheduler = (ROOT / "acquisition" / "scheduler.py").read_text()
+    logged = {node.args[0].attr for node in ast.walk(ast.parse(scheduler))
+              if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "log_event"
+              and isinstance(node.args[0], ast.Attribute)}  # fmt: skip
+    assert {"STEP_MODE", "LASER_FAULT", "ABORTED", "RETRY"} <= logged
+    assert '.log_event("' not in scheduler  # no kind spelled as a bare string
+
+
+def test_placement_settings_are_one_model() -> None:
+    plan = CapturePlan()
+    assert isinstance(plan.placement, PlacementSpec) and plan.placement_spec() is plan.placement
+    assert plan_from_dict({"placement": {"mode": "random", "scale_max": 1.5}}).placement.scale_max == 1.5
+    for bad, message in (({"scale_min": 0}, "scale_min"), ({"mode": "x"}, "neither 'fixed' nor 'random'"),
+                         ({"typo": 1}, "typo"), ({"scale_min": 2, "scale_max": 1}, "scale_min <= scale_max"),
+                         ({"mode": "random", "top": 3}, "top/left are for mode 'fixed'")):  # fmt: skip
+        with pytest.raises(PlanError, match=message):
+            plan_from_dict({"placement": bad})
+    assert plan.to_dict()["placement"] == dataclasses.asdict(PlacementSpec())
+
+
+def test_simulated_defaults_are_owned_by_the_simulation() -> None:
+    config = BenchConfig()
+    sensor = SensorModel()
+    for name in ("quantum_efficiency", "system_gain_dn_per_e", "read_noise_e", "dark_current_e_per_s",
+                 "offset_dn", "full_well_e", "bit_depth"):  # fmt: skip
+        assert getattr(config.camera, name) == getattr(sensor, name), name
+
+    def default(owner: object, name: str) -> object:
+        return inspect.signature(owner).parameters[name].default
+
+    assert config.camera.exposure_us == default(SimulatedCamera, "exposure_us")
+    assert config.laser.max_power_w == default(SimulatedLaser, "max_power_w")
+    assert config.laser.wavelength_nm == default(SimulatedLaser, "wavelength_nm")
+    assert config.dmd.max_pattern_rate_hz == default(SimulatedDMD, "max_pattern_rate_hz")
+    assert config.sim.photons_per_joule == default(OpticalTable, "photons_per_joule")
+    assert PhaseScreenSettings().correlation_px == 1.0 and PhaseScreenSettings().phase_std_rad > 6.28
+
+
+def test_small_facts_have_one_owner() -> None:
+    import acquisition.datafile.records as records
+    import lab.cli as cli
+    import model.checkpoint as checkpoint
+
+    assert records.software_version is software_version is checkpoint.software_version
+    assert cli.software_version is software_version
+    assert format_bytes(1536) == "1.5 KiB" and format_bytes(3 * 2**40) == "3.0 TiB"
+    assert resume_command("a.h5") == "speckle-lab capture --resume a.h5"
+    for path in (ROOT / "acquisition").rglob("*.py"):
+        if path.name != "text.py":
+            assert "speckle-lab capture --resume" not in path.read_text(), path
