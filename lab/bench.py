@@ -21,6 +21,7 @@ from sim.camera import SimulatedCamera
 from sim.camera_model import SensorModel
 from sim.dmd import SimulatedDMD
 from sim.laser import SimulatedLaser
+from sim.ballistic import with_ballistic
 from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
 from sim.table import OpticalTable
 
@@ -184,6 +185,11 @@ CAMERA_BACKENDS: dict[str, Factory[Camera]] = {"sim": _sim_camera, "genicam": _g
 
 
 def build_medium(config: BenchConfig, source: str = "bench configuration") -> Medium:
+    """The simulated medium, with its ballistic fraction (sim.ballistic) when the configuration sets one."""
+    return with_ballistic(_scattering_medium(config, source), getattr(config.medium, "ballistic_fraction", 0.0))
+
+
+def _scattering_medium(config: BenchConfig, source: str) -> Medium:
     """The simulated scattering medium: DMD macropixels in, camera pixels out."""
     medium, side = config.medium, config.dmd.side_macropixels
     output_shape = (config.camera.rows, config.camera.cols)
