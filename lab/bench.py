@@ -17,11 +17,11 @@ import numpy as np
 from drivers import DMD, Camera, Device, DmdGeometry, Laser, OutOfRange
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
 from lab.config_errors import BenchConfigError
+from sim.ballistic import with_ballistic
 from sim.camera import SimulatedCamera
 from sim.camera_model import SensorModel
 from sim.dmd import SimulatedDMD
 from sim.laser import SimulatedLaser
-from sim.ballistic import with_ballistic
 from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
 from sim.table import OpticalTable
 

@@ -35,7 +35,7 @@ class BallisticMixture(Medium):
     def __init__(self, scattered: Medium, eta: float) -> None:
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"the ballistic fraction eta must lie in [0, 1], got {eta}")
-        side = int(round(np.sqrt(scattered.n_inputs)))
+        side = round(float(np.sqrt(scattered.n_inputs)))
         if side * side != scattered.n_inputs:
             raise ValueError(f"ballistic light needs a square DMD area, not {scattered.n_inputs} inputs")
         super().__init__(scattered.n_inputs, scattered.output_shape, scattered.seed)

@@ -145,15 +145,17 @@ def study_design(
                     plan(digits, n_train, {"mode": "random"})),
         DatasetSpec("test_faces", "faces (unseen identities)", "test",
                     plan(augmented(FACE_TEST_BASES, n_test), n_test, in_region)),
-        DatasetSpec("test_digits", "digits (unseen)", "test", plan(digits, n_test, in_region, offset=DIGIT_TEST_OFFSET)),
+        DatasetSpec("test_digits", "digits (unseen)", "test",
+                    plan(digits, n_test, in_region, offset=DIGIT_TEST_OFFSET)),
         DatasetSpec("test_digits_shifted", "digits (unseen), other DMD region", "test",
                     plan(digits, n_test, other_region, offset=DIGIT_TEST_OFFSET)),
-        *(DatasetSpec(f"probe_{t}_{l}", f"single-spot probes in the window at ({t}, {l})", "probe",
-                      plan(f"spots:size={size}", size * size, {"mode": "fixed", "top": t, "left": l}))
-          for t, l in probe_windows(side, size)),
+        *(DatasetSpec(f"probe_{t}_{c}", f"single-spot probes in the window at ({t}, {c})", "probe",
+                      plan(f"spots:size={size}", size * size, {"mode": "fixed", "top": t, "left": c}))
+          for t, c in probe_windows(side, size)),
     )  # fmt: skip
     bench_changes = {"bench": {"name": f"simulated bench ({'quick' if quick else 'full'} study)"},
-                     "dmd": {"macropixel_mirrors": 8, "side_macropixels": side}, "camera": {"rows": 64, "cols": 64}}  # fmt: skip
+                     "dmd": {"macropixel_mirrors": 8, "side_macropixels": side},
+                     "camera": {"rows": 64, "cols": 64}}  # fmt: skip
     train = {"epochs": epochs, "patience_epochs": 4 if quick else 5, "batch_size": 32, "lr": 1e-3,
              "val_fraction": 0.1, "test_fraction": 0.0, "seed": 0, "device": "auto",
              "normalisation": NORMALISATION}  # fmt: skip

@@ -80,7 +80,8 @@ def pcc_per_frame(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     from model.metrics import pcc
 
-    return pcc(torch.from_numpy(np.asarray(pred, np.float32)), torch.from_numpy(np.asarray(target, np.float32))).numpy()
+    a, b = (torch.from_numpy(np.array(x, dtype=np.float32)) for x in (pred, target))
+    return pcc(a, b).numpy()
 
 
 def predict(trained, speckle: np.ndarray) -> np.ndarray:
@@ -118,10 +119,14 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_")
         started = time.monotonic()
         result = train(config, [str(paths[key])], run_dir, show_progress=False)
+        seconds = {"train": time.monotonic() - started}
         trained = load_trained(run_dir, "cpu")
         train_rows = np.sort(np.asarray(trained.split.train))
         data = frames[key]
+        clock = time.monotonic()
         ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=True, seed=repeat)
+        seconds["ridge"] = time.monotonic() - clock
+        clock = time.monotonic()
         mean_target = data["target"][train_rows].mean(axis=0)
         row = {}
         for test in condition.tests:
@@ -132,16 +137,22 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
                 "mean_image": float(pcc_per_frame(np.broadcast_to(mean_target, t["target"].shape), t["target"]).mean()),
             }
         out["pcc"][key] = row
+        seconds["score"] = time.monotonic() - clock
         out["training"][key] = {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
                                 "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason,
                                 "seconds": round(time.monotonic() - started, 1), "ridge_lambda": ridge.lam,
-                                "device": result.device, "run_dir": str(run_dir)}  # fmt: skip
+                                "device": result.device, "run_dir": str(run_dir),
+                                "stage_seconds": {k: round(v, 1) for k, v in seconds.items()}}  # fmt: skip
         out["homogeneity"][key] = homogeneity_of(data["dmd"], design.regions["roi"])
+        clock = time.monotonic()
         if condition.probes:
             probes = {s.key: frames[s.key] for s in design.probe_sets}
-            out["heat_maps"][key] = heat_maps(design, probes, lambda s: predict(trained, s), ridge.predict)
+            out["heat_maps"][key] = heat_maps(design, probes, lambda s, net=trained: predict(net, s), ridge.predict)
+        seconds["probes"] = time.monotonic() - clock
+        clock = time.monotonic()
         if repeat == 0:
             _figures(design, condition, key, trained, frames, out_dir / "figures")
+        seconds["figures"] = time.monotonic() - clock
         cells = ", ".join(
             f"{test.removeprefix('test_')} {c['unet']:.3f} (ridge {c['ridge']:.3f})" for test, c in row.items()
         )
@@ -169,8 +180,8 @@ def run_study(design: StudyDesign, out_dir: Path, log: Log = print) -> dict:
     for condition in design.conditions:
         repeats = []
         for r in range(condition.repeats):
-            log(f"[{condition.name}] {condition.label}: repeat {r + 1}/{condition.repeats} "
-                f"(medium seed {MEDIUM_SEED + r}, training seed {r}), {time.monotonic() - started:.0f} s so far")  # fmt: skip
+            log(f"[{condition.name}] {condition.label}: repeat {r + 1}/{condition.repeats} (medium seed "
+                f"{MEDIUM_SEED + r}, training seed {r}), {time.monotonic() - started:.0f} s so far")  # fmt: skip
             repeats.append(run_repeat(design, condition, r, out_dir, log))
         conditions[condition.name] = {"label": condition.label, "medium": condition.medium, "train": condition.train,
                                       "plans": condition.plans, "repeats": repeats,
