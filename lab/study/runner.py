@@ -108,16 +108,16 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
     where = out_dir / "data" / condition.name / f"r{repeat}"
     specs = _datasets(design, condition)
     plans = [(s.key, {**s.plan, **condition.plans.get(s.key, {})}) for s in specs]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     paths = capture_plans(bench_config(design, condition, repeat), plans, where, log)
     log(f"  captured {len(plans)} sets ({sum(p[1]['n_frames'] for p in plans)} frames) in "
-        f"{time.monotonic() - started:.0f} s")  # fmt: skip
+        f"{time.monotonic() - started:.0f} s (cpu {time.process_time() - cpu:.0f} s)")  # fmt: skip
     frames = {key: read_frames(path, design.side) for key, path in paths.items()}
     config = TrainConfig.model_validate({**design.train, **condition.train, "seed": repeat})
     out: dict = {"pcc": {}, "training": {}, "heat_maps": {}, "homogeneity": {}, "medium_seed": MEDIUM_SEED + repeat}
     for key in condition.training:
         run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_")
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         result = train(config, [str(paths[key])], run_dir, show_progress=False)
         seconds = {"train": time.monotonic() - started}
         trained = load_trained(run_dir, "cpu")
@@ -153,6 +153,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         if repeat == 0:
             _figures(design, condition, key, trained, frames, out_dir / "figures")
         seconds["figures"] = time.monotonic() - clock
+        seconds["cpu"] = time.process_time() - cpu
         cells = ", ".join(
             f"{test.removeprefix('test_')} {c['unet']:.3f} (ridge {c['ridge']:.3f})" for test, c in row.items()
         )
@@ -174,7 +175,7 @@ def _figures(design: StudyDesign, condition: Condition, key: str, trained, frame
 
 
 def run_study(design: StudyDesign, out_dir: Path, log: Log = print) -> dict:
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     out_dir.mkdir(parents=True, exist_ok=True)
     conditions = {}
     for condition in design.conditions:
@@ -196,6 +197,7 @@ def run_study(design: StudyDesign, out_dir: Path, log: Log = print) -> dict:
         "findings": findings(conditions["main"]["repeats"]),
         "notes": design.notes,
         "seconds": round(time.monotonic() - started, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),  # all threads: the load on a shared machine
     }
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=_plain))
     return results
