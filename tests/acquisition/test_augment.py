@@ -60,7 +60,7 @@ def test_augment_keeps_shape_and_range_and_mirror_flips() -> None:
     mirrored = augment(image, AugmentParams(mirror=True))
     np.testing.assert_allclose(mirrored, image[:, ::-1])
     out = augment(image, AugmentParams(zoom=1.2, shift_row=0.05, angle_deg=8, gamma=1.3))
-    assert out.shape == image.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    assert out.shape == image.shape and out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
 
 
 @pytest.mark.parametrize(
