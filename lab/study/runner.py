@@ -157,8 +157,9 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         cells = ", ".join(
             f"{test.removeprefix('test_')} {c['unet']:.3f} (ridge {c['ridge']:.3f})" for test, c in row.items()
         )
+        stages = " ".join(f"{k} {v:.0f}" for k, v in seconds.items())
         log(f"  [{condition.name} r{repeat}] {key.removeprefix('train_')} net, {result.epochs_completed} epochs, "
-            f"{time.monotonic() - started:.0f} s: {cells}")  # fmt: skip
+            f"{time.monotonic() - started:.0f} s ({stages}): {cells}")  # fmt: skip
     return out
 
 

@@ -118,3 +118,13 @@ def test_findings_follow_the_two_spread_rule() -> None:
     assert clear["id"] == "faces_vs_digits" and clear["holds"] and clear["effect"] == pytest.approx(0.3, abs=0.01)
     noisy = findings([repeat(0.5, 0.2), repeat(0.1, 0.3)])[0]
     assert not noisy["holds"] and noisy["spread"] > noisy["effect"] / 2
+
+
+def test_a_full_face_set_trains_on_new_faces_and_tests_on_later_ones() -> None:
+    """With a large source (e.g. lfw:PATH), every training frame is a new face and the test faces come after."""
+    design = study_design(quick=True, faces="lfw:/data/lfw.tgz", digits="mnist:/data/mnist")
+    plans = {spec.key: spec.plan for spec in design.datasets}
+    assert plans["train_faces"]["targets"] == "lfw:/data/lfw.tgz" and plans["train_faces"]["n_targets"] is None
+    assert plans["test_faces"]["target_offset"] == plans["train_faces"]["n_frames"]
+    assert plans["train_digits_homogenised"]["targets"].endswith(":mnist:/data/mnist")
+    assert any("lfw:/data/lfw.tgz" in note for note in design.notes)
