@@ -57,6 +57,7 @@ def write_report(design: StudyDesign, results: dict, out_dir: Path) -> Path:
     lines += _pcc_table(main, labels)
     lines += _homogeneity_section(main, labels)
     lines += _heat_map_section(design, results, out_dir, labels)
+    lines += _region_shift_section(results)
     for name, condition in results["conditions"].items():
         if name == "main":
             continue
@@ -83,6 +84,27 @@ def _pcc_table(condition: dict, labels: dict) -> list[str]:
         cells = [" / ".join(_ms(row[t][m]) for m in ("unet", "ridge", "mean_image")) for t in tests]
         lines.append(f"| {labels[train]} | " + " | ".join(cells) + " |")
     return [*lines, ""]
+
+
+def _region_shift_section(results: dict) -> list[str]:
+    """The digits net's region shift on every medium the study ran: ground glass, thin diffuser, eta > 0."""
+    rows = []
+    for name, condition in results["conditions"].items():
+        table = condition["summary"]["pcc"].get("train_digits", {})
+        if "test_digits" not in table or "test_digits_shifted" not in table:
+            continue
+        inside, outside = table["test_digits"]["unet"], table["test_digits_shifted"]["unet"]
+        effects = [a - b for a, b in zip(inside["values"], outside["values"], strict=True)]
+        eta = condition["medium"].get("ballistic_fraction", 0.0)
+        kind = condition["medium"].get("kind", "transmission_matrix")
+        rows.append(f"| {name} | {kind} | {eta:g} | {len(effects)} | {_ms(inside)} | {_ms(outside)} "
+                    f"| {np.mean(effects):+.3f} |")  # fmt: skip
+    if len(rows) < 2:
+        return []
+    return ["## Region shift against the medium", "",
+            "The digits net (trained in the ROI) on unseen digits in the ROI and in the other region (U-Net PCC).", "",
+            "| condition | medium | ballistic eta | repeats | training region | other region | drop |",
+            "|---|---|---|---|---|---|---|", *rows, ""]  # fmt: skip
 
 
 def _homogeneity_section(condition: dict, labels: dict) -> list[str]:
