@@ -114,6 +114,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         f"{time.monotonic() - started:.0f} s (cpu {time.process_time() - cpu:.0f} s)")  # fmt: skip
     frames = {key: read_frames(path, design.side) for key, path in paths.items()}
     config = TrainConfig.model_validate({**design.train, **condition.train, "seed": repeat})
+    per_frame = config.normalisation == "per_frame"  # the ridge baseline sees its input as the net does
     out: dict = {"pcc": {}, "training": {}, "heat_maps": {}, "homogeneity": {}, "medium_seed": MEDIUM_SEED + repeat}
     for key in condition.training:
         run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_")
@@ -124,7 +125,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         train_rows = np.sort(np.asarray(trained.split.train))
         data = frames[key]
         clock = time.monotonic()
-        ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=True, seed=repeat)
+        ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=per_frame, seed=repeat)
         seconds["ridge"] = time.monotonic() - clock
         clock = time.monotonic()
         mean_target = data["target"][train_rows].mean(axis=0)
