@@ -1,9 +1,10 @@
 """Per-position quality heat maps from the single-spot probe set: where each net's learned mapping is valid.
 
-The probe windows (ROI-sized, tiling the active area, `design.probe_windows`) each show a lit disc at every
-position of the window; a net's reconstruction of a probe is compared (PCC) with the disc it was shown. The map
-over the active area holds, at each position, the mean PCC of the probes centred there (windows overlap where the
-side is no multiple of the window)."""
+The probe windows (ROI-sized, tiling the active area, then the ROI and the other region themselves,
+`design.probe_windows`) each show a lit disc at every position of the window; a net's reconstruction (in its
+output frame, the window's) is compared (PCC) with the disc as shown in the window. The map over the active area
+holds, at each position, the PCC of the probe centred there, from the last window in the list that covers it: a
+position of the ROI is probed in the ROI's own window, where the net's output frame and the DMD agree."""
 
 from __future__ import annotations
 
@@ -34,17 +35,16 @@ def spot_positions(targets: np.ndarray, radius: int = 1) -> np.ndarray:
 def quality_map(
     side: int, windows: list[tuple[tuple[int, int], np.ndarray, np.ndarray]], predict: Predict
 ) -> np.ndarray:
-    """float64 `[side, side]` mean PCC of the probes centred at each position (NaN where none is)."""
+    """float64 `[side, side]` PCC of the probe centred at each position, later windows overriding earlier ones
+    (NaN where no probe is)."""
     from lab.study.runner import pcc_per_frame
 
-    total, count = np.zeros((side, side)), np.zeros((side, side))
+    heat = np.full((side, side), np.nan)
     for (top, left), speckle, target in windows:
         quality = pcc_per_frame(predict(speckle), target)
         rows, cols = spot_positions(target).T
-        np.add.at(total, (top + rows, left + cols), quality)
-        np.add.at(count, (top + rows, left + cols), 1)
-    with np.errstate(invalid="ignore"):
-        return total / np.where(count > 0, count, np.nan)
+        heat[top + rows, left + cols] = quality
+    return heat
 
 
 def region_mean(heat: np.ndarray, region: tuple[int, int, int, int]) -> float:
@@ -55,7 +55,7 @@ def region_mean(heat: np.ndarray, region: tuple[int, int, int, int]) -> float:
 def heat_maps(design, probes: dict[str, dict], net: Predict, ridge: Predict) -> dict:
     """U-Net and ridge maps over the active area, and their means in the ROI, the other region and the whole area."""
     windows = []
-    for key, frames in probes.items():
+    for key, frames in probes.items():  # in the design's order: the aligned windows last
         top, left = (int(v) for v in key.removeprefix("probe_").split("_"))
         windows.append(((top, left), frames["speckle"], frames["target"]))
     out = {}
