@@ -28,6 +28,9 @@ def finding_lines(results: dict) -> list[str]:
                 f"(paired t-test one-sided p = {f['paired_t_p_one_sided']:.3g})")  # fmt: skip
         if "fraction_of_gap_closed" in f and not math.isnan(f["fraction_of_gap_closed"]):
             line += f"; {100 * f['fraction_of_gap_closed']:.0f} % of the faces/digits gap closed"
+        pair, base = next(iter(f["baselines"].items()))
+        beaten = "" if a["mean"] > base["mean_image"]["mean"] else " (the U-Net does not beat the mean image)"
+        line += f". Baselines for {pair}: ridge {_ms(base['ridge'])}, mean image {_ms(base['mean_image'])}{beaten}"
         lines.append(line + ".")
     return lines
 
