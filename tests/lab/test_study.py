@@ -31,7 +31,7 @@ def one_torch_thread():
 
 def tiny_design():
     design = study_design(quick=True, repeats=2)
-    sizes = {"train": 40, "test": 12}
+    sizes = {"train": 32, "test": 8}
     datasets = tuple(
         dataclasses.replace(spec, plan={**spec.plan, "n_frames": sizes.get(spec.role, spec.plan["n_frames"])})
         for spec in design.datasets
