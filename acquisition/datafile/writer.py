@@ -58,6 +58,7 @@ from acquisition.datafile.metadata import (
     write_metadata,
     writer_identity,
 )
+from acquisition.datafile.nexus import write_end_time
 from acquisition.datafile.reader import open_capture
 from acquisition.datafile.records import FrameRows, RunMetadata
 from acquisition.datafile.space import (
@@ -320,6 +321,7 @@ class CaptureWriter:
             raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
         with self._io_errors():
             self._status[()] = np.array(status.encode(), dtype=STATUS_DTYPE)
+            write_end_time(self._file, status)
             self._file.flush()
 
     # -- commit -------------------------------------------------------------------------------------
