@@ -132,7 +132,7 @@ def _source_fields(group: h5py.Group, settings: Mapping[str, Any]) -> None:
 def _detector_fields(group: h5py.Group, settings: Mapping[str, Any]) -> None:
     """NXdetector's own names: count_time (the exposure, s), bit_depth_readout, gain_setting."""
     if isinstance(settings.get("exposure_us"), int | float):
-        group.create_dataset("count_time", data=float(settings["exposure_us"]) * 1e-6).attrs["units"] = "s"
+        group.create_dataset("count_time", data=float(settings["exposure_us"]) / 1e6).attrs["units"] = "s"
     if isinstance(settings.get("bit_depth"), int) and "bit_depth_readout" not in group:
         group.create_dataset("bit_depth_readout", data=np.int64(settings["bit_depth"]))
 
