@@ -7,6 +7,7 @@ appendable datasets are resizable along their first axis and each appendable gro
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -94,6 +95,16 @@ KNOWN_EVENT_KINDS = (
     "aborted",
     "resumed",
 )
+
+#: How loud each event and each final status is in the logs (an unknown event kind is a warning).
+EVENT_LOG_LEVELS = {"step_mode": logging.INFO, "resumed": logging.INFO, "aborted": logging.WARNING}
+EVENT_LOG_LEVELS |= {kind: logging.ERROR for kind in ("laser_fault", "device_error", "write_error")}
+STATUS_LOG_LEVELS = {
+    "running": logging.INFO,
+    "complete": logging.INFO,
+    "aborted": logging.WARNING,
+    "failed": logging.ERROR,
+}
 
 FRAME_COLUMNS = ("speckle", "target", "target_index", "timestamp", "frame_id")
 DARK_COLUMNS = ("speckle", "timestamp", "phase")

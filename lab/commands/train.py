@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.plan import PlanError, read_toml
+from lab.logging_setup import TRAINING_LOG, log_file
 
 EXIT_USAGE = 2
 
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
                 config = TrainConfig.model_validate({**config.model_dump(), **overrides})
         else:
             config = TrainConfig.model_validate(overrides)
-        result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+        with log_file(Path(args.out) / TRAINING_LOG):
+            result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
