@@ -26,22 +26,28 @@ except ImportError:  # pragma: no cover - Windows
 #: How long one read of a serial port may block: bounds how far a timeout can overshoot.
 POLL_S = 0.02
 
+#: At most this many bytes are drained by a flush of a port without `reset_input_buffer`.
+DRAIN_MAX_BYTES = 1 << 16
+
+
+def _is_closed_port(error: BaseException) -> bool:
+    """`ValueError: I/O operation on closed file` and its kin: the port was closed under the transport."""
+    return isinstance(error, ValueError) and "closed" in str(error).lower()
+
 
 class SerialPort(Protocol):
-    """What the transport needs of a port: pyserial's `Serial` (or anything shaped like it)."""
+    """What the transport needs of a port: `read`, `write` and a settable `timeout`, nothing more.
+
+    pyserial's `Serial` has more, and the transport uses it when present (`in_waiting` to read what is
+    there in one call, `reset_input_buffer` to flush, `close` for a port it opened), but a port deriving
+    from `serial.SerialBase` without them (other projects' doubles, some USB bridges) works as well.
+    """
 
     timeout: float | None
 
     def write(self, data: bytes) -> int | None: ...
 
     def read(self, size: int = 1) -> bytes: ...
-
-    def reset_input_buffer(self) -> None: ...
-
-    @property
-    def in_waiting(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 class LineTransport(ABC):
@@ -100,6 +106,21 @@ class LineTransport(ABC):
     def _gone(self, command: str, error: BaseException) -> DeviceDisconnected:
         return DeviceDisconnected(self.label, command, f"port {self.port_name} is gone: {error}")
 
+    def _port_failure(self, command: str, error: Exception) -> DeviceError:
+        """Any exception a port raised, as one of the contract's errors (no foreign exception leaks).
+
+        A write that would not drain (pyserial's SerialTimeoutException) is a timeout; an OS error or an
+        operation on a closed port means the port is gone; anything else is a device error naming the
+        exception's type, so the operator still reads what the port said.
+        """
+        if isinstance(error, DeviceError):
+            return error
+        if "Timeout" in type(error).__name__:
+            return DeviceTimeout(self.label, command, f"write timed out on {self.port_name}")
+        if isinstance(error, _PORT_ERRORS) or _is_closed_port(error):
+            return self._gone(command, error)
+        return DeviceError(self.label, command, f"port {self.port_name} failed: {type(error).__name__}: {error}")
+
 
 def open_serial_port(port_name: str, device: str, baudrate: int = 115200, timeout_s: float = 1.0) -> Any:
     """Open `port_name` 8N1 with pyserial (a device path, COMn, or a pyserial URL such as socket://)."""
@@ -137,18 +158,26 @@ class SerialLineTransport(LineTransport):
         self._eol_out = eol_out
         self._owns_port = owns_port
         self._buffer = bytearray()
-        self._saved_timeout = port.timeout
-        port.timeout = POLL_S  # short blocking reads: the deadline, not the port, decides when to give up
+        for needed in ("read", "write"):
+            if not callable(getattr(port, needed, None)):
+                raise TypeError(f"{device}: port {port_name} has no {needed}(): expected a pyserial-compatible port")
+        try:
+            self._saved_timeout = port.timeout
+            port.timeout = POLL_S  # short blocking reads: the deadline, not the port, decides when to give up
+        except Exception as error:
+            self.closed = True
+            if owns_port:
+                with contextlib.suppress(Exception):
+                    port.close()
+            raise self._port_failure("open", error) from error
 
     def send(self, command: str) -> None:
         self._check_open(command)
         data = command.encode("ascii") + self._eol_out
         try:
             self._port.write(data)
-        except _PORT_ERRORS as error:
-            if "Timeout" in type(error).__name__:  # pyserial's SerialTimeoutException: the port would not drain
-                raise DeviceTimeout(self.label, command, f"write timed out on {self.port_name}") from error
-            raise self._gone(command, error) from error
+        except Exception as error:
+            raise self._port_failure(command, error) from error
 
     def read_line(self, command: str, timeout_s: float | None = None) -> str:
         self._check_open(command)
@@ -167,10 +196,19 @@ class SerialLineTransport(LineTransport):
     def flush(self, command: str = "flush") -> None:
         self._check_open(command)
         self._buffer.clear()
+        reset = getattr(self._port, "reset_input_buffer", None)
         try:
-            self._port.reset_input_buffer()
-        except _PORT_ERRORS as error:
-            raise self._gone(command, error) from error
+            if callable(reset):
+                reset()
+                return
+            drained = 0  # no reset: read until one short read comes back empty (costs one POLL_S)
+            while drained < DRAIN_MAX_BYTES:
+                data = self._port.read(self._waiting() or 4096)
+                if not data:
+                    return
+                drained += len(data)
+        except Exception as error:
+            raise self._port_failure(command, error) from error
 
     def _pop_line(self) -> str | None:
         end = self._buffer.find(b"\n")
@@ -180,21 +218,25 @@ class SerialLineTransport(LineTransport):
         del self._buffer[: end + 1]
         return raw.decode("ascii", errors="replace").strip()
 
+    def _waiting(self) -> int:
+        """Bytes the port says are waiting; 0 when it cannot say (no `in_waiting`, as on `SerialBase`)."""
+        waiting = getattr(self._port, "in_waiting", None)
+        return waiting if isinstance(waiting, int) and waiting > 0 else 0
+
     def _read_some(self, command: str) -> bytes:
         try:
-            waiting = self._port.in_waiting
-            return self._port.read(waiting if waiting else 1)
-        except _PORT_ERRORS as error:
-            raise self._gone(command, error) from error
+            data = self._port.read(self._waiting() or 1)
+        except Exception as error:
+            raise self._port_failure(command, error) from error
+        return bytes(data) if data else b""
 
     def _release(self) -> None:
-        try:
+        """Close a port this transport opened, else give the caller's port its timeout back; never raises."""
+        with contextlib.suppress(Exception):  # a vanished or foreign port is released as far as it lets us
             if self._owns_port:
                 self._port.close()
             else:
                 self._port.timeout = self._saved_timeout
-        except _PORT_ERRORS:
-            pass  # a vanished port is released already
 
 
 def open_visa_resource(

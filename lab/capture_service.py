@@ -13,6 +13,7 @@ from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress,
 from lab.bench import Bench, build_bench, open_bench
 from lab.bench_config import BenchConfig
 from lab.config_errors import BenchConfigError
+from lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
 
@@ -58,7 +59,7 @@ def run_plan(
         if not overwrite:
             raise CaptureError(f"{out} already exists; choose another --out, or resume it with --resume {out}")
         out.unlink()
-    with open_bench(bench_path) as bench:
+    with capture_log(out), open_bench(bench_path) as bench:
         return make_run(plan, bench, out, control=control, on_progress=on_progress).run()
 
 
@@ -82,7 +83,7 @@ def resume_file(
     """Continue an interrupted capture from its first missing row, with its own plan and bench."""
     path = Path(path)
     plan, config = stored_plan_and_bench(path)
-    with build_bench(config, f"{path}: stored bench") as bench:
+    with capture_log(path), build_bench(config, f"{path}: stored bench") as bench:
         return make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress).run()
 
 

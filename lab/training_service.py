@@ -28,8 +28,10 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
+from lab.logging_setup import TRAINING_LOG, log_to_stream
+
 Event = dict[str, Any]
-LOG_NAME = "training.log"
+LOG_NAME = TRAINING_LOG
 
 
 class TrainingError(RuntimeError):
@@ -280,6 +282,7 @@ def _main() -> int:
     # Anything else that writes to stdout (a library's print) goes to the log, not into the protocol.
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    log_to_stream(sys.stderr)  # the trainer's INFO records (start, every epoch, end) into training.log
     return child_main(sys.stdin, protocol, getattr(os, "nice", None))
 
 

@@ -11,43 +11,89 @@ import math
 import torch
 import torch.nn.functional as nnf
 
-EPS = 1e-12
+
+def as_float(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both images in one floating dtype, so every metric accepts the same inputs (integer or bool targets too).
+
+    The dtype is the promotion of the two (float32 with an integer target stays float32); two integer
+    images are compared in the default float dtype.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    dtype = torch.promote_types(pred.dtype, target.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.get_default_dtype()
+    return pred.to(dtype), target.to(dtype)
 
 
 def _flat(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(images.shape[0], -1)
 
 
-def _centred(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Centred rows and whether each row is constant up to rounding (its spread is below the dtype's resolution)."""
-    centred = x - x.mean(dim=1, keepdim=True)
-    resolution = torch.finfo(x.dtype).eps * 8 * x.abs().amax(dim=1)
-    constant = centred.abs().amax(dim=1) <= resolution
-    return centred, constant
+def _peak(x: torch.Tensor) -> torch.Tensor:
+    """Each row's largest magnitude (1 for an all-zero row), not differentiated: the metrics dividing by it are
+    scale-invariant, so no absolute epsilon enters, and sums of squares neither underflow nor overflow."""
+    peak = x.detach().abs().amax(dim=1, keepdim=True)
+    return torch.where(peak > 0, peak, torch.ones_like(peak))
+
+
+def _centred(x: torch.Tensor) -> torch.Tensor:
+    """Rows minus their mean, scaled to unit peak, accurate for a spread of a few units in the last place.
+
+    A float32 mean of values near 1000 is itself rounded by up to 3e-5, as large as the spread of a narrow
+    image. So each row is first shifted by its own minimum (exact for values within a factor 2 of it), and the
+    mean of the small residues is subtracted next; the means are taken of peak-scaled rows (no overflow).
+    """
+    shifted = x - x.detach().amin(dim=1, keepdim=True)
+    scale = _peak(shifted)
+    centred = shifted - (shifted / scale).mean(dim=1, keepdim=True) * scale
+    return centred / _peak(centred)
+
+
+def is_constant(x: torch.Tensor) -> torch.Tensor:
+    """Per row: all values exactly equal (max == min). Exact in any dtype: an image whose spread is one
+    unit in the last place is not flat, and a flat one is flat whatever its magnitude."""
+    return x.amax(dim=1) == x.amin(dim=1)
+
+
+def _norm(x: torch.Tensor) -> torch.Tensor:
+    """Row norms with a finite gradient at zero (the rows here are unit-peak, so `tiny` never biases a value)."""
+    return torch.sqrt((x * x).sum(dim=1).clamp_min(torch.finfo(x.dtype).tiny))
 
 
 def pcc(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation coefficient per image; 0 where either image is constant (PCC undefined)."""
-    (a, flat_a), (b, flat_b) = _centred(_flat(pred)), _centred(_flat(target).to(pred.dtype))
-    denom = torch.sqrt((a * a).sum(dim=1) * (b * b).sum(dim=1))
-    r = (a * b).sum(dim=1) / denom.clamp_min(EPS)  # finite gradients even where masked below
-    return torch.where(flat_a | flat_b, torch.zeros_like(r), r)
+    """Pearson correlation coefficient per image; 0 where either image is constant (PCC undefined).
+
+    Invariant to each image's gain and offset in any float dtype, with finite gradients everywhere.
+    """
+    pred, target = as_float(pred, target)
+    raw_a, raw_b = _flat(pred), _flat(target)
+    flat = is_constant(raw_a) | is_constant(raw_b)
+    a, b = _centred(raw_a), _centred(raw_b)
+    r = (a * b).sum(dim=1) / (_norm(a) * _norm(b))
+    return torch.where(flat, torch.zeros_like(r), r.clamp(-1.0, 1.0))
 
 
 def cosine_similarity(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """<a, b> / (|a| |b|) per image; 0 where either image is all zero."""
-    a, b = _flat(pred), _flat(target)
-    return (a * b).sum(dim=1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(EPS)
+    """<a, b> / (|a| |b|) per image; 0 where either image is all zero. Invariant to each image's scale."""
+    pred, target = as_float(pred, target)
+    raw_a, raw_b = _flat(pred), _flat(target)
+    zero = (raw_a == 0).all(dim=1) | (raw_b == 0).all(dim=1)
+    a, b = raw_a / _peak(raw_a), raw_b / _peak(raw_b)
+    cs = (a * b).sum(dim=1) / (_norm(a) * _norm(b))
+    return torch.where(zero, torch.zeros_like(cs), cs.clamp(-1.0, 1.0))
 
 
 def dice_soft(pred: torch.Tensor, target: torch.Tensor, smooth: float = 1e-6) -> torch.Tensor:
     """(2 sum(p t) + s) / (sum p + sum t + s) per image, for intensities in [0, 1]; 1 when both are empty."""
+    pred, target = as_float(pred, target)
     a, b = _flat(pred), _flat(target)
     return (2 * (a * b).sum(dim=1) + smooth) / (a.sum(dim=1) + b.sum(dim=1) + smooth)
 
 
 def dice_thresholded(pred: torch.Tensor, target: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Dice of the binary masks (value > threshold); 1 when both masks are empty."""
+    pred, target = as_float(pred, target)
     a = (_flat(pred) > threshold).to(pred.dtype)
     b = (_flat(target) > threshold).to(pred.dtype)
     inter, total = (a * b).sum(dim=1), a.sum(dim=1) + b.sum(dim=1)
@@ -75,26 +121,36 @@ def ssim(
     Equals scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
     data_range=1): the SSIM map is averaged over the pixels whose window lies inside the image, which is
     exactly a 'valid' separable convolution, so no border padding convention is involved.
+
+    Variances as E[x^2] - mu^2 cancel catastrophically in float32 (and in TF32 convolutions on a GPU): SSIM
+    reached 1.0005 for near-identical images. So the moments are taken in float64 (as scikit-image does) of
+    images centred on their own mean (variances and covariance do not change; the means are added back), the
+    variances are clipped at 0 and the map at 1 (SSIM <= 1 by Cauchy-Schwarz; only rounding could pass it).
+    The result has the inputs' float dtype. Not differentiated in training, so float64 costs nothing there.
     """
-    if pred.shape != target.shape:
-        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    pred, target = as_float(pred, target)
     h, w = pred.shape[-2:]
     if min(h, w) < taps:
         raise ValueError(f"SSIM needs images of at least {taps}x{taps} pixels, got {h}x{w}")
-    batch = pred.shape[0]
-    x = pred.reshape(-1, 1, h, w)
-    y = target.reshape(-1, 1, h, w).to(x.dtype)
-    g = gaussian_taps(sigma, taps, x.dtype).to(x.device)
+    batch, out_dtype = pred.shape[0], pred.dtype
+    work = torch.float64 if pred.device.type != "mps" else torch.float32  # MPS has no float64
+    x = pred.reshape(-1, 1, h, w).to(work)
+    y = target.reshape(-1, 1, h, w).to(work)
+    m_x, m_y = x.mean(dim=(-2, -1), keepdim=True), y.mean(dim=(-2, -1), keepdim=True)
+    x, y = x - m_x, y - m_y
+    g = gaussian_taps(sigma, taps, work).to(x.device)
     stack = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # one pass of the filter for all five moments
     stack = nnf.conv2d(stack, g.view(1, 1, taps, 1).expand(5, 1, taps, 1), groups=5)
     stack = nnf.conv2d(stack, g.view(1, 1, 1, taps).expand(5, 1, 1, taps), groups=5)
-    mu_x, mu_y, e_xx, e_yy, e_xy = stack.unbind(dim=1)
-    var_x, var_y, cov = e_xx - mu_x * mu_x, e_yy - mu_y * mu_y, e_xy - mu_x * mu_y
+    dx, dy, e_xx, e_yy, e_xy = stack.unbind(dim=1)
+    var_x, var_y = (e_xx - dx * dx).clamp_min(0), (e_yy - dy * dy).clamp_min(0)
+    cov = e_xy - dx * dy
+    mu_x, mu_y = dx + m_x[:, 0], dy + m_y[:, 0]
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     num = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
     den = (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
-    per_channel = (num / den).mean(dim=(-2, -1))
-    return per_channel.reshape(batch, -1).mean(dim=1)
+    per_channel = (num / den).clamp_max(1.0).mean(dim=(-2, -1))
+    return per_channel.reshape(batch, -1).mean(dim=1).to(out_dtype)
 
 
 def image_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:

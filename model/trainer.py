@@ -15,6 +15,7 @@ checkpoint); on the CPU nothing changes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import sys
 import threading
@@ -44,6 +45,8 @@ from model.rng_state import capture_rng, restore_rng
 from model.sources import FrameSource, as_source, open_captures, same_data
 from model.split import Split
 from model.unet import UNet, UNetShape, plan_shape
+
+logger = logging.getLogger(__name__)
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
@@ -358,6 +361,12 @@ class Trainer:
             )
             improved = self.early.update(epoch, val["dice"])
             self.save(improved)
+            if self.env.is_main:
+                logger.info(
+                    "epoch %d/%d: loss %.4f, val loss %.4f, val Dice %.4f, val PCC %.4f, val SSIM %.4f, %.1f s%s",
+                    *(epoch, cfg.epochs, stats.loss, val["loss"], val["dice"], val["pcc"], val["ssim"]),
+                    *(self.history[-1]["seconds"], " (best so far)" if improved else ""),
+                )
             if show and self.env.is_main:
                 tqdm.write(
                     f"epoch {epoch}/{cfg.epochs}: loss {stats.loss:.4f}, val loss {val['loss']:.4f}, "
@@ -409,7 +418,17 @@ def train(
             trainer = Trainer(config, source, out_dir, checkpoint, env, device)
             if env.is_main:
                 (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
+                logger.info(
+                    "%s training in %s on %s: %d epochs, %s; %d train / %d validation frames",
+                    *("resuming" if resume else "starting", out_dir, trainer.device, config.epochs, config.loss),
+                    *(len(trainer.data.split.train), len(trainer.data.split.val)),
+                )
             reason = trainer.run(progress, stop, show_progress)
+            if env.is_main:
+                logger.info(
+                    "training ended (%s) after epoch %d; best epoch %s, val Dice %.4f",
+                    *(reason, trainer.epoch, trainer.early.best_epoch, trainer.early.best_val_dice),
+                )
     finally:
         if created:
             distributed.shutdown()

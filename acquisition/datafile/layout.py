@@ -7,6 +7,7 @@ appendable datasets are resizable along their first axis and each appendable gro
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from enum import StrEnum
@@ -28,6 +29,8 @@ DARK = "/entry/dark"
 REFERENCE = "/entry/reference"
 EVENTS = "/entry/events"
 STATUS = "/entry/status"
+END_TIME = "/entry/end_time"
+TITLE = "/entry/title"
 INSTRUMENT = "/entry/instrument"
 PLAN = "/entry/plan"
 PROVENANCE = "/entry/provenance"
@@ -35,8 +38,46 @@ PROVENANCE = "/entry/provenance"
 COMMITTED = "committed"
 SYNCED = "synced"
 
-STATUSES = ("running", "complete", "aborted", "failed", "interrupted")
+#: The statuses a writer stores. A stop by the operator (Stop, Ctrl-C, SIGTERM) is `aborted`, its reason in the
+#: `aborted` event; "interrupted" is no stored status but what `inspect` calls a `running` file with no writer.
+STATUSES = ("running", "complete", "aborted", "failed")
 STATUS_DTYPE = np.dtype("S16")
+#: ISO 8601 UTC with microseconds and offset is 32 characters; fixed size, so it can be rewritten under SWMR.
+END_TIME_DTYPE = np.dtype("S32")
+
+#: Unit of a quantity named with a unit suffix (`exposure_us`, `laser_power_w`), as a NeXus `units` attribute;
+#: longest suffix first. Names without a known suffix get no `units`.
+UNIT_SUFFIXES = (
+    ("_dn_per_e", "counts/electron"),
+    ("_e_per_s", "electron/s"),
+    ("_cycles_per_px", "1/pixel"),
+    ("_per_joule", "1/J"),
+    ("_us", "us"),
+    ("_ms", "ms"),
+    ("_hz", "Hz"),
+    ("_nm", "nm"),
+    ("_um", "um"),
+    ("_mm", "mm"),
+    ("_mw", "mW"),
+    ("_db", "dB"),
+    ("_px", "pixel"),
+    ("_rad", "rad"),
+    ("_w", "W"),
+    ("_s", "s"),
+    ("_e", "electron"),
+    ("_dn", "counts"),
+    ("_c", "degC"),
+)
+
+
+def units_for(name: str) -> str | None:
+    """The unit a name's suffix states (`power_w` -> "W"), None when it states none."""
+    lowered = name.lower()
+    for suffix, unit in UNIT_SUFFIXES:
+        if lowered.endswith(suffix) and len(lowered) > len(suffix):
+            return unit
+    return None
+
 
 DARK_PHASES = ("start", "end")  # stored as uint8 codes 0, 1
 
@@ -62,6 +103,16 @@ class EventKind(StrEnum):
 
 
 KNOWN_EVENT_KINDS = tuple(kind.value for kind in EventKind)
+
+#: How loud each event and each final status is in the logs (an unknown event kind is a warning).
+EVENT_LOG_LEVELS = {"step_mode": logging.INFO, "resumed": logging.INFO, "aborted": logging.WARNING}
+EVENT_LOG_LEVELS |= {kind: logging.ERROR for kind in ("laser_fault", "device_error", "write_error")}
+STATUS_LOG_LEVELS = {
+    "running": logging.INFO,
+    "complete": logging.INFO,
+    "aborted": logging.WARNING,
+    "failed": logging.ERROR,
+}
 
 FRAME_COLUMNS = ("speckle", "target", "target_index", "timestamp", "frame_id")
 DARK_COLUMNS = ("speckle", "timestamp", "phase")
@@ -162,27 +213,30 @@ def create_layout(
 
     frames = _nx(entry.create_group("frames"), "NXdata")
     frames.attrs["signal"] = "speckle"
+    _frame_axes(frames, "frame_id", ("timestamp", "target_index"))
     frames.attrs["frame_fields"] = list(frame_fields) if frame_fields else np.array([], dtype=h5py.string_dtype())
     speckle = _appendable(frames, "speckle", speckle_dtype, speckle_shape, image_chunk)
-    speckle.attrs.update(interpretation="image", units="counts", long_name="camera pixels")
+    speckle.attrs.update(interpretation="image", units="counts", long_name="speckle (camera counts)")
     target = _appendable(frames, "target", np.float32, target_shape, target_chunk)
     target.attrs.update(interpretation="image", long_name="target shown on the DMD, in [0, 1]")
     _appendable(frames, "target_index", np.int64, (), vector).attrs["long_name"] = "row of the plan's target list"
     _timestamps(frames, vector)
     _appendable(frames, "frame_id", np.int64, (), vector).attrs["long_name"] = "camera frame id"
     for name, dtype in frame_fields.items():
-        _appendable(frames, name, dtype, (), vector)
+        field = _appendable(frames, name, dtype, (), vector)
+        if (unit := units_for(name)) is not None:
+            field.attrs["units"] = unit
     _counters(frames)
 
-    dark = _nx(entry.create_group("dark"), "NXcollection")
-    _appendable(dark, "speckle", speckle_dtype, speckle_shape, few_images_chunk).attrs["units"] = "counts"
+    dark = _nx(entry.create_group("dark"), "NXdata")
+    _stack(dark, speckle_dtype, speckle_shape, few_images_chunk, "dark frame, laser off (camera counts)")
     _timestamps(dark, vector)
     phase = _appendable(dark, "phase", np.uint8, (), vector)
     phase.attrs["values"] = ", ".join(f"{code} = {name}" for code, name in enumerate(DARK_PHASES))
     _counters(dark)
 
-    reference = _nx(entry.create_group("reference"), "NXcollection")
-    _appendable(reference, "speckle", speckle_dtype, speckle_shape, few_images_chunk).attrs["units"] = "counts"
+    reference = _nx(entry.create_group("reference"), "NXdata")
+    _stack(reference, speckle_dtype, speckle_shape, few_images_chunk, "reference pattern (camera counts)")
     _timestamps(reference, vector)
     _appendable(reference, "after_row", np.int64, (), vector).attrs["long_name"] = "frame rows committed before it"
     correlation = _appendable(reference, "correlation", np.float64, (), vector)
@@ -192,6 +246,22 @@ def create_layout(
     events = _nx(entry.create_group("events"), "NXcollection")
     _appendable(events, "log", EVENT_DTYPE, (), (64,)).attrs["kinds"] = ", ".join(KNOWN_EVENT_KINDS)
     _counters(events)
+
+
+def _frame_axes(group: h5py.Group, frame_axis: str, alternatives: tuple[str, ...] = ()) -> None:
+    """NXdata axes of a (frames, rows, cols) signal: `frame_axis` along the frames, pixel indices across;
+    `alternatives` are other per-frame datasets a reader may offer as the frame axis."""
+    group.attrs["axes"] = [frame_axis, ".", "."]
+    for name in (frame_axis, *alternatives):
+        group.attrs[f"{name}_indices"] = np.int64(0)
+
+
+def _stack(group: h5py.Group, dtype: np.dtype, shape: tuple[int, int], chunks: tuple[int, ...], long_name: str) -> None:
+    """A plottable stack of camera frames (dark, reference): the group's NXdata signal, timestamps its axis."""
+    group.attrs["signal"] = "speckle"
+    _frame_axes(group, "timestamp")
+    stack = _appendable(group, "speckle", dtype, shape, chunks)
+    stack.attrs.update(interpretation="image", units="counts", long_name=long_name)
 
 
 def _timestamps(group: h5py.Group, chunks: tuple[int, ...]) -> None:

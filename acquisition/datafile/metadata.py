@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from acquisition.datafile.layout import INSTRUMENT, PLAN, PROVENANCE
+from acquisition.datafile.nexus import write_end_time, write_nexus
 from acquisition.datafile.records import RunMetadata
 
 BOOT_ID_DTYPE = np.dtype("S64")
@@ -70,6 +71,7 @@ def write_metadata(f: h5py.File, metadata: RunMetadata) -> None:
     _json_dataset(instrument, "bench", metadata.bench)
     _json_dataset(instrument, "devices", metadata.devices)
     _json_dataset(instrument, "medium", metadata.medium)
+    write_nexus(f, metadata)  # title, end_time, NXsource/NXdetector/DMD groups, NXsample
 
     plan = entry.create_group("plan")
     plan.attrs["NX_class"] = "NXcollection"
@@ -97,10 +99,12 @@ def write_metadata(f: h5py.File, metadata: RunMetadata) -> None:
 
 
 def mark_writer(f: h5py.File) -> None:
-    """Record which machine boot writes the rows from now on (at creation and at every resume)."""
+    """Record which machine boot writes the rows from now on (at creation and at every resume), and that the
+    capture has no end time while it does."""
     provenance = f[PROVENANCE]
     provenance["writer_host"][()] = hostname().encode()[:64]
     provenance["writer_boot_id"][()] = boot_id().encode()[:64]
+    write_end_time(f, "running")  # a writer works on it again: it has not ended
 
 
 def writer_identity(f: h5py.File) -> tuple[str, str]:

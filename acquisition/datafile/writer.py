@@ -11,6 +11,7 @@ machine's boot id changed) a resume trusts only `synced` rows, since the page ca
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
@@ -35,12 +36,14 @@ from acquisition.datafile.layout import (
     DARK_PHASES,
     EVENT_DTYPE,
     EVENT_KIND_BYTES,
+    EVENT_LOG_LEVELS,
     EVENT_MESSAGE_BYTES,
     EVENTS,
     FRAMES,
     REFERENCE,
     STATUS,
     STATUS_DTYPE,
+    STATUS_LOG_LEVELS,
     STATUSES,
     WRITER_CHUNK_CACHE_BYTES,
     EventKind,
@@ -59,6 +62,7 @@ from acquisition.datafile.metadata import (
     write_metadata,
     writer_identity,
 )
+from acquisition.datafile.nexus import write_end_time
 from acquisition.datafile.reader import open_capture
 from acquisition.datafile.records import FrameRows, RunMetadata
 from acquisition.datafile.space import (
@@ -69,6 +73,8 @@ from acquisition.datafile.space import (
 )
 from acquisition.datafile.table import AppendTable, table_lengths
 from acquisition.h5clear import SuperblockError, clear_status_flags
+
+logger = logging.getLogger(__name__)
 
 LIBVER = ("v110", "v114")  # SWMR needs the 1.10 format; capping at 1.14 keeps files readable by HDF5 1.10-1.14
 DEFAULT_FSYNC_INTERVAL_S = 5.0
@@ -313,6 +319,7 @@ class CaptureWriter:
             raise ValueError(f"event kind must be 1 to {EVENT_KIND_BYTES} bytes, not {kind!r}")
         record = np.zeros(1, EVENT_DTYPE)
         record[0] = (time.time(), row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
+        logger.log(EVENT_LOG_LEVELS.get(kind, logging.WARNING), "%s: %s at row %d: %s", self.path, kind, row, message)
         self._append(self._events, {"log": record}, 1)
 
     def set_status(self, status: str) -> None:
@@ -321,7 +328,9 @@ class CaptureWriter:
             raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
         with self._io_errors():
             self._status[()] = np.array(status.encode(), dtype=STATUS_DTYPE)
+            write_end_time(self._file, status)
             self._file.flush()
+        logger.log(STATUS_LOG_LEVELS[status], "%s: status %s", self.path, status)
 
     # -- commit -------------------------------------------------------------------------------------
     def _append(self, table: AppendTable, arrays: Mapping[str, np.ndarray], n: int) -> None:

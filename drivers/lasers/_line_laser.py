@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from abc import abstractmethod
@@ -12,6 +13,8 @@ from drivers.device import DeviceIdentity
 from drivers.errors import DeviceDisconnected, DeviceError
 from drivers.laser import Laser
 from drivers.transport import LineTransport
+
+logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -55,6 +58,7 @@ class LineLaser(Laser):
             except BaseException as error:
                 if self._depth == 1 and not self._transport.closed:
                     self._disconnected |= not emergency_off(self._transport, self.OFF_COMMAND, error)
+                    logger.warning("%s failed; emission off attempted: %s", self._transport.label, error)
                 raise
             finally:
                 self._depth -= 1
@@ -95,7 +99,8 @@ def parse_number(device: str, command: str, reply: str) -> float:
 
 
 def emergency_off(transport: LineTransport, off_command: str, error: BaseException) -> bool:
-    """Best effort after a failure: send the off command, wait briefly for the reply, never raise.
+    """Best effort after a failure: send the off command, wait briefly for the reply, never raise
+    (whatever the port throws), so the caller always goes on to release the port.
 
     The outcome is attached to `error` as a note, so the operator reads whether emission is known off.
     Returns False when the port is gone (nothing more can be sent).
@@ -111,7 +116,7 @@ def emergency_off(transport: LineTransport, off_command: str, error: BaseExcepti
     except DeviceDisconnected:
         error.add_note(gone)
         return False
-    except DeviceError as off_error:
+    except Exception as off_error:  # best effort against anything: the caller must still get to close the port
         error.add_note(f"emission off ({off_command!r}) sent after the failure, not acknowledged: {off_error}")
     else:
         error.add_note(f"emission off ({off_command!r}) sent after the failure")

@@ -32,9 +32,10 @@ class CoboltLaser(LineLaser):
 
     `port` is a port name (a device path, COMn, or a pyserial URL) or an open pyserial-compatible port,
     which stays the caller's to close. The laser does not report its rated power on every model:
-    `device_max_power_w` gives it (else `gmlp?` is asked, in mW); `max_power_w` is the configured safety
-    limit, and the allowed setpoints are [0, min of the two]. Opening disables autostart (`@cobas 0`,
-    so emission is under remote control) and turns emission off.
+    `device_max_power_w` gives it (else `gmlp?`, in mW, is used); a `device_max_power_w` above what the head
+    reports is refused at open (ValueError), never found later as a refused setpoint; `max_power_w` is the
+    configured safety limit, and the allowed setpoints are [0, min of the two]. Opening disables autostart
+    (`@cobas 0`, so emission is under remote control) and turns emission off.
     """
 
     OFF_COMMAND = "l0"
@@ -58,9 +59,11 @@ class CoboltLaser(LineLaser):
         try:
             identity, rated_w = _connect(transport, device_max_power_w)
         except BaseException as error:
-            if not transport.closed:
-                emergency_off(transport, self.OFF_COMMAND, error)
-            transport.close()
+            try:
+                if not transport.closed:
+                    emergency_off(transport, self.OFF_COMMAND, error)
+            finally:
+                transport.close()  # the caller's port gets its timeout back whatever happened
             raise
         limit_w = rated_w if max_power_w is None else min(rated_w, max_power_w)
         super().__init__(transport, identity, 0.0, limit_w)
@@ -142,16 +145,24 @@ def _connect(transport: LineTransport, device_max_power_w: float | None) -> tupl
         model = "04/06 series"
     identity = DeviceIdentity("laser", "Cobolt", model, serial, firmware, "cobolt")
     transport.device = str(identity)
-    if device_max_power_w is not None:
-        return identity, float(device_max_power_w)
     try:
-        rated_mw = parse_number(transport.label, "gmlp?", cobolt_reply(transport, "gmlp?"))
+        rated_mw: float | None = parse_number(transport.label, "gmlp?", cobolt_reply(transport, "gmlp?"))
+        not_reported = ""
     except DeviceError as error:
         if type(error) is not DeviceError:
-            raise
+            raise  # a timeout or a vanished port is no "not supported"
+        rated_mw, not_reported = None, error.reason
+    if rated_mw is not None and not rated_mw > 0:
+        rated_mw, not_reported = None, f"it reports {rated_mw} mW"
+    if device_max_power_w is None:
+        if rated_mw is None:
+            raise ValueError(
+                f"{transport.label} does not report its rated power (gmlp?: {not_reported}); give device_max_power_w"
+            )
+        return identity, rated_mw / 1000.0
+    if rated_mw is not None and device_max_power_w > rated_mw / 1000.0 * (1 + 1e-9):
         raise ValueError(
-            f"{transport.label} does not report its rated power (gmlp?: {error.reason}); give device_max_power_w"
-        ) from error
-    if not rated_mw > 0:
-        raise ValueError(f"{transport.label} reports a rated power of {rated_mw} mW; give device_max_power_w")
-    return identity, rated_mw / 1000.0
+            f"{transport.label}: device_max_power_w = {device_max_power_w} W is above the head's own maximum of "
+            f"{rated_mw / 1000.0:g} W (gmlp? = {rated_mw:g} mW); give at most that"
+        )
+    return identity, float(device_max_power_w)

@@ -95,9 +95,11 @@ class ObisLaser(LineLaser):
                     f"{transport.label}: max_power_w = {max_power_w} W is below the laser's minimum of {low_w} W"
                 )
         except BaseException as error:
-            if not transport.closed:
-                emergency_off(transport, self.OFF_COMMAND, error)
-            transport.close()
+            try:
+                if not transport.closed:
+                    emergency_off(transport, self.OFF_COMMAND, error)
+            finally:
+                transport.close()  # the caller's port gets its timeout back whatever happened
             raise
         super().__init__(transport, identity, low_w, limit_w)
         self.device_power_limits_w = (low_w, high_w)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.plan import PlanError, read_toml
+from lab.logging_setup import TRAINING_LOG, log_file
 
 EXIT_USAGE = 2
 
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
                 config = TrainConfig.model_validate({**config.model_dump(), **overrides})
         else:
             config = TrainConfig.model_validate(overrides)
-        result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+        with log_file(Path(args.out) / TRAINING_LOG):
+            result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
