@@ -7,6 +7,7 @@ starts that torchrun for the processes of one machine. Only rank 0 prints the re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 config = TrainConfig.model_validate({**config.model_dump(), **overrides})
         else:
             config = TrainConfig.model_validate(overrides)
-        with log_file(Path(args.out) / TRAINING_LOG):
+        is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 writes the run's log
+        with log_file(Path(args.out) / TRAINING_LOG) if is_main else contextlib.nullcontext():
             result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
     except ValidationError as error:
         first = error.errors()[0]

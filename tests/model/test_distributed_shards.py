@@ -111,7 +111,13 @@ def test_nproc_trains_a_captured_file_on_two_processes_streamed(tmp_path: Path) 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)  # one JSON document: rank 0 alone prints
     assert (report["world_size"], report["epochs_completed"], report["precision"]) == (2, 2, "fp32")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best.pt", "config.json", "last.pt", "metrics.csv"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "best.pt",
+        "config.json",
+        "last.pt",
+        "metrics.csv",
+        "training.log",
+    ]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given when CUDA is absent")
