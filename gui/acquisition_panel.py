@@ -210,9 +210,9 @@ class AcquisitionPanel(QWidget):
         self.controller.start_capture(jobs)
 
     def toggle_pause(self) -> None:
-        if self._state == "paused":
+        if self._state in ("paused", "pausing"):
             self.controller.resume_capture()
-        elif self._state in ("running", "starting"):
+        elif self._state in ("running", "starting", "resuming"):
             self.controller.pause_capture()
 
     def _choose_queue(self) -> None:
@@ -265,15 +265,21 @@ class AcquisitionPanel(QWidget):
         card.queue.setEnabled(idle)
         card.resume.setEnabled(idle)
         card.set_form_enabled(idle)
-        card.pause.setEnabled(state in ("running", "paused", "starting"))
-        card.pause.setText("Resume" if state == "paused" else "Pause")
-        card.abort.setEnabled(state in ("running", "paused", "starting"))
-        if state == "paused":
-            self.progress.phase.set_state("paused", "warn")
-        elif state == "stopping":
-            self.progress.phase.set_state("stopping…", "warn")
-        elif state == "starting":
-            self.progress.phase.set_state("starting", "info")
+        active = ("running", "pausing", "paused", "resuming", "starting")
+        card.pause.setEnabled(state in active)
+        card.pause.setText("Resume" if state in ("paused", "pausing") else "Pause")
+        card.abort.setEnabled(state in active)
+        pills = {
+            "pausing": ("pausing… (after this block)", "warn"),
+            "paused": ("paused", "warn"),
+            "resuming": ("resuming…", "info"),
+            "stopping": ("stopping…", "warn"),
+            "starting": ("starting", "info"),
+            "aborted": ("aborted", "warn"),
+            "failed": ("failed", "error"),
+        }
+        if state in pills:
+            self.progress.phase.set_state(*pills[state])
         if idle:
             self.request_preflight()
 
@@ -289,7 +295,7 @@ class AcquisitionPanel(QWidget):
         self._set_row(update.job, 2, f"{update.rows_done:,} / {update.rows_total:,}")
         jobs = f" · job {update.job + 1} of {update.jobs}" if update.jobs > 1 else ""
         p.set_subtitle(f"{update.label}{jobs}")
-        if self._state not in ("paused", "stopping"):
+        if self._state == "running" and not update.paused:  # else the state's own pill stays
             kind = {"complete": "ok", "aborted": "warn", "failed": "error"}.get(update.phase, "active")
             p.phase.set_state(update.phase, kind)
         if update.last_target is not None:

@@ -53,6 +53,8 @@ KNOWN_EVENT_KINDS = (
     "write_error",
     "aborted",
     "resumed",
+    "paused",
+    "pause_ended",
 )
 
 FRAME_COLUMNS = ("speckle", "target", "target_index", "timestamp", "frame_id")
