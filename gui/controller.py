@@ -145,17 +145,19 @@ class LabController(QObject):
         capture is aborted first (the file stays valid and resumable; the block in flight is discarded), then
         the light goes off without waiting for the block to end. Returns whether the laser confirmed off; a
         failure comes as `alarm`."""
-        log.warning("laser off requested by the operator")
-        bench = None
-        if self.capture is not None:
-            self._set_capture_state("stopping")
-            self.capture.abort("laser switched off by the operator")
+        bench, capture = None, self.capture
+        if capture is not None:
+            capture.abort("laser switched off by the operator")  # first: the block in flight is then discarded
             # The runner may have swapped benches for a queue entry: its own reference is the one in use.
-            bench = getattr(self.capture, "_bench", None) or self._lent_bench
+            bench = getattr(capture, "_bench", None) or self._lent_bench
         elif self._capture_state == "starting":
             self._pending_jobs = []
             bench = self._lent_bench
-        return self.devices.laser_off_now(bench)
+        ok = self.devices.laser_off_now(bench)  # the light goes off here, before anything is redrawn
+        log.warning("laser off by the operator%s", " (capture aborted)" if capture is not None else "")
+        if capture is not None:
+            self._set_capture_state("stopping")
+        return ok
 
     def set_power_w(self, power_w: float) -> None:
         self.devices.submit("set_power_w", power_w)

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.setMinimumSize(1100, 720)
         self._closed = False
+        self._laser_alarm = False
 
         self.devices = DevicesPanel(controller, settings)
         self.acquisition = AcquisitionPanel(controller, settings)
@@ -208,10 +209,10 @@ class MainWindow(QMainWindow):
         if ok:
             detail = "The capture was aborted; its file is valid and can be resumed." if busy else ""
             self.banner.show_info("Laser switched off", detail)
-            log.info("laser switched off by the operator%s", " (capture aborted)" if busy else "")
 
     def show_alarm(self, message: str) -> None:
         log.error("LASER ALARM: %s", message)
+        self._laser_alarm = True
         self.laser_pill.set_state("Laser ALARM: not confirmed off", "error")
         self.banner.show_problem(
             Problem(
@@ -244,6 +245,10 @@ class MainWindow(QMainWindow):
         self.status_note.setText(info.name)
 
     def _laser(self, state: LaserState) -> None:
+        if self._laser_alarm and state.emission:  # the alarm stays until the laser reads off
+            self.laser_pill.set_state("Laser ALARM: still ON", "error")
+            return
+        self._laser_alarm = False
         self.laser_pill.set_state(*laser_pill(state))
 
     def _capture_state(self, state: str) -> None:
