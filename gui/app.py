@@ -32,13 +32,16 @@ def qt_binding_problem() -> str | None:
 
 
 def warm_up() -> None:
-    """Import what the capture thread would otherwise import mid-run: an import holds the interpreter lock
-    and would stall the window. torch is not among them: training runs in its own process."""
+    """Import what the worker threads would otherwise import mid-run: an import holds the interpreter lock
+    and would stall the window. torch is among them: the Reconstruct page runs the net in this process (on a
+    worker thread); training runs in its own process."""
     import acquisition.targets.bundled
     import acquisition.targets.diversity
     import acquisition.targets.files
     import acquisition.targets.generators
     import acquisition.targets.prepare  # noqa: F401
+    import model.evaluate
+    import model.metrics  # noqa: F401
 
 
 def application(argv: list[str] | None = None) -> QApplication:

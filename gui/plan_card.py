@@ -88,6 +88,8 @@ class PlanCard(Card):
         bound_form_rows(form, settings, "acquisition", rows)
         form.addRow(label("Output", "muted"), out_row)
         settings.bind(self.out, "acquisition/out")
+        self.out.setToolTip(self.out.text())
+        self.out.textChanged.connect(self.out.setToolTip)  # the whole path, however narrow the field
         self.body.addLayout(form)
         for widget in (*(widget for _, _, widget in rows), self.out):
             signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)

@@ -52,7 +52,7 @@ class ReconstructWorker(QObject):
     def _load(self, run_dir: Path, data_path: Path | None, geometry: object) -> None:
         try:
             reconstructor = Reconstructor(Path(run_dir))
-            plan, data = training_plan(reconstructor.trained, data_path)
+            plan, data = training_plan(reconstructor.trained, data_path, Path(run_dir))
             self.reconstructor, self.placer = reconstructor, TargetPlacer(plan, geometry)
         except Exception as error:
             self._fail(f"loading {run_dir}", error)

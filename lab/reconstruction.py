@@ -80,14 +80,17 @@ class TargetPlacer:
         return PlacedTarget(self.geometry.to_mirrors(levels)[0], displayed[0].astype(np.float32), "drawn target")
 
 
-def training_plan(trained: object, data_path: Path | None = None) -> tuple[CapturePlan, Path]:
+def training_plan(
+    trained: object, data_path: Path | None = None, run_dir: Path | None = None
+) -> tuple[CapturePlan, Path]:
     """The capture plan of the net's training data: from `data_path`, or from the first of the run's data
-    files that still exists."""
+    files found (the run records file names: they are looked for beside the run folder, in it, and here)."""
     candidates = [Path(data_path)] if data_path is not None else []
+    folders = [f for f in (run_dir, run_dir.parent if run_dir is not None else None, Path.cwd()) if f is not None]
     for record in getattr(trained, "data", []):
-        for key in ("path", "name", "file"):
-            if isinstance(record, dict) and record.get(key):
-                candidates.append(Path(str(record[key])))
+        name = record.get("name") if isinstance(record, dict) else None
+        if name:
+            candidates += [Path(name)] if Path(name).is_absolute() else [folder / name for folder in folders]
     for path in candidates:
         if path.is_file():
             try:
