@@ -104,6 +104,7 @@ class AcquisitionPanel(QWidget):
         self._jobs: list[CaptureJob] = []
         self._state = "idle"
         self._first_row = 0
+        self._resume_info: dict[Path, tuple] = {}  # a file to resume: its plan and references, read up front
         self._preflight_ok = True  # Start is refused only for a known reason (unwritable folder, disk too small)
         self.settings = settings
 
@@ -229,6 +230,8 @@ class AcquisitionPanel(QWidget):
             plan, _ = stored_plan_and_bench(path)
             with CaptureReader(path) as reader:
                 done = reader.n_frames
+                _, _, after_row, correlation = reader.references()
+            self._resume_info[path] = (plan, ([int(r) for r in after_row], [float(c) for c in correlation]))
             left = plan.n_frames - done
             rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0))[0]
             self.plan_card.preflight.setText(
@@ -353,6 +356,8 @@ class AcquisitionPanel(QWidget):
         }
         if state in pills:
             self.progress.phase.set_state(*pills[state])
+        if state in ("paused", "running") and self._jobs and self.last_update is not None:
+            self._set_row(self.last_update.job, 4, state)
         if idle:
             self.request_preflight()
 
@@ -400,14 +405,8 @@ class AcquisitionPanel(QWidget):
         self.drift_value.setText("")
         self._drift_prefix = ([], [])
         plan = job.plan
-        if plan is None:  # a resumed file: its plan, and the references it already holds
-            try:
-                plan, _ = stored_plan_and_bench(job.out)
-                with CaptureReader(job.out) as reader:
-                    _, _, after_row, correlation = reader.references()
-                self._drift_prefix = ([int(r) for r in after_row], [float(c) for c in correlation])
-            except Exception:  # the runner reports what is wrong with the file
-                plan = None
+        if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
+            plan, self._drift_prefix = self._resume_info.get(job.out, (None, ([], [])))
         if plan is not None:
             self._reference_every, self._rows_planned = plan.reference_every, plan.n_frames
         if self._drift_prefix[0]:

@@ -10,9 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -330,20 +332,31 @@ class DevicesPanel(QWidget):
         )
         self.lock_note.hide()
         left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(14)
         left.addWidget(self.laser)
         left.addWidget(self.dmd, 1)
+        holder = QWidget()
+        holder.setObjectName("page")
+        holder.setLayout(left)
+        scroll = QScrollArea()  # the cards keep their size on a small screen: no control squeezed over another
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(holder)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(14)
         layout.setVerticalSpacing(10)
         layout.addWidget(self.lock_note, 0, 0, 1, 2)
-        layout.addLayout(left, 1, 0)
+        layout.addWidget(scroll, 1, 0)
         layout.addWidget(self.camera, 1, 1)
         layout.setColumnStretch(1, 1)
         left_width = 340
         self.laser.setFixedWidth(left_width)
         self.dmd.setFixedWidth(left_width)
+        self.dmd.setMinimumHeight(520)
+        scroll.setFixedWidth(left_width + 14)
 
         controller.bench_opened.connect(self._opened)
         controller.laser.connect(self.laser.show_state)

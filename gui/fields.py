@@ -75,7 +75,7 @@ class NumberField(QWidget):
         self.edit.setObjectName("numberField")
         self.edit.returnPressed.connect(self.submit)
         self.edit.textEdited.connect(self._edited)
-        self.range_label = label("", "fieldRange")
+        self.range_label = label("", "fieldRange", wrap=True)
         self.error = label("", "fieldError", wrap=True)
         self.error.setStyleSheet(f"color: {theme.ERROR};")
         self.error.hide()

@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         side.addWidget(label("speckle-lab", "brand"))
         side.addWidget(label("imaging through scattering media", "brandSub", wrap=True))
         side.addWidget(self.nav, 1)
-        self.laser_off = button(f"■  LASER OFF  ({LASER_OFF_KEYS})", "danger")
+        self.laser_off = button(f"■  LASER OFF\n{LASER_OFF_KEYS}", "danger")
         self.laser_off.setObjectName("laserOff")
         self.laser_off.setToolTip("Switch emission off now, from any page; a running capture is aborted (resumable)")
         self.laser_off.setStyleSheet(
