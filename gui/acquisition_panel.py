@@ -104,6 +104,7 @@ class AcquisitionPanel(QWidget):
         self._jobs: list[CaptureJob] = []
         self._state = "idle"
         self._first_row = 0
+        self._current_job: int | None = None
         self._resume_info: dict[Path, tuple] = {}  # a file to resume: its plan and references, read up front
         self._preflight_ok = True  # Start is refused only for a known reason (unwritable folder, disk too small)
         self.settings = settings
@@ -281,6 +282,8 @@ class AcquisitionPanel(QWidget):
 
     # -- preflight ----------------------------------------------------------------------------------
     def _bench_opened(self, info: object) -> None:
+        low, high = info.power_range_w
+        self.plan_card.power_mw.set_range(low * 1e3, high * 1e3)
         self.request_preflight()
 
     def request_preflight(self) -> None:
@@ -356,8 +359,10 @@ class AcquisitionPanel(QWidget):
         }
         if state in pills:
             self.progress.phase.set_state(*pills[state])
-        if state in ("paused", "running") and self._jobs and self.last_update is not None:
-            self._set_row(self.last_update.job, 4, state)
+        job = self._current_job
+        # Never over a finished job's status: only the running job's row turns paused and back.
+        if state in ("paused", "running") and job is not None and self.status_row(job) in ("running", "paused"):
+            self._set_row(job, 4, state)
         if idle:
             self.request_preflight()
 
@@ -401,6 +406,7 @@ class AcquisitionPanel(QWidget):
         self.current_out = job.out
         self.capture_file.emit(job.out)
         self._set_row(index, 4, "running")
+        self._current_job = index
         self.drift_curve.setData([], [])
         self.drift_value.setText("")
         self._drift_prefix = ([], [])

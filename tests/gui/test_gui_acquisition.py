@@ -125,3 +125,17 @@ def test_the_estimate_uses_the_rate_measured_on_this_bench_and_drift_has_a_fixed
     assert f"{fps:,.0f} fps" in text.text()
     table = window.acquisition.table
     assert table.horizontalHeaderItem(1).text() == "Folder" and table.item(0, 1).toolTip() == str(tmp_path / "first.h5")
+
+
+def test_a_plan_power_above_the_bench_limit_is_refused_next_to_the_field(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    window = open_window(bench_file)
+    card = window.acquisition.plan_card
+    fill_plan(window, tmp_path / "hot.h5", 100)
+    assert "0 – 100 mW" in card.power_mw.range_label.text()
+    card.power_mw.set_text("150")
+    card.start.click()
+    assert "Refused, nothing sent" in card.power_mw.refused_text and card.power_mw.edit.text() == "150"
+    qtbot.waitUntil(lambda: "plan laser power" in window.banner.text(), timeout=5000)
+    assert not window.controller.capture_busy and not (tmp_path / "hot.h5").exists()

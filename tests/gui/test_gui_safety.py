@@ -26,7 +26,7 @@ def _start(qtbot, window, out: Path, n_frames: int, exposure_us: float = 40.0) -
     fill_plan(window, out, n_frames, reference_every=500)
     card = window.acquisition.plan_card
     card.display.setCurrentText("gray")
-    card.exposure_us.setValue(exposure_us)
+    card.exposure_us.set_text(str(exposure_us))
     card.start.click()
 
 
