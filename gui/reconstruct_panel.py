@@ -16,7 +16,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui import theme
 from gui.controller import LabController
@@ -26,7 +36,7 @@ from gui.reconstruct_worker import ReconstructWorker
 from gui.settings import Settings
 from gui.widgets import Card, ImageGrid, Metric, button, label, metric_row
 
-CANVAS_PX = 200
+CANVAS_PX = 160
 
 
 class DrawCanvas(QWidget):
@@ -181,7 +191,12 @@ class ReconstructPanel(QWidget):
         self.inference = Metric("inference")
         self.rate = Metric("rate")
         self.shown = Metric("shown")
-        live.body.addLayout(metric_row(self.pcc, self.ssim, self.inference, self.rate, self.shown))
+        self.max_dn = Metric("speckle max")
+        live.body.addLayout(metric_row(self.pcc, self.ssim, self.inference, self.rate, self.max_dn, self.shown))
+        self.laser_note = label("", "saturation", wrap=True)  # red: the speckle is a dark frame
+        self.laser_note.hide()
+        live.body.addWidget(self.laser_note)
+        self.laser_on = False
         self.message = label("", "cardSub", wrap=True)
         live.body.addWidget(self.message)
 
@@ -189,13 +204,21 @@ class ReconstructPanel(QWidget):
         left.setSpacing(14)
         left.addWidget(run)
         left.addWidget(targets, 1)
+        left.setContentsMargins(0, 0, 0, 0)
         holder = QWidget()
+        holder.setObjectName("page")
         holder.setLayout(left)
-        holder.setFixedWidth(400)
+        holder.setMinimumHeight(600)
+        scroll = QScrollArea()  # on a small screen the cards scroll rather than squeeze over each other
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(holder)
+        scroll.setFixedWidth(400)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(holder)
+        layout.addWidget(scroll)
         layout.addWidget(live, 1)
 
         self.worker.loaded.connect(self._loaded)
@@ -203,6 +226,7 @@ class ReconstructPanel(QWidget):
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self._failed)
         controller.snapped.connect(self._snapped)
+        controller.laser.connect(self._laser)
         controller.problem.connect(self._device_problem)
         controller.capture_state.connect(lambda state: self._set_enabled())
         controller.bench_opened.connect(lambda _info: self._set_enabled())
@@ -233,8 +257,13 @@ class ReconstructPanel(QWidget):
         rows, cols = loaded["target_shape"]
         self.canvas.set_shape((rows, cols))
         self.source.setCurrentText(loaded["targets"].split(":")[0] if ":" in loaded["targets"] else loaded["targets"])
+        # The speckle must be taken as the training data was: the plan's exposure and laser setpoint (emission
+        # stays as it is: switching the light on is the operator's act).
+        self.controller.set_exposure_us(loaded["exposure_us"])
+        self.controller.set_power_w(loaded["laser_power_w"])
         self.run_status.setText(
-            f"{loaded['run']} · epoch {loaded['epoch']} · targets {rows}×{cols} placed as in {loaded['data']}"
+            f"{loaded['run']} · epoch {loaded['epoch']} · targets {rows}×{cols} placed as in {loaded['data']} · "
+            f"camera {loaded['exposure_us']:g} µs and laser {loaded['laser_power_w'] * 1e3:g} mW set as in training"
         )
         self.run_status.setToolTip(self.run_status.text())
         self._set_enabled()
@@ -307,6 +336,8 @@ class ReconstructPanel(QWidget):
         self.pcc.set(f"{result.pcc:.3f}")
         self.ssim.set("–" if math.isnan(result.ssim) else f"{result.ssim:.3f}")
         self.inference.set(f"{result.inference_s * 1e3:.1f} ms")
+        self.max_dn.set(f"{int(np.max(result.speckle))} DN")
+        self.laser_note.setVisible(not self.laser_on)
         now = time.perf_counter()
         self._result_times = [t for t in self._result_times if now - t < 2.0] + [now]
         if len(self._result_times) > 1:
@@ -314,6 +345,14 @@ class ReconstructPanel(QWidget):
         self.message.setText("")
         if self._playing and request_id == self._request:
             self.step(1)
+
+    def _laser(self, state: object) -> None:
+        self.laser_on = bool(state.emission)
+        self.laser_note.setVisible(not self.laser_on and self.results > 0)
+        self.laser_note.setText(
+            "⚠  The laser is off: the speckle shown is a dark frame (noise, stretched to its own range), and the "
+            "reconstruction means nothing. Switch emission on on the Devices page."
+        )
 
     def _failed(self, message: str) -> None:
         self._in_flight = False

@@ -51,6 +51,9 @@ class ReconstructWorker(QObject):
     @Slot(object, object, object)
     def _load(self, run_dir: Path, data_path: Path | None, geometry: object) -> None:
         try:
+            import torch
+
+            torch.set_num_threads(1)  # a small net on one frame: one core, leaving the others to the bench
             reconstructor = Reconstructor(Path(run_dir))
             plan, data = training_plan(reconstructor.trained, data_path, Path(run_dir))
             self.reconstructor, self.placer = reconstructor, TargetPlacer(plan, geometry)
@@ -65,6 +68,8 @@ class ReconstructWorker(QObject):
                 "data": str(data),
                 "target_shape": tuple(plan.target_shape),
                 "targets": plan.targets,
+                "exposure_us": float(plan.exposure_us),
+                "laser_power_w": float(plan.laser_power_w),
             }
         )
 
