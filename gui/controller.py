@@ -181,6 +181,10 @@ class LabController(QObject):
     def set_live(self, on: bool) -> None:
         self.devices.submit("set_live", on)
 
+    def hide_live(self, hidden: bool) -> None:
+        """The live image is out of sight (another page): no frames are grabbed until it is back."""
+        self.devices.submit("hide_live", hidden)
+
     def frame_shown(self) -> None:
         """The window has drawn the last live frame: the device thread may send the next."""
         self.devices.frame_shown.set()

@@ -71,6 +71,7 @@ class DeviceWorker(QObject):
         self._live_timer.setInterval(LIVE_PERIOD_MS)
         self._live_timer.timeout.connect(self._grab)
         self.requested.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._display_hidden = False  # the live image is not on screen: the camera stays live, no frames are grabbed
 
     @property
     def bench(self) -> object | None:
@@ -113,7 +114,7 @@ class DeviceWorker(QObject):
     def _dispatch(self, request: tuple[str, tuple]) -> None:
         name, args = request
         handler = getattr(self, f"_do_{name}")
-        if name not in ("open", "reclaim", "close", "preflight") and self.session.bench is None:
+        if name not in ("open", "reclaim", "close", "preflight", "hide_live") and self.session.bench is None:
             if self.session.lent_out:
                 self.problem.emit(
                     Problem(
@@ -184,7 +185,7 @@ class DeviceWorker(QObject):
     def _do_set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
         self._live_timer.stop()
         self.session.set_roi(roi)
-        if self.session.live:
+        if self.session.live and not self._display_hidden:
             self._live_timer.start()
 
     def _do_set_live(self, on: bool) -> None:
@@ -195,7 +196,17 @@ class DeviceWorker(QObject):
             return
         self.session.start_live()
         self.frame_shown.set()
-        self._live_timer.start()
+        if not self._display_hidden:
+            self._live_timer.start()
+
+    def _do_hide_live(self, hidden: bool) -> None:
+        """The Devices page went out of sight (or came back): stop grabbing frames no one sees."""
+        self._display_hidden = hidden
+        if hidden:
+            self._live_timer.stop()
+        elif self.session.live:
+            self.frame_shown.set()
+            self._live_timer.start()
 
     def _grab(self) -> None:
         send = self.frame_shown.is_set()  # else the window is still busy with the previous frame: drop this one

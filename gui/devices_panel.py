@@ -321,6 +321,7 @@ class DevicesPanel(QWidget):
 
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.controller = controller
         self.laser = LaserCard(controller)
         self.dmd = DmdCard(controller, settings)
         self.camera = CameraCard(controller, settings)
@@ -366,6 +367,14 @@ class DevicesPanel(QWidget):
         controller.capture_state.connect(lambda state: self.set_locked(state != "idle"))
         controller.capture_state.connect(lambda state: self.laser.set_capture_owned(state != "idle"))
         self.set_enabled_controls(False)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.controller.hide_live(False)
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        self.controller.hide_live(True)
 
     def _opened(self, info: BenchInfo) -> None:
         for card in (self.laser, self.dmd, self.camera):

@@ -152,3 +152,19 @@ def test_the_device_page_shows_what_the_devices_do(qtbot, open_window, bench_fil
     dmd.kind.setCurrentIndex(dmd.kind.findData("checkerboard"))
     dmd.show_button.click()
     qtbot.waitUntil(lambda: dmd.shown_label.text() == "DMD shows: checkerboard", timeout=5000)
+
+
+def test_live_view_pauses_while_its_page_is_hidden(qtbot, open_window, bench_file: Path) -> None:
+    window = open_window(bench_file)
+    window.show_page("Devices")
+    camera = window.devices.camera
+    camera.live_button.click()
+    qtbot.waitUntil(lambda: camera.view.frames_drawn >= 5, timeout=10_000)
+    window.show_page("Training")
+    qtbot.wait(300)
+    received = camera.view.frames_received
+    qtbot.wait(700)
+    assert camera.view.frames_received <= received + 1  # nothing grabbed for a page no one sees
+    assert camera.live  # still live: it resumes when the page is back
+    window.show_page("Devices")
+    qtbot.waitUntil(lambda: camera.view.frames_received >= received + 5, timeout=10_000)
