@@ -103,6 +103,7 @@ class CaptureRun:
         self._progress = CaptureProgress("starting", 0, plan.n_frames)
         self._started_s = 0.0
         self._rows_at_start = 0
+        self._paused_s = 0.0  # time spent paused: left out of the rate
 
     def _make_capture(self) -> FrameCapture:
         plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
@@ -207,15 +208,34 @@ class CaptureRun:
     def _capture_rows(self, writer: CaptureWriter) -> None:
         row = writer.n_committed
         while row < self.plan.n_frames:
-            self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
+            self._pause_point(writer, row)
             stop = self._block_end(row)
             self._capture_block(writer, self.rows.make(range(row, stop)), row)
             row = stop
+
+    def _pause_point(self, writer: CaptureWriter, row: int) -> None:
+        """Between blocks: wait while paused. The pause and its end are events in the file, and the time spent
+        paused is left out of the rate; an abort raises `CaptureAborted`."""
+        paused_at: list[float] = []
+
+        def on_pause() -> None:
+            paused_at.append(time.monotonic())
+            writer.log_event(EventKind.PAUSED, "paused by the operator", row)
+            self._report("paused", row, paused=True)
+
+        self.control.checkpoint(on_pause=on_pause)
+        if paused_at:
+            waited_s = time.monotonic() - paused_at[0]
+            self._paused_s += waited_s
+            writer.log_event(EventKind.PAUSE_ENDED, f"capture continued after {waited_s:.1f} s paused", row)
+            self._report("frames", row)
 
     def _capture_block(self, writer: CaptureWriter, block: RowBlock, row: int) -> None:
         """One block of rows: capture (with retries), check the laser, commit, a reference frame when due."""
         stop = row + len(block.targets)
         frames = self._capture_with_retries(block.patterns, writer, row)
+        if self.control.aborted:  # the laser may have gone off mid-block (the operator's "laser off"): discard
+            raise CaptureAborted(self.control.abort_reason)
         self._check_laser()
         writer.append_frames(
             FrameRows(
@@ -313,7 +333,7 @@ class CaptureRun:
     def _report(self, phase: str, rows_done: int, paused: bool = False) -> None:
         progress = self._progress
         progress.phase, progress.rows_done, progress.paused = phase, rows_done, paused
-        elapsed = time.monotonic() - self._started_s
+        elapsed = time.monotonic() - self._started_s - self._paused_s
         captured = rows_done - self._rows_at_start
         progress.frames_per_s = captured / elapsed if elapsed > 0 else 0.0
         left = self.plan.n_frames - rows_done

@@ -5,6 +5,7 @@ retries and dropped frames."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from acquisition.datafile import CaptureReader
 from acquisition.preflight import Preflight, format_bytes, format_duration
 from gui import theme
 from gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
@@ -30,7 +32,28 @@ from gui.errors import Problem, describe
 from gui.plan_card import PlanCard
 from gui.settings import Settings
 from gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
-from lab.capture_service import load_queue
+from lab.capture_service import load_queue, stored_plan_and_bench
+
+DRIFT_FLOOR = 0.99  # the drift plot's fixed lower bound; it extends only when a correlation falls below it
+
+
+def unwritable_reason(out: Path) -> str | None:
+    """Why a capture cannot write `out` (its folder missing and not creatable, or read-only), or None."""
+    folder = Path(out).expanduser().resolve().parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        missing = "" if existing == folder else f" (to create {folder})"
+        return f"the folder {existing} cannot be written{missing}"
+    return None
+
+
+def elide_middle(text: str, keep: int = 60) -> str:
+    return text if len(text) <= keep else f"{text[: keep // 2 - 1]}…{text[-(keep // 2) :]}"
+
 
 PREFLIGHT_DELAY_MS = 300
 STATUS_KINDS = {
@@ -81,16 +104,22 @@ class AcquisitionPanel(QWidget):
         self._jobs: list[CaptureJob] = []
         self._state = "idle"
         self._first_row = 0
+        self._current_job: int | None = None
+        self._resume_info: dict[Path, tuple] = {}  # a file to resume: its plan and references, read up front
+        self._preflight_ok = True  # Start is refused only for a known reason (unwritable folder, disk too small)
+        self.settings = settings
 
         images = Card("Last frame", "The target shown, and the speckle seen")
         self.images = ImageGrid(1, 2, col_titles=("target", "speckle"))
         self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
         images.body.addWidget(self.images, 1)
 
-        drift = Card("Reference drift", "Correlation with the first reference frame (1 = no drift)")
+        drift = Card("Reference drift", "Correlation with the first reference frame (1 = no drift), by row")
         self.drift_plot = pg.PlotWidget()
         self.drift_plot.setMenuEnabled(False)
-        self.drift_plot.setLabel("bottom", "reference frame")
+        self.drift_plot.setMouseEnabled(x=False, y=False)
+        self.drift_plot.setYRange(DRIFT_FLOOR, 1.0, padding=0.02)
+        self.drift_plot.setLabel("bottom", "row")
         self.drift_plot.setLabel("left", "correlation")
         for axis in ("bottom", "left"):
             self.drift_plot.getAxis(axis).enableAutoSIPrefix(False)
@@ -103,20 +132,23 @@ class AcquisitionPanel(QWidget):
             symbolBrush=theme.CURVES["drift"],
         )
         self.drift_plot.setMinimumHeight(150)
+        self._drift_prefix: tuple[list[int], list[float]] = ([], [])  # references already in a resumed file
+        self._reference_every = 1000
+        self._rows_planned = 0
         drift.body.addWidget(self.drift_plot, 1)
         self.drift_value = label("", "cardSub")
         drift.body.addWidget(self.drift_value)
 
         runs = Card("Runs and queue", "The files of this session and how each ended")
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["File", "Targets", "Rows", "Status", "Notes"])
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["File", "Folder", "Targets", "Rows", "Status", "Notes"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setShowGrid(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(110)
         runs.body.addWidget(self.table, 1)
 
@@ -166,6 +198,12 @@ class AcquisitionPanel(QWidget):
             self.controller.problem.emit(describe(error, "building the plan"))
             return
         out = self.plan_card.out_path()
+        unwritable = unwritable_reason(out)
+        if unwritable:
+            self.controller.problem.emit(
+                Problem("The output folder cannot be written", unwritable, "Choose another output folder.")
+            )
+            return
         if out.exists():
             self.controller.problem.emit(
                 Problem(
@@ -189,6 +227,19 @@ class AcquisitionPanel(QWidget):
 
     def resume_file(self, path: Path) -> None:
         path = Path(path)
+        try:  # the remaining rows, for the estimate (the runner refuses a file it cannot resume)
+            plan, _ = stored_plan_and_bench(path)
+            with CaptureReader(path) as reader:
+                done = reader.n_frames
+                _, _, after_row, correlation = reader.references()
+            self._resume_info[path] = (plan, ([int(r) for r in after_row], [float(c) for c in correlation]))
+            left = plan.n_frames - done
+            rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0))[0]
+            self.plan_card.preflight.setText(
+                f"Resuming {path.name}: {left:,} of {plan.n_frames:,} rows left · about {format_duration(rate_s)}"
+            )
+        except Exception:
+            pass
         self.run_jobs([CaptureJob(f"resume {path.name}", path, None)])
 
     def run_jobs(self, jobs: list[CaptureJob]) -> None:
@@ -210,9 +261,9 @@ class AcquisitionPanel(QWidget):
         self.controller.start_capture(jobs)
 
     def toggle_pause(self) -> None:
-        if self._state == "paused":
+        if self._state in ("paused", "pausing"):
             self.controller.resume_capture()
-        elif self._state in ("running", "starting"):
+        elif self._state in ("running", "starting", "resuming"):
             self.controller.pause_capture()
 
     def _choose_queue(self) -> None:
@@ -231,6 +282,8 @@ class AcquisitionPanel(QWidget):
 
     # -- preflight ----------------------------------------------------------------------------------
     def _bench_opened(self, info: object) -> None:
+        low, high = info.power_range_w
+        self.plan_card.power_mw.set_range(low * 1e3, high * 1e3)
         self.request_preflight()
 
     def request_preflight(self) -> None:
@@ -243,37 +296,73 @@ class AcquisitionPanel(QWidget):
             return
         self.controller.request_preflight(plan, self.plan_card.out_path())
 
+    def estimate_s(self, result: Preflight) -> tuple[float, str]:
+        """How long the rows take: at the rate measured on this bench by the last capture (pauses excluded), or,
+        before any capture, the device model (exposure, DMD picture time)."""
+        info = self.controller.bench_info
+        key = f"acquisition/measured_fps/{info.name if info else 'bench'}"
+        measured = float(self.settings.get(key, 0.0) or 0.0)
+        if measured > 0:
+            return max(result.duration_s, result.rows / measured), f"at the {measured:,.0f} fps measured on this bench"
+        return result.duration_s, "from the device model (no capture measured on this bench yet)"
+
     def show_preflight(self, result: Preflight | Problem) -> None:
         text = self.plan_card.preflight
-        if isinstance(result, Problem):
+        self._preflight_ok = False
+        if isinstance(result, Problem):  # Start stays possible: it names the problem in the banner
             text.setText(f"<span style='color:{theme.ERROR}'>✗ {result.detail}</span>")
+            self._preflight_ok = True
+            self._update_start()
+            return
+        out = self.plan_card.out_path()
+        text.setToolTip(str(out.expanduser().resolve()))
+        unwritable = unwritable_reason(out)
+        if unwritable:
+            text.setText(f"<span style='color:{theme.ERROR}'>✗ Cannot capture here: {unwritable}.</span>")
+            self._update_start()
             return
         colour = theme.ACCENT if result.ok else theme.ERROR
         verdict = "fits on the disk" if result.ok else "does NOT fit on the disk"
+        duration_s, basis = self.estimate_s(result)
         text.setText(
-            f"Preflight: {result.rows:,} rows · about {format_duration(result.duration_s)} of device time · "
+            f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} ({basis}) · "
             f"file {format_bytes(result.file_bytes)} · {format_bytes(result.free_bytes)} free · "
             f"<span style='color:{colour}'>{verdict}</span>"
         )
+        self._preflight_ok = result.ok
+        self._update_start()
+
+    def _update_start(self) -> None:
+        self.plan_card.start.setEnabled(self._state == "idle" and self._preflight_ok)
 
     # -- while it runs ------------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
         self._state = state
         card = self.plan_card
         idle = state == "idle"
-        card.start.setEnabled(idle)
+        self._update_start()
         card.queue.setEnabled(idle)
         card.resume.setEnabled(idle)
         card.set_form_enabled(idle)
-        card.pause.setEnabled(state in ("running", "paused", "starting"))
-        card.pause.setText("Resume" if state == "paused" else "Pause")
-        card.abort.setEnabled(state in ("running", "paused", "starting"))
-        if state == "paused":
-            self.progress.phase.set_state("paused", "warn")
-        elif state == "stopping":
-            self.progress.phase.set_state("stopping…", "warn")
-        elif state == "starting":
-            self.progress.phase.set_state("starting", "info")
+        active = ("running", "pausing", "paused", "resuming", "starting")
+        card.pause.setEnabled(state in active)
+        card.pause.setText("Resume" if state in ("paused", "pausing") else "Pause")
+        card.abort.setEnabled(state in active)
+        pills = {
+            "pausing": ("pausing… (after this block)", "warn"),
+            "paused": ("paused", "warn"),
+            "resuming": ("resuming…", "info"),
+            "stopping": ("stopping…", "warn"),
+            "starting": ("starting", "info"),
+            "aborted": ("aborted", "warn"),
+            "failed": ("failed", "error"),
+        }
+        if state in pills:
+            self.progress.phase.set_state(*pills[state])
+        job = self._current_job
+        # Never over a finished job's status: only the running job's row turns paused and back.
+        if state in ("paused", "running") and job is not None and self.status_row(job) in ("running", "paused"):
+            self._set_row(job, 4, state)
         if idle:
             self.request_preflight()
 
@@ -286,43 +375,66 @@ class AcquisitionPanel(QWidget):
         p.rate.set(f"{update.frames_per_s:,.0f} fps" if update.frames_per_s else "–")
         p.eta.set(format_eta(update.eta_s))
         p.retries.set(str(update.retries))
-        self._set_row(update.job, 2, f"{update.rows_done:,} / {update.rows_total:,}")
+        self._set_row(update.job, 3, f"{update.rows_done:,} / {update.rows_total:,}")
         jobs = f" · job {update.job + 1} of {update.jobs}" if update.jobs > 1 else ""
         p.set_subtitle(f"{update.label}{jobs}")
-        if self._state not in ("paused", "stopping"):
+        if self._state == "running" and not update.paused:  # else the state's own pill stays
             kind = {"complete": "ok", "aborted": "warn", "failed": "error"}.get(update.phase, "active")
             p.phase.set_state(update.phase, kind)
         if update.last_target is not None:
             self.images.set_image(update.last_target, levels=(0.0, 1.0), col=0)
         if update.last_speckle is not None:
             self.images.set_image(update.last_speckle, col=1)
-        correlation = update.reference_correlation
-        if correlation:
-            self.drift_curve.setData(list(range(1, len(correlation) + 1)), list(correlation))
-            self.drift_value.setText(
-                f"{len(correlation)} reference frames · last {correlation[-1]:.4f} · lowest {min(correlation):.4f}"
-            )
+        if update.reference_correlation:
+            self._show_drift(update.reference_correlation)
+
+    def _show_drift(self, new: tuple[float, ...]) -> None:
+        """Correlations by row, continuing a resumed file's earlier references, on a fixed scale: 1 at the top,
+        DRIFT_FLOOR (or the lowest value, if lower) at the bottom, so a 1e-5 wobble stays flat."""
+        rows_before, values_before = self._drift_prefix
+        start = rows_before[-1] if rows_before else 0
+        rows = [min(start + (k + 1) * self._reference_every, self._rows_planned or 10**12) for k in range(len(new))]
+        # The scheduler's first reference is the file's first (correlation 1) unless the file had references.
+        xs, ys = rows_before + rows, values_before + [float(c) for c in new]
+        self.drift_curve.setData(xs, ys)
+        low = min(min(ys), DRIFT_FLOOR)
+        self.drift_plot.setYRange(low, 1.0, padding=0.02)
+        self.drift_plot.setXRange(0, max(self._rows_planned, xs[-1]), padding=0.02)
+        self.drift_value.setText(f"{len(ys)} reference frames · last {ys[-1]:.5f} · lowest {min(ys):.5f}")
 
     def _job_started(self, index: int, job: CaptureJob) -> None:
         self.current_out = job.out
         self.capture_file.emit(job.out)
-        self._set_row(index, 3, "running")
+        self._set_row(index, 4, "running")
+        self._current_job = index
         self.drift_curve.setData([], [])
         self.drift_value.setText("")
+        self._drift_prefix = ([], [])
+        plan = job.plan
+        if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
+            plan, self._drift_prefix = self._resume_info.get(job.out, (None, ([], [])))
+        if plan is not None:
+            self._reference_every, self._rows_planned = plan.reference_every, plan.n_frames
+        if self._drift_prefix[0]:
+            self.drift_curve.setData(*self._drift_prefix)
 
     def _job_done(self, report: JobReport) -> None:
         self.reports.append(report)
+        update = self.last_update
+        if update is not None and update.frames_per_s > 0 and report.rows_committed >= 256:
+            info = self.controller.bench_info
+            self.settings.set(f"acquisition/measured_fps/{info.name if info else 'bench'}", update.frames_per_s)
         if report.job < 0:
             return
-        self._set_row(report.job, 2, f"{report.rows_committed:,} / {report.rows_planned:,}")
-        self._set_row(report.job, 3, report.status)
+        self._set_row(report.job, 3, f"{report.rows_committed:,} / {report.rows_planned:,}")
+        self._set_row(report.job, 4, report.status)
         notes = report.problem.detail if report.problem and report.status == "failed" else ""
         if report.retries or report.frame_gaps or report.camera_timeouts:
             notes = (
                 f"{report.retries} retries ({report.camera_timeouts} camera timeouts, "
                 f"{report.frame_gaps} frame gaps) " + notes
             )
-        self._set_row(report.job, 4, notes or report.message)
+        self._set_row(report.job, 5, notes or report.message)
         p = self.progress
         p.dropped.set(str(report.frames_skipped))
         p.message.setText(report.message or (report.problem.detail if report.problem else ""))
@@ -345,9 +457,10 @@ class AcquisitionPanel(QWidget):
         self.table.insertRow(row)
         targets = job.plan.targets if job.plan is not None else "(stored plan)"
         rows = f"0 / {job.plan.n_frames:,}" if job.plan is not None else "–"
-        for column, text in enumerate((str(job.out.name), targets, rows, "queued", "")):
+        folder = str(job.out.expanduser().resolve().parent)
+        for column, text in enumerate((str(job.out.name), elide_middle(folder, 40), targets, rows, "queued", "")):
             item = QTableWidgetItem(text)
-            item.setToolTip(str(job.out) if column == 0 else text)
+            item.setToolTip(str(job.out.expanduser().resolve()) if column in (0, 1) else text)
             self.table.setItem(row, column, item)
 
     def _set_row(self, index: int, column: int, text: str) -> None:
@@ -356,11 +469,11 @@ class AcquisitionPanel(QWidget):
         if item is not None and item.text() != text:
             item.setText(text)
             item.setToolTip(text)
-            if column == 3:
+            if column == 4:
                 kind = STATUS_KINDS.get(text, "idle")
                 colours = {"ok": theme.ACCENT, "warn": theme.WARN, "error": theme.ERROR, "info": theme.INFO}
                 item.setForeground(pg.mkColor(colours.get(kind, theme.MUTED)))
 
     def status_row(self, index: int) -> str:
-        item = self.table.item(self._first_row + index, 3)
+        item = self.table.item(self._first_row + index, 4)
         return item.text() if item else ""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui import theme
 from gui.controller import LabController
+from gui.log_panel import install_log_file
 from gui.main_window import MainWindow
 from gui.settings import APPLICATION, ORGANIZATION, Settings
 
@@ -31,13 +32,16 @@ def qt_binding_problem() -> str | None:
 
 
 def warm_up() -> None:
-    """Import what the capture thread would otherwise import mid-run: an import holds the interpreter lock
-    and would stall the window. torch is not among them: training runs in its own process."""
+    """Import what the worker threads would otherwise import mid-run: an import holds the interpreter lock
+    and would stall the window. torch is among them: the Reconstruct page runs the net in this process (on a
+    worker thread); training runs in its own process."""
     import acquisition.targets.bundled
     import acquisition.targets.diversity
     import acquisition.targets.files
     import acquisition.targets.generators
     import acquisition.targets.prepare  # noqa: F401
+    import model.evaluate
+    import model.metrics  # noqa: F401
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -59,23 +63,63 @@ def create_window(bench_path: Path | None = None, settings: Settings | None = No
     return window
 
 
-def close_on_ctrl_c(window: MainWindow) -> QTimer:
-    """Ctrl-C in the terminal closes the window the clean way (capture stopped, laser off). Python runs signal
-    handlers only between bytecodes, so a timer gives the interpreter a moment now and then."""
-    signal.signal(signal.SIGINT, lambda signum, frame: window.close())
-    timer = QTimer(window)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
-    return timer
+TERMINATING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
+SIGNAL_EXIT_BASE = 128  # the shell's convention: killed by signal N exits 128 + N
+
+
+class SignalExit:
+    """What a terminating signal did: the laser goes off at once (from the handler, not after the event loop
+    gets round to it), the capture is aborted (file valid, resumable), the window closes the clean way, and
+    the process exits non-zero (128 + the signal's number)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.signum: int | None = None
+        self.previous = {signum: signal.getsignal(signum) for signum in TERMINATING_SIGNALS}
+        for signum in TERMINATING_SIGNALS:
+            signal.signal(signum, self._handle)
+        # Python runs signal handlers only between bytecodes: a timer gives the interpreter a moment now and then.
+        self.timer = QTimer(window)
+        self.timer.timeout.connect(lambda: None)
+        self.timer.start(200)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = self.signum is None
+        self.signum = signum
+        name = signal.Signals(signum).name
+        logging.getLogger("gui").warning("%s received: laser off, capture aborted, closing", name)
+        if first:
+            if not self.window.controller.laser_off_now():
+                logging.getLogger("gui").error("%s: the laser could not be confirmed off", name)
+            self.window.close()
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.signum is None else SIGNAL_EXIT_BASE + self.signum
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def close_on_ctrl_c(window: MainWindow) -> SignalExit:
+    """Ctrl-C, SIGTERM, SIGHUP and SIGQUIT close the window the clean way (see `SignalExit`)."""
+    return SignalExit(window)
 
 
 def main(bench_path: Path | None = None, settings: Settings | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_file = install_log_file()
     app = application()
     window = create_window(bench_path, settings)
-    close_on_ctrl_c(window)
+    signals = close_on_ctrl_c(window)
+    if log_file is not None:
+        logging.getLogger("gui").info("log file: %s", log_file)
     window.show()
     try:
-        return app.exec()
+        code = app.exec()
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signals.restore()
+    return signals.exit_code or code

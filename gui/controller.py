@@ -8,18 +8,20 @@ then report `shutdown_complete`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from acquisition.plan import CapturePlan
-from drivers import Roi
 from gui.capture_worker import CaptureJob, CaptureRunner, JobReport
 from gui.device_worker import BenchInfo, DeviceWorker
 from gui.errors import Problem
 from gui.patterns import PatternRequest
 from gui.training_worker import TrainingRunner
 from lab.training_service import TrainingJob
+
+log = logging.getLogger("gui.controller")
 
 TRAINING_EXIT_GRACE_MS = 15_000  # after "quit", a child that has not exited by then is killed
 
@@ -29,12 +31,14 @@ class LabController(QObject):
     bench_opened = Signal(object)  # BenchInfo
     laser = Signal(object)  # LaserState (also from the capture, while it owns the bench)
     camera = Signal(object)  # CameraState
-    pattern = Signal(object)  # np.ndarray
+    pattern = Signal(object)  # PatternShown: what the DMD shows, and what it is
+    snapped = Signal(object)  # (request id, np.ndarray): a frame for the reconstruction view
+    alarm = Signal(str)  # the laser could not be confirmed off: shown and logged, never hidden
     frame = Signal(object)  # LiveFrame
     preflight = Signal(object)  # Preflight or Problem
     problem = Signal(object)  # Problem: shown in the banner
     # capture
-    capture_state = Signal(str)  # idle, starting, running, paused, stopping
+    capture_state = Signal(str)  # idle, starting, running, pausing, paused, resuming, stopping
     capture_update = Signal(object)  # CaptureUpdate
     capture_job_started = Signal(int, object)  # index, CaptureJob
     capture_job_done = Signal(object)  # JobReport
@@ -68,11 +72,14 @@ class LabController(QObject):
             (worker.frame, self.frame),
             (worker.preflight, self.preflight),
             (worker.problem, self.problem),
+            (worker.snapped, self.snapped),
+            (worker.alarm, self.alarm),
         ):
             source.connect(target)
         worker.lent.connect(self._lent)
         worker.closed.connect(self._bench_closed)
         self.capture: CaptureRunner | None = None
+        self._lent_bench: object | None = None  # the bench a capture holds: the laser-off path reaches it
         self._pending_jobs: list[CaptureJob] | None = None
         self._pause_requested = False
         self._capture_state = "idle"
@@ -133,6 +140,25 @@ class LabController(QObject):
             self.shutdown_complete.emit()
 
     # -- devices ------------------------------------------------------------------------------------
+    def laser_off_now(self) -> bool:
+        """The operator's laser off: at once, on this thread, whoever holds the bench. During a capture the
+        capture is aborted first (the file stays valid and resumable; the block in flight is discarded), then
+        the light goes off without waiting for the block to end. Returns whether the laser confirmed off; a
+        failure comes as `alarm`."""
+        bench, capture = None, self.capture
+        if capture is not None:
+            capture.abort("laser switched off by the operator")  # first: the block in flight is then discarded
+            # The runner may have swapped benches for a queue entry: its own reference is the one in use.
+            bench = getattr(capture, "_bench", None) or self._lent_bench
+        elif self._capture_state == "starting":
+            self._pending_jobs = []
+            bench = self._lent_bench
+        ok = self.devices.laser_off_now(bench)  # the light goes off here, before anything is redrawn
+        log.warning("laser off by the operator%s", " (capture aborted)" if capture is not None else "")
+        if capture is not None:
+            self._set_capture_state("stopping")
+        return ok
+
     def set_power_w(self, power_w: float) -> None:
         self.devices.submit("set_power_w", power_w)
 
@@ -148,21 +174,38 @@ class LabController(QObject):
     def set_gain_db(self, gain_db: float) -> None:
         self.devices.submit("set_gain_db", gain_db)
 
-    def set_roi(self, roi: Roi | None) -> None:
+    def set_roi(self, roi: tuple[int, int, int, int] | None) -> None:
+        """(row, col, height, width), or None for the full sensor."""
         self.devices.submit("set_roi", roi)
 
     def set_live(self, on: bool) -> None:
         self.devices.submit("set_live", on)
 
+    def hide_live(self, hidden: bool) -> None:
+        """The live image is out of sight (another page): no frames are grabbed until it is back."""
+        self.devices.submit("hide_live", hidden)
+
     def frame_shown(self) -> None:
         """The window has drawn the last live frame: the device thread may send the next."""
         self.devices.frame_shown.set()
 
-    def request_preflight(self, plan: CapturePlan, out: Path) -> None:
+    def show_image(self, image: object, description: str) -> None:
+        """Show a macropixel image (values in [0, 1]) on the DMD's active area."""
+        self.devices.submit("show_image", image, description)
+
+    def show_and_snap(self, request_id: int, pattern: object, description: str) -> None:
+        """Show a mirror pattern, then grab one frame of its speckle (`snapped`)."""
+        self.devices.submit("show_and_snap", request_id, pattern, description)
+
+    def request_preflight(self, plan: CapturePlan, out: Path, rows_done: int = 0) -> None:
         if self.capture is None and self._capture_state == "idle":
-            self.devices.submit("preflight", plan, out)
+            self.devices.submit("preflight", plan, out, rows_done)
 
     # -- capture ------------------------------------------------------------------------------------
+    @property
+    def capture_state_now(self) -> str:
+        return self._capture_state
+
     @property
     def capture_busy(self) -> bool:
         return self._capture_state != "idle"
@@ -195,6 +238,7 @@ class LabController(QObject):
         self.devices.submit("lend")
 
     def _lent(self, bench: object) -> None:
+        self._lent_bench = bench
         jobs, self._pending_jobs = self._pending_jobs, None
         if not jobs or self._shutting_down:
             self.devices.submit("reclaim", bench)
@@ -205,33 +249,31 @@ class LabController(QObject):
         source = self.bench_info.source if self.bench_info else "panel bench"
         runner = CaptureRunner(bench, jobs, source)
         runner.update.connect(self._capture_update)
-        runner.job_started.connect(self.capture_job_started)
+        runner.job_started.connect(self._capture_job_started)
         runner.job_done.connect(self._capture_job_done)
         runner.finished.connect(self._capture_done)
         runner.preflight.connect(self.preflight)
         self.capture = runner
         if self._pause_requested:
             runner.pause()
-        self._set_capture_state("paused" if self._pause_requested else "running")
+        self._set_capture_state("pausing" if self._pause_requested else "running")
         runner.start()
 
     def pause_capture(self) -> None:
-        if self.capture is not None:
+        """Ask the engine to pause; the state is "pausing" until it reports it has (between blocks)."""
+        if self.capture is not None and self._capture_state in ("running", "resuming"):
             self.capture.pause()
+            self._set_capture_state("pausing")
         elif self._capture_state == "starting":
             self._pause_requested = True
-        else:
-            return
-        self._set_capture_state("paused")
 
     def resume_capture(self) -> None:
-        if self.capture is not None:
+        """Ask the engine to continue; "resuming" until it reports rows again."""
+        if self.capture is not None and self._capture_state in ("paused", "pausing"):
             self.capture.resume()
+            self._set_capture_state("resuming")
         elif self._capture_state == "starting":
             self._pause_requested = False
-        else:
-            return
-        self._set_capture_state("running")
 
     def abort_capture(self) -> None:
         if self.capture is not None:
@@ -241,16 +283,31 @@ class LabController(QObject):
             self._pending_jobs = []
 
     def _capture_update(self, update: object) -> None:
+        """The engine's own report decides the state: paused only once it has paused, running again only once
+        it has continued."""
         if update.laser is not None:
             self.laser.emit(update.laser)
+        state = self._capture_state
+        if update.paused and state in ("pausing", "running"):
+            self._set_capture_state("paused")
+        elif not update.paused and state == "resuming" and update.phase not in ("paused",):
+            self._set_capture_state("running")
         self.capture_update.emit(update)
 
+    def _capture_job_started(self, index: int, job: CaptureJob) -> None:
+        if self._capture_state == "failed":  # the queue goes on with its next entry
+            self._set_capture_state("running")
+        self.capture_job_started.emit(index, job)
+
     def _capture_job_done(self, report: JobReport) -> None:
+        if report.status in ("aborted", "failed") and self._capture_state != "idle":
+            self._set_capture_state(report.status)  # what the file says, at once (the bench comes back next)
         if report.problem is not None and report.status != "aborted":
             self.problem.emit(report.problem)
         self.capture_job_done.emit(report)
 
     def _capture_done(self, bench: object) -> None:
+        self._lent_bench = None
         runner, self.capture = self.capture, None
         if runner is not None:
             runner.wait(5.0)  # the thread has only its last statement left

@@ -9,20 +9,21 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from acquisition.targets import list_sources
-from drivers import Roi
 from gui.controller import LabController
 from gui.device_worker import BenchInfo, CameraState, LaserState
+from gui.fields import NumberField
 from gui.live_view import LiveView
 from gui.patterns import PATTERN_NAMES, PatternRequest
 from gui.settings import Settings
@@ -62,21 +63,14 @@ class LaserCard(Card):
         self.body.addLayout(metric_row(self.measured, self.setpoint))
 
         row = QHBoxLayout()
-        self.power_mw = QDoubleSpinBox()
-        self.power_mw.setDecimals(1)
-        self.power_mw.setSuffix(" mW")
-        self.power_mw.setRange(0.0, 100.0)
-        self.power_mw.setValue(50.0)
-        self.power_mw.setKeyboardTracking(False)
-        self._synced = False  # the field starts from the laser's own setpoint, not from a previous session
+        self.power_mw = NumberField("laser setpoint", "mW", 0.0, 100.0, decimals=1, note="safety limit")
+        self.power_mw.submitted.connect(self._apply_power)
         self.apply_power = button("Set power")
-        self.apply_power.clicked.connect(self._apply_power)
-        self.power_mw.editingFinished.connect(self._apply_power)
+        self.apply_power.clicked.connect(self.power_mw.submit)
         row.addWidget(self.power_mw, 1)
-        row.addWidget(self.apply_power)
+        row.addWidget(self.apply_power, 0, Qt.AlignmentFlag.AlignTop)
         self.body.addLayout(row)
-        self.range_label = label("", "cardSub")
-        self.body.addWidget(self.range_label)
+        self.capture_owned = False
 
         self.emission = QPushButton("Emission off — click to turn on")
         self.emission.setObjectName("emission")
@@ -97,33 +91,46 @@ class LaserCard(Card):
 
     def set_info(self, info: BenchInfo) -> None:
         low, high = info.power_range_w
-        self.power_mw.setRange(low * 1e3, high * 1e3)
-        self.range_label.setText(f"Allowed setpoints: {low * 1e3:.1f} – {high * 1e3:.1f} mW (safety limit)")
+        self.power_mw.set_range(low * 1e3, high * 1e3)
         self.set_subtitle(info.identities.get("laser", ""))
-        self._synced = False
 
     def show_state(self, state: LaserState) -> None:
         self.state = state
-        if not self._synced and not self.power_mw.hasFocus():
-            self._synced = True
-            self.power_mw.setValue(state.setpoint_w * 1e3)
+        self.power_mw.show_device_value(state.setpoint_w * 1e3)  # the laser's own setpoint, unless typing
         text, kind = laser_pill(state)
         self.pill.set_state(text.removeprefix("Laser ").split(" ")[0] if kind != "active" else "EMITTING", kind)
         self.measured.set(f"{state.measured_w * 1e3:.2f} mW")
         self.setpoint.set(f"{state.setpoint_w * 1e3:.1f} mW")
         self.emission.setChecked(state.emission)
-        self.emission.setText("Emitting — click to turn off" if state.emission else "Emission off — click to turn on")
+        self._label_emission()
         self.interlock.setText("closed ✓" if state.interlock_closed else "OPEN ✗")
         self.fault.setText(state.fault or "none")
         self.hours.setText("—" if state.hours is None else f"{state.hours:.1f} h")
 
-    def _apply_power(self) -> None:
-        self.controller.set_power_w(self.power_mw.value() / 1e3)
+    def _label_emission(self) -> None:
+        emitting = self.state is not None and self.state.emission
+        if self.capture_owned:
+            text = "Emitting — click: laser OFF now (aborts the capture)" if emitting else "Off (the capture owns it)"
+        else:
+            text = "Emitting — click to turn off" if emitting else "Emission off — click to turn on"
+        self.emission.setText(text)
+        # Switching off is always possible; switching on only while no capture owns the laser.
+        self.emission.setEnabled(emitting or not self.capture_owned)
+
+    def set_capture_owned(self, owned: bool) -> None:
+        self.capture_owned = owned
+        self._label_emission()
+
+    def _apply_power(self, power_mw: float) -> None:
+        self.controller.set_power_w(power_mw / 1e3)
 
     def _toggle_emission(self) -> None:
         on = not (self.state.emission if self.state else False)
         self.emission.setChecked(self.state.emission if self.state else False)  # the device decides
-        self.controller.set_emission(on)
+        if on:
+            self.controller.set_emission(True)
+        else:
+            self.controller.laser_off_now()
 
 
 class DmdCard(Card):
@@ -133,6 +140,8 @@ class DmdCard(Card):
         self.preview = ImageGrid()
         self.preview.setMinimumHeight(170)
         self.body.addWidget(self.preview, 1)
+        self.shown_label = label("DMD shows: —", "cardSub", wrap=True)
+        self.body.addWidget(self.shown_label)
         self.geometry_label = label("", "cardSub", wrap=True)
         self.body.addWidget(self.geometry_label)
 
@@ -176,8 +185,11 @@ class DmdCard(Card):
         )
         self.size.setMaximum(g.side_macropixels)
 
-    def show_pattern(self, pattern: object) -> None:
-        self.preview.set_image(pattern, levels=(0, 255 if getattr(pattern, "dtype", None) == "uint8" else 1))
+    def show_pattern(self, shown: object) -> None:
+        """What the DMD really shows (read back where it can), and what it is."""
+        pattern = shown.pattern
+        self.preview.set_image(pattern, levels=(0, 255 if pattern.dtype == "uint8" else 1))
+        self.shown_label.setText(f"DMD shows: {shown.description}")
 
     def request(self) -> PatternRequest:
         return PatternRequest(
@@ -209,45 +221,51 @@ class CameraCard(Card):
         controls = QGridLayout()
         controls.setHorizontalSpacing(10)
         controls.setVerticalSpacing(6)
-        self.exposure_us = QDoubleSpinBox()
-        self.exposure_us.setRange(1.0, 10_000_000.0)
-        self.exposure_us.setDecimals(1)
-        self.exposure_us.setSuffix(" µs")
-        self.exposure_us.setKeyboardTracking(False)
-        self.exposure_us.editingFinished.connect(lambda: controller.set_exposure_us(self.exposure_us.value()))
-        self.gain_db = QDoubleSpinBox()
-        self.gain_db.setRange(0.0, 48.0)
-        self.gain_db.setDecimals(1)
-        self.gain_db.setSuffix(" dB")
-        self.gain_db.setKeyboardTracking(False)
-        self.gain_db.editingFinished.connect(lambda: controller.set_gain_db(self.gain_db.value()))
-        controls.addWidget(label("Exposure", "muted"), 0, 0)
+        self.exposure_us = NumberField("exposure", "µs", 1.0, 10_000_000.0, decimals=1)
+        self.exposure_us.submitted.connect(controller.set_exposure_us)
+        self.gain_db = NumberField("gain", "dB", 0.0, 48.0, decimals=1)
+        self.gain_db.submitted.connect(controller.set_gain_db)
+        controls.addWidget(label("Exposure", "muted"), 0, 0, Qt.AlignmentFlag.AlignTop)
         controls.addWidget(self.exposure_us, 0, 1)
-        controls.addWidget(label("Gain", "muted"), 0, 2)
+        controls.addWidget(label("Gain", "muted"), 0, 2, Qt.AlignmentFlag.AlignTop)
         controls.addWidget(self.gain_db, 0, 3)
 
-        self.roi = [QSpinBox() for _ in range(4)]
+        self.roi = [
+            NumberField(name, "px", 0, 100_000, integer=True)
+            for name in ("ROI top row", "ROI left column", "ROI height", "ROI width")
+        ]
         roi_row = QHBoxLayout()
         roi_row.setSpacing(6)
-        for spin, prefix in zip(self.roi, ("row ", "col ", "h ", "w "), strict=True):
-            spin.setRange(0, 100_000)
-            spin.setPrefix(prefix)
-            roi_row.addWidget(spin)
+        for field, prefix in zip(self.roi, ("row", "col", "h", "w"), strict=True):
+            roi_row.addWidget(label(prefix, "muted"), 0, Qt.AlignmentFlag.AlignTop)
+            roi_row.addWidget(field, 1)
+            field.submitted.connect(lambda _value: self._apply_roi())
         self.apply_roi = button("Apply")
         self.apply_roi.clicked.connect(self._apply_roi)
         self.full_roi = button("Full sensor")
         self.full_roi.clicked.connect(lambda: controller.set_roi(None))
-        roi_row.addWidget(self.apply_roi)
-        roi_row.addWidget(self.full_roi)
-        controls.addWidget(label("ROI", "muted"), 1, 0)
+        roi_row.addWidget(self.apply_roi, 0, Qt.AlignmentFlag.AlignTop)
+        roi_row.addWidget(self.full_roi, 0, Qt.AlignmentFlag.AlignTop)
+        controls.addWidget(label("ROI", "muted"), 1, 0, Qt.AlignmentFlag.AlignTop)
         controls.addLayout(roi_row, 1, 1, 1, 3)
+        self.roi_error = label("", "fieldError", wrap=True)
+        self.roi_error.setStyleSheet("color: #ef5a5f;")
+        self.roi_error.hide()
+        controls.addWidget(self.roi_error, 2, 1, 1, 3)
         controls.setColumnStretch(1, 1)
         controls.setColumnStretch(3, 1)
         self.body.addLayout(controls)
+        self.sensor_shape = (100_000, 100_000)
+        self.view.roi_drawn.connect(self._roi_drawn)
 
     def set_info(self, info: BenchInfo) -> None:
         self.set_subtitle(info.identities.get("camera", ""))
         self.view.set_bit_depth(info.bit_depth)
+        self.exposure_us.set_range(*info.exposure_range_us)
+        self.gain_db.set_range(*info.gain_range_db)
+        rows, cols = self.sensor_shape = info.sensor_shape
+        for field, high in zip(self.roi, (rows - 1, cols - 1, rows, cols), strict=True):
+            field.set_range(0 if high in (rows - 1, cols - 1) else 1, high)
 
     def show_state(self, state: CameraState) -> None:
         self.live = state.live
@@ -256,19 +274,46 @@ class CameraCard(Card):
         self.live_button.style().unpolish(self.live_button)
         self.live_button.style().polish(self.live_button)
         self.view.set_live(state.live)
-        for spin, value in ((self.exposure_us, state.exposure_us), (self.gain_db, state.gain_db)):
-            if not spin.hasFocus():
-                spin.blockSignals(True)
-                spin.setValue(value)
-                spin.blockSignals(False)
+        self.exposure_us.show_device_value(state.exposure_us)
+        self.gain_db.show_device_value(state.gain_db)
         roi = state.roi
-        for spin, value in zip(self.roi, (roi.row, roi.col, roi.height, roi.width), strict=True):
-            if not spin.hasFocus():
-                spin.setValue(value)
+        for field, value in zip(self.roi, (roi.row, roi.col, roi.height, roi.width), strict=True):
+            field.show_device_value(value)
+
+    def roi_values(self) -> tuple[int, int, int, int] | None:
+        """The typed ROI, or None (each refusal shown next to its field, the sensor check below them)."""
+        values = []
+        for field in self.roi:
+            try:
+                values.append(int(field.value()))
+                field.clear_refusal()
+            except ValueError:
+                field.submit()  # shows why, sends nothing (submitted only fires for valid values)
+                return None
+        row, col, height, width = values
+        rows, cols = self.sensor_shape
+        if row + height > rows or col + width > cols:
+            self.roi_error.setText(
+                f"Refused, nothing sent: rows {row}..{row + height - 1} × cols {col}..{col + width - 1} "
+                f"leave the {rows}×{cols} sensor"
+            )
+            self.roi_error.show()
+            return None
+        self.roi_error.hide()
+        return row, col, height, width
 
     def _apply_roi(self) -> None:
-        row, col, height, width = (spin.value() for spin in self.roi)
-        self.controller.set_roi(Roi(row, col, height, width))
+        roi = self.roi_values()
+        if roi is not None:
+            self.controller.set_roi(roi)
+
+    def _roi_drawn(self, roi: tuple[int, int, int, int]) -> None:
+        """A box drawn on the live image (in the current ROI's pixels) becomes the ROI on the sensor."""
+        current = self.view.image_origin
+        row, col, height, width = roi
+        for field, value in zip(self.roi, (row + current[0], col + current[1], height, width), strict=True):
+            field.set_text(str(value))
+        self._apply_roi()
 
 
 class DevicesPanel(QWidget):
@@ -276,6 +321,7 @@ class DevicesPanel(QWidget):
 
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.controller = controller
         self.laser = LaserCard(controller)
         self.dmd = DmdCard(controller, settings)
         self.camera = CameraCard(controller, settings)
@@ -287,20 +333,31 @@ class DevicesPanel(QWidget):
         )
         self.lock_note.hide()
         left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(14)
         left.addWidget(self.laser)
         left.addWidget(self.dmd, 1)
+        holder = QWidget()
+        holder.setObjectName("page")
+        holder.setLayout(left)
+        scroll = QScrollArea()  # the cards keep their size on a small screen: no control squeezed over another
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(holder)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(14)
         layout.setVerticalSpacing(10)
         layout.addWidget(self.lock_note, 0, 0, 1, 2)
-        layout.addLayout(left, 1, 0)
+        layout.addWidget(scroll, 1, 0)
         layout.addWidget(self.camera, 1, 1)
         layout.setColumnStretch(1, 1)
         left_width = 340
         self.laser.setFixedWidth(left_width)
         self.dmd.setFixedWidth(left_width)
+        self.dmd.setMinimumHeight(520)
+        scroll.setFixedWidth(left_width + 14)
 
         controller.bench_opened.connect(self._opened)
         controller.laser.connect(self.laser.show_state)
@@ -308,7 +365,16 @@ class DevicesPanel(QWidget):
         controller.pattern.connect(self.dmd.show_pattern)
         controller.frame.connect(self.camera.view.show_frame)
         controller.capture_state.connect(lambda state: self.set_locked(state != "idle"))
+        controller.capture_state.connect(lambda state: self.laser.set_capture_owned(state != "idle"))
         self.set_enabled_controls(False)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.controller.hide_live(False)
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        self.controller.hide_live(True)
 
     def _opened(self, info: BenchInfo) -> None:
         for card in (self.laser, self.dmd, self.camera):
@@ -323,7 +389,6 @@ class DevicesPanel(QWidget):
         widgets = [
             self.laser.power_mw,
             self.laser.apply_power,
-            self.laser.emission,
             self.dmd.show_button,
             self.dmd.kind,
             self.camera.live_button,

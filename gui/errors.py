@@ -12,11 +12,15 @@ from acquisition.datafile import CaptureFileError
 from acquisition.plan import PlanError
 from acquisition.scheduler import CaptureError
 from acquisition.targets import TargetSpecError
-from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from lab.bench_session import DEVICE_ERRORS
 from lab.config_errors import BenchConfigError
 from lab.training_service import TrainingError
 
 log = logging.getLogger("gui")
+
+DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange = (
+    DEVICE_ERRORS[k] for k in ("disconnected", "error", "timeout", "laser_fault", "out_of_range")
+)
 
 
 @dataclass(frozen=True)

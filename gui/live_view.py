@@ -6,21 +6,44 @@ is the next one sent: the display never queues up stale frames, whatever the cam
 
 from __future__ import annotations
 
+import logging
 import time
+from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from gui.device_worker import LiveFrame
-from gui.widgets import Metric, label
+from gui.widgets import Metric, button, label
+
+log = logging.getLogger("gui.live_view")
+
+
+def save_snapshot(pixels: np.ndarray, png_path: Path, levels: tuple[float, float]) -> Path:
+    """The frame as shown (PNG, 8 bit within `levels`) and the raw camera array beside it (.npy, in DN)."""
+    png_path = Path(png_path)
+    low, high = levels
+    scaled = np.clip((pixels.astype(np.float64) - low) / max(high - low, 1e-9), 0, 1)
+    from PySide6.QtGui import QImage
+
+    data = np.ascontiguousarray((scaled * 255).astype(np.uint8))
+    image = QImage(data.data, data.shape[1], data.shape[0], data.shape[1], QImage.Format.Format_Grayscale8)
+    if not image.save(str(png_path)):
+        raise OSError(f"{png_path}: the PNG could not be written")
+    raw_path = png_path.with_suffix(".npy")
+    np.save(raw_path, pixels)
+    return raw_path
+
 
 HISTOGRAM_PERIOD_S = 0.25
 
 
 class LiveView(QWidget):
     frame_drawn = Signal()
+    roi_drawn = Signal(object)  # (row, col, height, width) in the pixels of the frame shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,10 +59,29 @@ class LiveView(QWidget):
         for metric in (self.fps, self.max_dn, self.frame_id):
             readouts.addWidget(metric)
         readouts.addStretch(1)
+        self.cursor = label("", "muted")
+        readouts.addWidget(self.cursor)
         self.auto_levels = QCheckBox("Auto levels")
-        self.auto_levels.setChecked(True)
+        self.auto_levels.setChecked(False)  # auto levels stretch a dark frame into fake speckle: off by default
+        self.auto_levels.setToolTip("Off: the levels set on the colour bar (in DN) stay as they are")
         readouts.addWidget(self.auto_levels)
         layout.addLayout(readouts)
+        tools = QHBoxLayout()
+        tools.setSpacing(6)
+        self.reset_zoom = button("Reset zoom")
+        self.reset_zoom.clicked.connect(lambda: self.view.autoRange(padding=0))
+        self.draw_roi = button("Draw ROI box")
+        self.draw_roi.setCheckable(True)
+        self.draw_roi.toggled.connect(self._toggle_roi_box)
+        self.use_roi = button("Set ROI from box")
+        self.use_roi.setEnabled(False)
+        self.use_roi.clicked.connect(self._emit_roi)
+        self.snapshot = button("Save snapshot…")
+        self.snapshot.clicked.connect(self._save_snapshot)
+        for widget in (self.reset_zoom, self.draw_roi, self.use_roi, self.snapshot):
+            tools.addWidget(widget)
+        tools.addStretch(1)
+        layout.addLayout(tools)
 
         self.saturation = label("", "saturation", wrap=True)
         self.saturation.hide()
@@ -53,6 +95,7 @@ class LiveView(QWidget):
         self.view.addItem(self.image)
         self.histogram = pg.HistogramLUTItem(image=self.image)
         self.histogram.gradient.loadPreset("inferno")
+        self.histogram.axis.setLabel("DN")
         # The histogram is recomputed a few times a second, not for every frame: it costs more than the image.
         self.image.sigImageChanged.disconnect(self.histogram.imageChanged)
         self.graphics.addItem(self.histogram)
@@ -62,6 +105,10 @@ class LiveView(QWidget):
 
         self.placeholder = label("Live view is off. Start it to see the camera.", "muted")
         layout.addWidget(self.placeholder)
+        self.roi_box: pg.RectROI | None = None
+        self.image_origin = (0, 0)  # the sensor pixel of the frame's top-left (the camera's ROI)
+        self.last_frame: LiveFrame | None = None
+        self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
 
         self.frames_drawn = 0
         self.frames_received = 0
@@ -70,6 +117,52 @@ class LiveView(QWidget):
         self._draw_times: list[float] = []
         self._shape: tuple[int, ...] | None = None
         self._saturation_dn = 4095
+
+    def _mouse_moved(self, position: QPointF) -> None:
+        frame = self.last_frame
+        if frame is None or not self.view.sceneBoundingRect().contains(position):
+            return
+        point = self.view.mapSceneToView(position)
+        col, row = int(point.x()), int(point.y())  # pyqtgraph images are [x, y]: see _draw
+        rows, cols = frame.pixels.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            r0, c0 = self.image_origin
+            self.cursor.setText(f"row {row + r0}, col {col + c0}: {int(frame.pixels[row, col])} DN")
+
+    def _toggle_roi_box(self, on: bool) -> None:
+        if on and self.roi_box is None:
+            rows, cols = self._shape or (32, 32)
+            self.roi_box = pg.RectROI([cols / 4, rows / 4], [cols / 2, rows / 2], pen=pg.mkPen("#3ccf91", width=2))
+            self.roi_box.addScaleHandle([1, 1], [0, 0])
+            self.view.addItem(self.roi_box)
+        elif not on and self.roi_box is not None:
+            self.view.removeItem(self.roi_box)
+            self.roi_box = None
+        self.use_roi.setEnabled(on)
+
+    def drawn_roi(self) -> tuple[int, int, int, int] | None:
+        if self.roi_box is None:
+            return None
+        x, y = self.roi_box.pos()
+        w, h = self.roi_box.size()
+        return round(y), round(x), max(1, round(h)), max(1, round(w))
+
+    def _emit_roi(self) -> None:
+        roi = self.drawn_roi()
+        if roi is not None:
+            self.roi_drawn.emit(roi)
+            self.draw_roi.setChecked(False)
+
+    def _save_snapshot(self) -> None:
+        if self.last_frame is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", "snapshot.png", "PNG (*.png)")
+        if path:
+            try:
+                raw = save_snapshot(self.last_frame.pixels, Path(path), self.histogram.getLevels())
+                log.info("snapshot saved: %s and %s", path, raw)
+            except OSError as error:
+                log.error("snapshot not saved: %s", error)
 
     def set_bit_depth(self, bit_depth: int) -> None:
         self._saturation_dn = 2**bit_depth - 1
@@ -96,13 +189,14 @@ class LiveView(QWidget):
             self._draw(frame, ack=False)
 
     def _draw(self, frame: LiveFrame, ack: bool = True) -> None:
+        self.last_frame = frame
         pixels = frame.pixels
         if self.auto_levels.isChecked():
             low, high = float(pixels.min()), float(pixels.max())
             self.image.setImage(pixels, autoLevels=False, levels=(low, max(high, low + 1)))
             self.histogram.setLevels(low, max(high, low + 1))
-        else:
-            self.image.setImage(pixels, autoLevels=False)
+        else:  # the levels on the colour bar, as the operator left them
+            self.image.setImage(pixels, autoLevels=False, levels=self.histogram.getLevels())
         if pixels.shape != self._shape:
             self._shape = pixels.shape
             self.view.autoRange(padding=0)
@@ -110,9 +204,15 @@ class LiveView(QWidget):
         if now - self._histogram_s >= HISTOGRAM_PERIOD_S:
             self._histogram_s = now
             self.histogram.imageChanged(autoLevel=False)
-        self._draw_times = [t for t in self._draw_times if now - t < 1.0] + [now]
-        if len(self._draw_times) > 1:
-            self.fps.set(f"{(len(self._draw_times) - 1) / (now - self._draw_times[0]):.0f} fps")
+            x, counts = self.histogram.plot.getData()
+            if x is not None and len(x):  # log counts: a few bright (or saturated) pixels stay visible
+                self.histogram.plot.setData(x, np.log10(1.0 + np.asarray(counts, dtype=np.float64)))
+        self._draw_times = [t for t in self._draw_times if now - t < 2.0] + [now]
+        # The camera's rate (frames grabbed), which a long exposure slows: never more than the drawing rate.
+        shown = (len(self._draw_times) - 1) / (now - self._draw_times[0]) if len(self._draw_times) > 1 else 0.0
+        rate = min(shown, frame.grab_fps) if frame.grab_fps > 0 else shown
+        exposure = f" · exposure {frame.exposure_us / 1e3:.1f} ms" if frame.exposure_us >= 1e4 else ""
+        self.fps.set(f"{rate:.1f} fps{exposure}" if rate < 10 else f"{rate:.0f} fps")
         self.max_dn.set(f"{frame.max_dn} DN")
         self.frame_id.set(str(frame.frame_id))
         if frame.saturated_fraction > 0:

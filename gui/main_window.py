@@ -1,5 +1,6 @@
-"""The window: a navigation rail (Devices, Acquisition, Training), the error banner, the pages, and a status
-bar where the laser's state is always visible.
+"""The window: a navigation rail (Devices, Acquisition, Training, Reconstruct) with the LASER OFF button,
+the error banner above the page, a menu bar, a log panel, and a status bar where the laser's state is always
+visible. Laser off is one click or Ctrl+L from any page, at any time (during a capture it aborts it).
 
 Closing does not block: the first close request starts the controller's shutdown (capture aborted with
 its file valid, training stopped, laser off, devices closed) and the window closes when that is done.
@@ -7,9 +8,12 @@ its file valid, training stopped, laser off, devices closed) and the window clos
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QListWidget,
@@ -27,15 +31,33 @@ from gui.controller import LabController
 from gui.device_worker import BenchInfo, LaserState
 from gui.devices_panel import DevicesPanel, laser_pill
 from gui.errors import Problem
+from gui.log_panel import LogPanel
+from gui.reconstruct_panel import ReconstructPanel
 from gui.settings import Settings
 from gui.training_panel import TrainingPanel
-from gui.widgets import Banner, Pill, label
+from gui.widgets import Banner, Pill, button, label
+
+log = logging.getLogger("gui.window")
+
+LASER_OFF_KEYS = "Ctrl+L"
 
 PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
     ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
     ("Training", "Teach a U-Net to see through the diffuser", icons.training),
+    ("Reconstruct", "A trained net looking through the diffuser, live", icons.training),
 )
+CAPTURE_PILLS = {
+    "idle": ("Capture idle", "idle"),
+    "starting": ("Capture starting", "info"),
+    "running": ("Capture running", "info"),
+    "pausing": ("Capture pausing… (after this block)", "warn"),
+    "paused": ("Capture paused", "warn"),
+    "resuming": ("Capture resuming…", "info"),
+    "stopping": ("Capture stopping…", "warn"),
+    "aborted": ("Capture aborted (file valid, resumable)", "warn"),
+    "failed": ("Capture failed (file valid, resumable)", "error"),
+}
 
 
 class MainWindow(QMainWindow):
@@ -47,10 +69,12 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.setMinimumSize(1100, 720)
         self._closed = False
+        self._laser_alarm = False
 
         self.devices = DevicesPanel(controller, settings)
         self.acquisition = AcquisitionPanel(controller, settings)
         self.training = TrainingPanel(controller, settings)
+        self.reconstruct = ReconstructPanel(controller, settings)
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
@@ -67,11 +91,21 @@ class MainWindow(QMainWindow):
         side.addWidget(label("speckle-lab", "brand"))
         side.addWidget(label("imaging through scattering media", "brandSub", wrap=True))
         side.addWidget(self.nav, 1)
+        self.laser_off = button(f"■  LASER OFF\n{LASER_OFF_KEYS}", "danger")
+        self.laser_off.setObjectName("laserOff")
+        self.laser_off.setToolTip("Switch emission off now, from any page; a running capture is aborted (resumable)")
+        self.laser_off.setStyleSheet(
+            f"QPushButton#laserOff {{ background: {theme.ERROR}; color: white; font-weight: 700; padding: 10px;"
+            " border-radius: 6px; } QPushButton#laserOff:pressed { background: #b83a3f; }"
+        )
+        self.laser_off.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.laser_off.clicked.connect(self.laser_off_now)
+        side.addWidget(self.laser_off)
         self.bench_label = label("Opening the bench…", "brandSub", wrap=True)
         side.addWidget(self.bench_label)
 
         self.pages = QStackedWidget()
-        for page in (self.devices, self.acquisition, self.training):
+        for page in (self.devices, self.acquisition, self.training, self.reconstruct):
             page.setObjectName("page")
             self.pages.addWidget(page)
         self.title = label("", "pageTitle")
@@ -86,8 +120,9 @@ class MainWindow(QMainWindow):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         column.addLayout(titles)
+        self.banner = Banner(content)
+        column.addWidget(self.banner)
         column.addWidget(self.pages, 1)
-        self.banner = Banner(self.pages)
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -113,10 +148,21 @@ class MainWindow(QMainWindow):
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
         QShortcut(QKeySequence.StandardKey.Quit, self, self.close)
+        self.laser_off_shortcut = QShortcut(QKeySequence(LASER_OFF_KEYS), self, self.laser_off_now)
+        self.laser_off_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.log_panel = LogPanel()
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("logDock")
+        self.log_dock.setWidget(self.log_panel)
+        self.log_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
+        self._build_menu()
         for widget in self.findChildren(QWidget):  # style every page now, not on its first show (a stall)
             widget.ensurePolished()
 
         controller.problem.connect(self.show_problem)
+        controller.alarm.connect(self.show_alarm)
         controller.bench_opened.connect(self._bench_opened)
         controller.laser.connect(self._laser)
         controller.capture_state.connect(self._capture_state)
@@ -126,6 +172,55 @@ class MainWindow(QMainWindow):
         controller.training_epoch.connect(self._training_epoch)
         controller.shutdown_complete.connect(self._shutdown_complete)
         self.acquisition.capture_file.connect(self.training.set_capture_path)
+
+    def _build_menu(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        laser_menu = bar.addMenu("&Laser")
+        off = QAction(f"Laser &OFF now\t{LASER_OFF_KEYS}", self)
+        off.triggered.connect(self.laser_off_now)
+        laser_menu.addAction(off)
+        view_menu = bar.addMenu("&View")
+        for index, (name, _, _) in enumerate(PAGES):
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, n=name: self.show_page(n))
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.log_dock.toggleViewAction())
+        capture_menu = bar.addMenu("&Capture")
+        for text, slot in (
+            ("Pause / resume", self.acquisition.toggle_pause),
+            ("Abort", self.controller.abort_capture),
+        ):
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            capture_menu.addAction(action)
+
+    # -- safety -------------------------------------------------------------------------------------
+    def laser_off_now(self) -> None:
+        """The one-click (and Ctrl+L) laser off: at once, from any page; a capture is aborted, resumable."""
+        busy = self.controller.capture_busy
+        ok = self.controller.laser_off_now()
+        if ok:
+            detail = "The capture was aborted; its file is valid and can be resumed." if busy else ""
+            self.banner.show_info("Laser switched off", detail)
+
+    def show_alarm(self, message: str) -> None:
+        log.error("LASER ALARM: %s", message)
+        self._laser_alarm = True
+        self.laser_pill.set_state("Laser ALARM: not confirmed off", "error")
+        self.banner.show_problem(
+            Problem(
+                "LASER ALARM: the laser could not be confirmed off",
+                message,
+                "Switch the laser off at its key switch or interlock now, then check its cable and power.",
+            )
+        )
 
     # -- navigation ---------------------------------------------------------------------------------
     def show_page(self, name: str) -> None:
@@ -140,6 +235,7 @@ class MainWindow(QMainWindow):
 
     # -- what the lab reports -----------------------------------------------------------------------
     def show_problem(self, problem: Problem) -> None:
+        log.warning("%s", problem)
         self.banner.show_problem(problem)
 
     def _bench_opened(self, info: BenchInfo) -> None:
@@ -149,22 +245,23 @@ class MainWindow(QMainWindow):
         self.status_note.setText(info.name)
 
     def _laser(self, state: LaserState) -> None:
+        if self._laser_alarm and state.emission:  # the alarm stays until the laser reads off
+            self.laser_pill.set_state("Laser ALARM: still ON", "error")
+            return
+        self._laser_alarm = False
         self.laser_pill.set_state(*laser_pill(state))
 
     def _capture_state(self, state: str) -> None:
-        if state == "idle":
-            self.capture_pill.set_state("Capture idle", "idle")
-        elif state == "paused":
-            self.capture_pill.set_state("Capture paused", "warn")
-        elif state == "stopping":
-            self.capture_pill.set_state("Capture stopping…", "warn")
-        else:
-            self.capture_pill.set_state(f"Capture {state}", "info")
+        self.capture_pill.set_state(*CAPTURE_PILLS.get(state, (f"Capture {state}", "info")))
+        if state != "idle":
+            log.info("capture: %s", state)
 
     def _capture_update(self, update: CaptureUpdate) -> None:
-        if self.capture_pill.kind == "info" and update.rows_total:
-            rate = f" · {update.frames_per_s:,.0f} fps" if update.frames_per_s else ""
-            self.capture_pill.set_state(f"Capture {update.rows_done / update.rows_total:.0%}{rate}", "info")
+        """Progress only while the engine runs (not while pausing, paused, resuming or stopping)."""
+        if self.controller.capture_state_now != "running" or not update.rows_total or update.paused:
+            return
+        rate = f" · {update.frames_per_s:,.0f} fps" if update.frames_per_s else ""
+        self.capture_pill.set_state(f"Capture {update.rows_done / update.rows_total:.0%}{rate}", "info")
 
     def _capture_job_done(self, report: JobReport) -> None:
         if report.status == "complete" and self.banner.isHidden():
@@ -205,6 +302,8 @@ class MainWindow(QMainWindow):
             self.controller.shutdown()
 
     def _shutdown_complete(self) -> None:
+        self.reconstruct.shutdown()
+        self.log_panel.detach()
         self._closed = True
         self.settings.sync()
         self.close()

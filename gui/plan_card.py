@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -15,8 +14,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from acquisition.plan import CapturePlan, plan_from_dict
+from acquisition.plan import CapturePlan, PlanError, plan_from_dict
 from gui.devices_panel import source_names
+from gui.fields import NumberField
 from gui.paths import default_data_dir, fresh_name
 from gui.settings import Settings
 from gui.widgets import Card, bound_form_rows, button, label
@@ -50,16 +50,10 @@ class PlanCard(Card):
         self.display = QComboBox()
         self.display.addItems(["gray", "threshold", "dither", "ordered"])
         self.display.setToolTip("gray: 8-bit DMD levels; threshold, dither, ordered: binary patterns (faster)")
-        self.exposure_us = QDoubleSpinBox()
-        self.exposure_us.setRange(1.0, 10_000_000.0)
-        self.exposure_us.setDecimals(1)
-        self.exposure_us.setValue(40.0)
-        self.exposure_us.setSuffix(" µs")
-        self.power_mw = QDoubleSpinBox()
-        self.power_mw.setRange(0.0, 10_000.0)
-        self.power_mw.setDecimals(1)
-        self.power_mw.setValue(50.0)
-        self.power_mw.setSuffix(" mW")
+        self.exposure_us = NumberField("plan exposure", "µs", 1.0, 10_000_000.0, decimals=1)
+        self.exposure_us.set_text("40.0")
+        self.power_mw = NumberField("plan laser power", "mW", 0.0, 100.0, decimals=1, note="the bench's limit")
+        self.power_mw.set_text("50.0")
         self.reference_every = QSpinBox()
         self.reference_every.setRange(1, 10_000_000)
         self.reference_every.setValue(1000)
@@ -88,8 +82,11 @@ class PlanCard(Card):
         bound_form_rows(form, settings, "acquisition", rows)
         form.addRow(label("Output", "muted"), out_row)
         settings.bind(self.out, "acquisition/out")
+        self.out.setToolTip(self.out.text())
+        self.out.textChanged.connect(self.out.setToolTip)  # the whole path, however narrow the field
         self.body.addLayout(form)
         for widget in (*(widget for _, _, widget in rows), self.out):
+            widget = getattr(widget, "edit", widget)  # a NumberField: its line edit
             signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
             (signal or widget.valueChanged).connect(self.changed)
 
@@ -111,6 +108,17 @@ class PlanCard(Card):
         self.body.addLayout(more)
         self.body.addStretch(1)
 
+    @staticmethod
+    def _typed(field: NumberField) -> float:
+        """The typed value; refused (reason next to the field, PlanError naming it) rather than clamped."""
+        try:
+            value = field.value()
+        except ValueError as error:
+            field.submit()  # shows the reason next to the field; nothing is sent
+            raise PlanError(f"plan: {field.what}: {error}") from None
+        field.clear_refusal()
+        return value
+
     def plan(self) -> CapturePlan:
         """The plan of the fields (raises PlanError naming the field)."""
         size = self.target_size.value()
@@ -122,8 +130,8 @@ class PlanCard(Card):
                 "target_cols": size,
                 "placement": {"mode": self.placement.currentText()},
                 "display": self.display.currentText(),
-                "exposure_us": self.exposure_us.value(),
-                "laser_power_w": self.power_mw.value() / 1e3,
+                "exposure_us": self._typed(self.exposure_us),
+                "laser_power_w": self._typed(self.power_mw) / 1e3,
                 "reference_every": self.reference_every.value(),
             },
             "plan",

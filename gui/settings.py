@@ -78,6 +78,8 @@ class Settings:
             elif (index := widget.findText(text)) >= 0:
                 widget.setCurrentIndex(index)
             widget.currentTextChanged.connect(lambda value: self.set(key, value))
+        elif isinstance(getattr(widget, "edit", None), QLineEdit):  # a NumberField: its typed text persists
+            self.bind(widget.edit, key)
         elif isinstance(widget, QLineEdit):
             widget.setText(self.get(key, widget.text()))
             widget.textChanged.connect(lambda value: self.set(key, value))

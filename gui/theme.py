@@ -23,7 +23,8 @@ ERROR = "#ef5a5f"
 INFO = "#5aa9ef"
 PLOT_BACKGROUND = "#101318"
 
-CURVES = {"loss": "#5aa9ef", "val_loss": "#b48cf2", "dice": ACCENT, "val_dice": WARN, "drift": ACCENT}
+# Training is blue and validation orange in every plot: one colour per data set, whatever the metric.
+CURVES = {"loss": INFO, "val_loss": WARN, "dice": INFO, "val_dice": WARN, "drift": ACCENT}
 
 STYLE = f"""
 QWidget {{ color: {TEXT}; font-size: 10pt; }}

@@ -198,7 +198,9 @@ class CurvesCard(Card):
     """Running training loss and Dice per batch; validation values per epoch. Both plots share one view."""
 
     def __init__(self) -> None:
-        super().__init__("Learning curves", "Training: running mean over the epoch · validation: after each epoch")
+        super().__init__(
+            "Learning curves", "Training (blue): smoothed per batch · validation (orange): after each epoch"
+        )
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(200)
         self.loss_plot = self._plot("loss")

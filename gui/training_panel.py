@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
+    QProgressBar,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -22,6 +23,8 @@ from gui.paths import default_runs_dir
 from gui.settings import Settings
 from gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
 from lab.training_service import TrainingJob
+
+SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the curves
 
 
 class TrainingPanel(QWidget):
@@ -37,7 +40,13 @@ class TrainingPanel(QWidget):
         self.epochs_seen: list[dict] = []
         self.last_done: dict | None = None
         self._state = "idle"
-        self._batch_epoch = 0
+        self._running: dict[str, tuple[int, int, float]] = {}  # key -> (epoch, batch, running mean)
+        self._smoothed: dict[str, float] = {}
+        self.progress = QProgressBar()  # progress within the epoch
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("no training yet")
+        self.curves.body.insertWidget(0, self.progress)
 
         left_widget = QWidget()
         left_widget.setObjectName("page")
@@ -111,7 +120,9 @@ class TrainingPanel(QWidget):
             )
             return
         self.curves.clear()
-        self._batch_epoch = 0
+        self._running.clear()
+        self._smoothed.clear()
+        self.progress.setValue(0)
         self.epochs_seen.clear()
         self.last_done = None
         job = TrainingJob(
@@ -145,16 +156,30 @@ class TrainingPanel(QWidget):
         card.pill.set_state(state, kinds.get(state, "idle"))
 
     def _batch(self, event: dict) -> None:
-        if event["epoch"] != self._batch_epoch:
-            self._batch_epoch = event["epoch"]
-            self.curves.break_line("loss")
-            self.curves.break_line("dice")
-        x = event["epoch"] - 1 + event["batch"] / max(event["n_batches"], 1)
-        self.curves.add("loss", x, event["loss"])
-        self.curves.add("dice", x, event["dice"])
+        """The trainer reports the running mean over the epoch; the curve shows a smoothed per-batch value
+        (recovered from consecutive means) that continues across epochs instead of restarting at each."""
+        epoch, batch = event["epoch"], event["batch"]
+        smoothed = {}
+        for key in ("loss", "dice"):
+            mean = event[key]
+            previous = self._running.get(key)
+            if previous is not None and previous[0] == epoch and batch > previous[1]:
+                k, k0 = batch, previous[1]
+                value = (k * mean - k0 * previous[2]) / (k - k0)  # the mean of the batches since the last report
+            else:
+                value = mean
+            self._running[key] = (epoch, batch, mean)
+            last = self._smoothed.get(key)
+            smoothed[key] = value if last is None else last + SMOOTHING * (value - last)
+            self._smoothed[key] = smoothed[key]
+        x = epoch - 1 + batch / max(event["n_batches"], 1)
+        self.curves.add("loss", x, smoothed["loss"])
+        self.curves.add("dice", x, smoothed["dice"])
+        self.progress.setValue(int(1000 * batch / max(event["n_batches"], 1)))
+        self.progress.setFormat(f"epoch {epoch} of {event['epochs']} · batch {batch}/{event['n_batches']}")
         self.settings_card.status.setText(
-            f"Epoch {event['epoch']} of {event['epochs']} · batch {event['batch']}/{event['n_batches']} · "
-            f"loss {event['loss']:.4f} · Dice {event['dice']:.3f}"
+            f"Epoch {epoch} of {event['epochs']} · batch {batch}/{event['n_batches']} · "
+            f"loss {event['loss']:.4f} · Dice {event['dice']:.3f} (means over the epoch so far)"
         )
 
     def _epoch(self, event: dict) -> None:

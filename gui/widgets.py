@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -201,20 +201,19 @@ class ImageGrid(pg.GraphicsLayoutWidget):
 
 
 class Banner(QFrame):
-    """Errors (and a few confirmations) at the top of the window: what happened and what to do.
+    """Errors (and a few confirmations) at the top of the page: what happened and what to do.
 
-    It floats over the top edge of `anchor` instead of taking a place in the layout: showing or hiding it
-    must not re-lay out (and repaint) every plot of the page, which would stall the window.
+    It takes its own place in the layout, above the page, and pushes the page down: it never covers a
+    control. (The pages' plots take the re-layout well within the UI's 100 ms budget.)
     """
 
     dismissed = Signal()
 
-    def __init__(self, anchor: QWidget) -> None:
-        super().__init__(anchor.parentWidget())
-        self._anchor = anchor
-        anchor.installEventFilter(self)
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("banner")
         self.setProperty("kind", "error")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 10, 10, 10)
         layout.setSpacing(12)
@@ -260,20 +259,6 @@ class Banner(QFrame):
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
         self.show()
-        self.raise_()
-        self._place()
-
-    def _place(self) -> None:
-        area = self._anchor.geometry()
-        width = max(area.width(), 200)
-        height = self.heightForWidth(width)  # not sizeHint(): it wraps the texts at a narrow width, too tall
-        self.setGeometry(area.x(), area.y(), width, height if height > 0 else self.sizeHint().height())
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        anchor = getattr(self, "_anchor", None)  # None while the window is being torn down
-        if watched is anchor and event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self.isVisible():
-            self._place()
-        return False
 
     @property
     def kind(self) -> str:

@@ -100,12 +100,15 @@ class EventKind(StrEnum):
     ABORTED = "aborted"
     RESUMED = "resumed"
     STEP_MODE = "step_mode"
+    PAUSED = "paused"
+    PAUSE_ENDED = "pause_ended"
 
 
 KNOWN_EVENT_KINDS = tuple(kind.value for kind in EventKind)
 
 #: How loud each event and each final status is in the logs (an unknown event kind is a warning).
 EVENT_LOG_LEVELS = {"step_mode": logging.INFO, "resumed": logging.INFO, "aborted": logging.WARNING}
+EVENT_LOG_LEVELS |= {"paused": logging.INFO, "pause_ended": logging.INFO}
 EVENT_LOG_LEVELS |= {kind: logging.ERROR for kind in ("laser_fault", "device_error", "write_error")}
 STATUS_LOG_LEVELS = {
     "running": logging.INFO,

@@ -86,3 +86,56 @@ def test_preflight_estimate_follows_the_plan(qtbot, open_window, bench_file: Pat
     assert "fits on the disk" in text.text() and "MiB" in text.text()
     window.acquisition.plan_card.targets.setCurrentText("nonsense")
     qtbot.waitUntil(lambda: "nonsense" in text.text() and "✗" in text.text(), timeout=5000)
+
+
+def test_an_unwritable_output_folder_is_said_so_and_start_stays_disabled(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    window = open_window(bench_file)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    fill_plan(window, blocker / "sub" / "x.h5", 100)
+    text = window.acquisition.plan_card.preflight
+    qtbot.waitUntil(lambda: "Cannot capture here" in text.text(), timeout=5000)
+    assert f"{blocker} is not a folder" in text.text() and "free" not in text.text()
+    assert not window.acquisition.plan_card.start.isEnabled()
+    fill_plan(window, tmp_path / "ok.h5", 100)
+    qtbot.waitUntil(lambda: "fits on the disk" in text.text(), timeout=5000)
+    assert window.acquisition.plan_card.start.isEnabled()
+    assert window.acquisition.plan_card.out.toolTip() == str(tmp_path / "ok.h5")
+
+
+def test_the_estimate_uses_the_rate_measured_on_this_bench_and_drift_has_a_fixed_scale(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    window = open_window(bench_file)
+    text = window.acquisition.plan_card.preflight
+    fill_plan(window, tmp_path / "first.h5", 600, reference_every=200)
+    qtbot.waitUntil(lambda: "device model" in text.text(), timeout=5000)
+    window.acquisition.plan_card.start.click()
+    qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=60_000)
+    fps = window.acquisition.last_update.frames_per_s
+    assert fps > 0
+    xs, _ = window.acquisition.drift_curve.getData()
+    assert list(xs) == [200, 400, 600]  # rows on the x axis
+    low, high = window.acquisition.drift_plot.getViewBox().viewRange()[1]
+    assert low <= 0.99 and high >= 1.0  # a fixed scale: tiny drift is not stretched to full height
+    fill_plan(window, tmp_path / "second.h5", 6000)
+    qtbot.waitUntil(lambda: "measured on this bench" in text.text() and "6,000 rows" in text.text(), timeout=5000)
+    assert f"{fps:,.0f} fps" in text.text()
+    table = window.acquisition.table
+    assert table.horizontalHeaderItem(1).text() == "Folder" and table.item(0, 1).toolTip() == str(tmp_path / "first.h5")
+
+
+def test_a_plan_power_above_the_bench_limit_is_refused_next_to_the_field(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    window = open_window(bench_file)
+    card = window.acquisition.plan_card
+    fill_plan(window, tmp_path / "hot.h5", 100)
+    assert "0 – 100 mW" in card.power_mw.range_label.text()
+    card.power_mw.set_text("150")
+    card.start.click()
+    assert "Refused, nothing sent" in card.power_mw.refused_text and card.power_mw.edit.text() == "150"
+    qtbot.waitUntil(lambda: "plan laser power" in window.banner.text(), timeout=5000)
+    assert not window.controller.capture_busy and not (tmp_path / "hot.h5").exists()

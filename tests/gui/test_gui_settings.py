@@ -13,7 +13,7 @@ def test_choices_persist_between_sessions(qtbot, open_window, bench_file: Path, 
     card.targets.setCurrentText("lfw")
     card.n_frames.setValue(1234)
     card.placement.setCurrentText("random")
-    card.power_mw.setValue(12.5)
+    card.power_mw.set_text("12.5")
     first.training.settings_card.epochs.setValue(7)
     first.training.data.add_paths(["/data/a.h5", "/data/b.h5"])
     first.devices.camera.view.auto_levels.setChecked(False)

@@ -1,0 +1,476 @@
+"""A bench held for interactive use (the control panel's Devices and Reconstruct pages): laser, DMD patterns,
+camera settings, region of interest and live frames, reported as typed events.
+
+The session never knows about Qt: a front end calls its methods from one thread of its own (the panel's
+device thread) and receives what the devices really did through `emit(event)`: after every command the
+device is read back, so what is shown is what the device reports, never what was asked. A capture borrows
+the bench (`lend`) and gives it back (`reclaim`). Switching the laser off is the one command that may come
+from any thread (`switch_laser_off`): it is the safety path, and a failure to switch off is an alarm event,
+never a silent "off".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from acquisition.plan import CapturePlan
+from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
+from lab.bench import Bench, open_bench
+from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
+from lab.capture_service import make_run
+from lab.patterns import PatternRequest, make_pattern
+
+log = logging.getLogger("lab.bench_session")
+
+# The device errors a front end tells apart (re-exported: the panel imports no drivers module).
+DEVICE_ERRORS = {
+    "disconnected": DeviceDisconnected,
+    "error": DeviceError,
+    "timeout": DeviceTimeout,
+    "laser_fault": LaserFault,
+    "out_of_range": OutOfRange,
+}
+
+
+def needs_laser_off(error: BaseException) -> bool:
+    """A device failure (not a refused value) leaves the bench in doubt: the light goes off."""
+    return isinstance(error, DeviceError) and not isinstance(error, OutOfRange)
+
+
+LIVE_READ_TIMEOUT_S = 2.0
+EXPOSURE_RANGE_US = (1.0, 10_000_000.0)  # what the panel accepts; a camera may refuse more, and says why
+GAIN_RANGE_DB = (0.0, 48.0)
+
+
+# -- events ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BenchInfo:
+    """What a front end needs to know about the opened bench (read once)."""
+
+    name: str
+    source: str
+    simulated: bool
+    identities: dict[str, str]
+    power_range_w: tuple[float, float]
+    geometry: object  # drivers.DmdGeometry (typed loosely so front ends need not import drivers)
+    sensor_shape: tuple[int, int]
+    bit_depth: int
+    config: BenchConfig
+    exposure_range_us: tuple[float, float] = EXPOSURE_RANGE_US
+    gain_range_db: tuple[float, float] = GAIN_RANGE_DB
+    frame_period_s: float = 0.0  # the bench's modelled time per frame at the configured exposure
+
+
+@dataclass(frozen=True)
+class LaserState:
+    emission: bool
+    setpoint_w: float
+    measured_w: float
+    fault: str | None
+    interlock_closed: bool
+    hours: float | None = None
+    by_capture: bool = False  # read by the capture while it owns the bench
+
+
+@dataclass(frozen=True)
+class CameraState:
+    exposure_us: float
+    gain_db: float
+    roi: object  # drivers.Roi: row, col, height, width
+    live: bool
+
+
+@dataclass(frozen=True)
+class PatternShown:
+    """What the DMD shows now (read back where the DMD can, else what was sent) and what it is."""
+
+    pattern: np.ndarray
+    description: str
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    pixels: np.ndarray
+    frame_id: int
+    saturation_dn: int
+    saturated_fraction: float
+    max_dn: int
+    grab_fps: float
+    exposure_us: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A command the devices refused or failed: the error and what was being done."""
+
+    error: BaseException
+    doing: str
+
+
+@dataclass(frozen=True)
+class LaserAlarm:
+    """Switching the laser off failed (or could not be confirmed): the light may still be on."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    result: object  # acquisition.preflight.Preflight
+
+
+@dataclass(frozen=True)
+class BenchLent:
+    bench: Bench
+
+
+@dataclass(frozen=True)
+class BenchClosed:
+    pass
+
+
+Event = (
+    BenchInfo
+    | LaserState
+    | CameraState
+    | PatternShown
+    | LiveFrame
+    | Failure
+    | LaserAlarm
+    | PreflightResult
+    | BenchLent
+    | BenchClosed
+)
+
+
+def read_laser(bench: Bench, by_capture: bool = False) -> LaserState:
+    laser = bench.laser
+    status = laser.status()
+    return LaserState(
+        status.emission,
+        laser.power_setpoint_w,
+        laser.measured_power_w,
+        status.fault,
+        status.interlock_closed,
+        status.hours,
+        by_capture,
+    )
+
+
+def live_frame(
+    pixels: np.ndarray, frame_id: int, bit_depth: int, grab_fps: float, exposure_us: float = 0.0
+) -> LiveFrame:
+    saturation_dn = 2**bit_depth - 1
+    saturated = int(np.count_nonzero(pixels >= saturation_dn))
+    return LiveFrame(
+        pixels, frame_id, saturation_dn, saturated / max(pixels.size, 1), int(pixels.max()), grab_fps, exposure_us
+    )
+
+
+def switch_laser_off(laser: object) -> str | None:
+    """Emission off, then read back. Returns None when the laser confirms it is off, else the alarm text.
+    Safe from any thread: the drivers serialise their own commands."""
+    try:
+        laser.set_emission(False)
+    except Exception as error:
+        message = (
+            f"switching the laser off FAILED: {type(error).__name__}: {error}. The light may be on: use the key switch."
+        )
+        log.error(message)
+        return message
+    try:
+        still_on = bool(laser.status().emission)
+    except Exception as error:
+        message = (
+            f"the laser did not confirm it is off ({type(error).__name__}: {error}). Check it: use the key switch."
+        )
+        log.error(message)
+        return message
+    if still_on:
+        message = "the laser still reports emission ON after the off command. Use the key switch."
+        log.error(message)
+        return message
+    log.info("laser emission switched off")
+    return None
+
+
+class BenchSession:
+    """The bench of one front end, between captures. Every method but `switch_laser_off` runs on the
+    caller's one device thread."""
+
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self._emit = emit
+        self._bench: Bench | None = None
+        self._lent_out = False
+        self._live = False
+        self._live_before_lend = False
+        self._pattern: PatternShown | None = None
+        self._grab_times: list[float] = []
+        self._laser_lock = threading.Lock()
+
+    @property
+    def bench(self) -> Bench | None:
+        """The bench held now (None while lent to a capture or closed)."""
+        return self._bench
+
+    @property
+    def lent_out(self) -> bool:
+        return self._lent_out
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    # -- opening and closing --------------------------------------------------------------------------
+    def open(self, path: Path | None) -> None:
+        bench = open_bench(path)
+        self._bench = bench
+        config = bench.config
+        camera = bench.camera
+        self._emit(
+            BenchInfo(
+                name=config.bench.name,
+                source=DEFAULT_BENCH_SOURCE if path is None else str(path),
+                simulated=config.simulated,
+                identities={family: str(device.identity) for family, device in bench.devices().items()},
+                power_range_w=bench.laser.power_range_w,
+                geometry=bench.geometry,
+                sensor_shape=camera.sensor_shape,
+                bit_depth=camera.bit_depth,
+                config=config,
+                frame_period_s=frame_period_s(bench, camera.exposure_us),
+            )
+        )
+        self.emit_all()
+
+    def close(self) -> None:
+        """Leave the bench safe: live view stopped, laser off (an alarm if it fails), devices closed (the laser
+        last). `BenchClosed` is emitted whatever fails."""
+        try:
+            self.stop_live()
+            bench, self._bench = self._bench, None
+            if bench is not None:
+                self._laser_off(bench)
+                with contextlib.suppress(Exception):
+                    self._emit(read_laser(bench))
+                bench.close()
+        finally:
+            self._emit(BenchClosed())
+
+    # -- lending the bench to a capture ---------------------------------------------------------------
+    def lend(self) -> None:
+        self._live_before_lend = self._live
+        self.stop_live()
+        if self._bench is not None:
+            self.emit_camera()
+        bench, self._bench = self._bench, None
+        self._lent_out = True
+        self._emit(BenchLent(bench))
+
+    def reclaim(self, bench: Bench | None) -> bool:
+        """The capture gave the bench back: report what every device really does now (the capture left its
+        own exposure, laser state and pattern). Returns whether the live view should restart."""
+        self._lent_out = False
+        self._bench = bench
+        if bench is None:
+            return False
+        self._pattern = None  # the capture showed its own patterns: read the DMD back, or say it is unknown
+        self.emit_all()
+        return self._live_before_lend
+
+    # -- laser ----------------------------------------------------------------------------------------
+    def set_power_w(self, power_w: float) -> None:
+        try:
+            self._bench.laser.set_power_w(power_w)
+        finally:
+            self.poll_laser()
+
+    def set_emission(self, on: bool) -> None:
+        if not on:
+            self._laser_off(self._bench)
+            self.poll_laser()
+            return
+        try:
+            self._bench.laser.set_emission(True)
+        finally:
+            self.poll_laser()
+
+    def switch_laser_off(self, bench: Bench | None = None) -> bool:
+        """The safety path, callable from any thread (the UI thread's "laser off" button, a signal handler):
+        off now, read back, an alarm event when that fails. Returns whether the laser confirmed off."""
+        bench = bench or self._bench
+        if bench is None:
+            return False
+        ok = self._laser_off(bench)
+        with contextlib.suppress(Exception):  # the readout follows at once (the alarm already says if it failed)
+            self._emit(read_laser(bench, by_capture=bench is not self._bench))
+        return ok
+
+    def _laser_off(self, bench: Bench) -> bool:
+        with self._laser_lock:
+            alarm = switch_laser_off(bench.laser)
+        if alarm is not None:
+            self._emit(LaserAlarm(alarm))
+        return alarm is None
+
+    def poll_laser(self) -> None:
+        if self._bench is None:
+            return
+        self._emit(read_laser(self._bench))
+
+    # -- DMD ------------------------------------------------------------------------------------------
+    def show_pattern(self, request: PatternRequest) -> None:
+        pattern = make_pattern(self._bench.geometry, request)
+        self._show(pattern, describe_request(request))
+
+    def show_macropixels(self, image: np.ndarray, description: str) -> None:
+        """Show `image` (side x side macropixels, values in [0, 1]) on the active area, as 8-bit gray."""
+        geometry = self._bench.geometry
+        side = geometry.side_macropixels
+        image = np.asarray(image, dtype=np.float32)
+        if image.shape != (side, side):
+            raise ValueError(f"the image must be {side}x{side} macropixels (the DMD's active area), not {image.shape}")
+        gray = np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        self._show(geometry.to_mirrors(gray[None])[0], description)
+
+    def show_mirrors(self, pattern: np.ndarray, description: str) -> None:
+        """A mirror pattern made elsewhere (the reconstruction view renders targets as the capture would)."""
+        self._show(np.asarray(pattern), description)
+
+    def _show(self, pattern: np.ndarray, description: str) -> None:
+        self._bench.dmd.show(pattern)
+        self._pattern = PatternShown(np.array(pattern, copy=True), description)
+        self.emit_pattern()
+
+    def emit_pattern(self) -> None:
+        shown = getattr(self._bench.dmd, "shown_pattern", None)  # simulated DMDs read back; real ones: what we sent
+        if shown is not None:
+            description = self._pattern.description if self._pattern is not None else "left by the last capture"
+            self._emit(PatternShown(np.array(shown, copy=True), description))
+        elif self._pattern is not None:
+            self._emit(self._pattern)
+        else:
+            self._emit(PatternShown(np.zeros((1, 1), np.uint8), "unknown (the DMD cannot be read back)"))
+
+    # -- camera ---------------------------------------------------------------------------------------
+    def set_exposure_us(self, exposure_us: float) -> None:
+        try:
+            self._bench.camera.set_exposure_us(exposure_us)
+        finally:
+            self.emit_camera()
+
+    def set_gain_db(self, gain_db: float) -> None:
+        try:
+            self._bench.camera.set_gain_db(gain_db)
+        finally:
+            self.emit_camera()
+
+    def set_roi(self, roi: object | None) -> bool:
+        """A new region of interest (None: the full sensor); the camera stops for it. Returns whether the live
+        view was on (the front end restarts its timer)."""
+        camera = self._bench.camera
+        roi = Roi(*roi) if roi is not None else Roi(0, 0, *camera.sensor_shape)
+        was_live = self._live
+        self.stop_live()
+        try:
+            camera.set_roi(roi)
+        finally:
+            self.emit_camera()
+            if was_live:
+                self.start_live()
+        return was_live
+
+    def start_live(self) -> None:
+        if self._live:
+            return
+        camera = self._bench.camera
+        if camera.acquiring:
+            camera.stop()
+        camera.set_trigger_mode(TriggerMode.FREE_RUN)
+        camera.start()
+        self._live = True
+        self._grab_times.clear()
+        self.emit_camera()
+
+    def stop_live(self) -> None:
+        if self._live and self._bench is not None:
+            with contextlib.suppress(DeviceError):
+                self._bench.camera.stop()
+        self._live = False
+
+    def grab(self, send: bool) -> LiveFrame | None:
+        """One live frame; it is emitted when `send` (the front end has drawn the previous one). The rate
+        counts frames grabbed in the last second, so a long exposure shows its true (low) rate."""
+        if not self._live or self._bench is None:
+            return None
+        camera = self._bench.camera
+        try:
+            frame = camera.read(max(LIVE_READ_TIMEOUT_S, 2 * camera.exposure_us * 1e-6))
+        except DeviceError as error:
+            self.stop_live()
+            self.emit_camera()
+            self._emit(Failure(error, "live view"))
+            return None
+        now = time.perf_counter()
+        self._grab_times = [t for t in self._grab_times if now - t < 2.0] + [now]
+        times = self._grab_times
+        fps = (len(times) - 1) / (now - times[0]) if len(times) > 1 else 0.0
+        result = live_frame(frame.pixels, frame.frame_id, camera.bit_depth, fps, camera.exposure_us)
+        if send:
+            self._emit(result)
+        return result
+
+    def snap(self) -> np.ndarray:
+        """One frame of what the camera sees now (live view on or off), for the reconstruction view."""
+        camera = self._bench.camera
+        if self._live:
+            camera.read(LIVE_READ_TIMEOUT_S)  # a frame exposed before the pattern changed: drop it
+            return camera.read(LIVE_READ_TIMEOUT_S).pixels
+        if camera.acquiring:
+            camera.stop()
+        camera.set_trigger_mode(TriggerMode.SOFTWARE)
+        camera.start()
+        try:
+            camera.software_trigger()
+            return camera.read(max(LIVE_READ_TIMEOUT_S, 2 * camera.exposure_us * 1e-6)).pixels
+        finally:
+            camera.stop()
+
+    def emit_camera(self) -> None:
+        camera = self._bench.camera
+        self._emit(CameraState(camera.exposure_us, camera.gain_db, camera.roi, self._live))
+
+    def emit_all(self) -> None:
+        self.poll_laser()
+        self.emit_camera()
+        self.emit_pattern()
+
+    # -- planning -------------------------------------------------------------------------------------
+    def preflight(self, plan: CapturePlan, out: Path, rows_done: int = 0) -> None:
+        """Duration, file size and free space of `plan` into `out`; skipped while the bench is lent."""
+        if self._bench is None:
+            return
+        try:
+            self._emit(PreflightResult(make_run(plan, self._bench, out).preflight(rows_done)))
+        except Exception as error:
+            self._emit(Failure(error, "checking the plan"))
+
+
+def frame_period_s(bench: Bench, exposure_us: float) -> float:
+    """The bench's modelled time per frame at `exposure_us`: the exposure, or the sensor readout if longer."""
+    readout_us = float(getattr(bench.config.camera, "readout_time_us", 0.0) or 0.0)
+    return max(exposure_us, readout_us) * 1e-6
+
+
+def describe_request(request: PatternRequest) -> str:
+    if request.kind == "target":
+        return f"target #{request.index} of {request.source} ({request.size_macropixels} macropixels)"
+    return {"checkerboard": "checkerboard", "all_on": "all on", "all_off": "all off"}.get(request.kind, request.kind)
