@@ -118,6 +118,12 @@ class CaptureRunner(ThreadRunner):
     def paused(self) -> bool:
         return self._paused
 
+    @property
+    def bench(self) -> Bench | None:
+        """The bench the queue holds now (it may have swapped the panel's for a job's own): the laser-off path
+        switches this one off."""
+        return self._queue.bench
+
     # -- the capture thread ---------------------------------------------------------------------------
     def _run(self) -> None:
         try:

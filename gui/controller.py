@@ -149,7 +149,7 @@ class LabController(QObject):
         if capture is not None:
             capture.abort("laser switched off by the operator")  # first: the block in flight is then discarded
             # The runner may have swapped benches for a queue entry: its own reference is the one in use.
-            bench = getattr(capture, "_bench", None) or self._lent_bench
+            bench = capture.bench or self._lent_bench
         elif self._capture_state == "starting":
             self._pending_jobs = []
             bench = self._lent_bench
