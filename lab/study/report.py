@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from acquisition.version import software_version
 from lab.study.design import StudyDesign
 
 
@@ -41,7 +41,7 @@ def write_report(design: StudyDesign, results: dict, out_dir: Path) -> Path:
     lines = [
         "# speckle-lab demo: generalization across datasets through a scattering medium",
         "",
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, speckle-lab {_version()}, study `{design.name}`, "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, speckle-lab {software_version()}, study `{design.name}`, "
         f"{results['seconds'] / 60:.1f} min, {len(main['repeats'])} independent repeats of the main study "
         "(each: a new medium seed and a new training seed).",
         "",
@@ -197,10 +197,3 @@ def _bench_section(results: dict) -> list[str]:
         f"- Laser {laser.get('wavelength_nm', '')} nm, {laser['power_w']} W",
         "",
     ]  # fmt: skip
-
-
-def _version() -> str:
-    try:
-        return metadata.version("speckle-lab")
-    except metadata.PackageNotFoundError:
-        return "unknown"
