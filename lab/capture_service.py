@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureReader
+from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from acquisition.datafile.lock import WriterLock
 from acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
 from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench, open_bench
@@ -29,6 +31,8 @@ def make_run(
     resume: bool = False,
     control: CaptureControl | None = None,
     on_progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+    resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
     return CaptureRun(
@@ -40,6 +44,8 @@ def make_run(
         resume=resume,
         control=control,
         on_progress=on_progress,
+        overwrite=overwrite,
+        resume_lock=resume_lock,
     )
 
 
@@ -52,14 +58,31 @@ def run_plan(
     control: CaptureControl | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> CaptureResult:
-    """Capture `plan` into a new file `out` on the bench of `bench_path` (default: the simulated bench)."""
+    """Capture `plan` into a new file `out` on the bench of `bench_path` (default: the simulated bench).
+
+    An existing `out` is replaced only with `overwrite`, and only by the writer (`CaptureWriter.create`),
+    which takes the file's writer lock first: a file another process is capturing into is never deleted."""
     out = Path(out)
-    if out.exists():
-        if not overwrite:
-            raise CaptureError(f"{out} already exists; choose another --out, or resume it with --resume {out}")
-        out.unlink()
+    check_output_path(out, overwrite)
     with open_bench(bench_path) as bench:
-        return make_run(plan, bench, out, control=control, on_progress=on_progress).run()
+        run = make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
+        return run.run()
+
+
+def check_output_path(out: Path, overwrite: bool) -> None:
+    """Refuse, before any device opens, an output path that cannot become a new capture file."""
+    if out.is_dir():
+        raise CaptureError(f"{out}: is a directory; --out takes the name of the data file to write")
+    if out.exists() and not overwrite:
+        raise CaptureError(
+            f"{out}: already exists; choose another --out, replace it with --overwrite, "
+            f"or continue it with --resume {out}"
+        )
+    folder = out.parent
+    if not folder.is_dir():
+        raise CaptureError(f"{out}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CaptureError(f"{out}: the folder {folder} is not writable (permission denied)")
 
 
 def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
@@ -79,11 +102,26 @@ def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
 def resume_file(
     path: Path, *, control: CaptureControl | None = None, on_progress: ProgressCallback | None = None
 ) -> CaptureResult:
-    """Continue an interrupted capture from its first missing row, with its own plan and bench."""
+    """Continue an interrupted capture from its first missing row, with its own plan and bench.
+
+    The writer lock is taken (and a killed writer's crash flags cleared) before the file is read, so a
+    capture still running, or finishing, is refused, and "already complete" is decided on what the lock
+    protects."""
     path = Path(path)
-    plan, config = stored_plan_and_bench(path)
-    with build_bench(config, f"{path}: stored bench") as bench:
-        return make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress).run()
+    lock = CaptureWriter.claim_for_resume(path)
+    try:
+        try:
+            plan, config = stored_plan_and_bench(path)
+        except CaptureFileError as error:
+            raise CaptureFileError(
+                f"{error}; if it was killed while being created (no row committed), start it again with "
+                f"--out {path} --overwrite"
+            ) from None
+        with build_bench(config, f"{path}: stored bench") as bench:
+            run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
+            return run.run()
+    finally:
+        lock.release()  # the writer released it already when it got that far; releasing twice is harmless
 
 
 @dataclass(frozen=True)
