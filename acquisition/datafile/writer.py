@@ -194,6 +194,8 @@ class CaptureWriter:
             try:
                 clear_status_flags(path)
             except SuperblockError as error:
+                with open_capture(path):  # a foreign or damaged file: the reader says what it is
+                    pass
                 raise CaptureFileError(f"{path}: cannot resume: {error}") from None
             kill_point("resume:flags_cleared")
         except BaseException:
