@@ -108,20 +108,31 @@ def resume_file(
     capture still running, or finishing, is refused, and "already complete" is decided on what the lock
     protects."""
     path = Path(path)
-    lock = CaptureWriter.claim_for_resume(path)
+    try:
+        lock = CaptureWriter.claim_for_resume(path)
+    except CaptureFileError as error:
+        raise _with_restart_hint(error, path) from None
     try:
         try:
             plan, config = stored_plan_and_bench(path)
         except CaptureFileError as error:
-            raise CaptureFileError(
-                f"{error}; if it was killed while being created (no row committed), start it again with "
-                f"--out {path} --overwrite"
-            ) from None
+            raise _with_restart_hint(error, path) from None
         with build_bench(config, f"{path}: stored bench") as bench:
             run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
             return run.run()
     finally:
         lock.release()  # the writer released it already when it got that far; releasing twice is harmless
+
+
+def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
+    """A file that cannot be resumed may be a capture killed while being created: say how to restart it."""
+    text = str(error)
+    if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
+        return error
+    return CaptureFileError(
+        f"{text}; if it was killed while being created (no row committed), start it again with --out {path} "
+        "--overwrite"
+    )
 
 
 @dataclass(frozen=True)
