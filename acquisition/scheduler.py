@@ -175,6 +175,7 @@ class CaptureRun:
         check = self.preflight(state.rows_done)
         if not check.ok:
             raise CaptureError(f"{self.path}: refusing to start: {check.message}")
+        self._check_devices_accept_plan()
         writer = self._open_writer()
         self._rows_at_start = writer.n_committed
         status, message = "failed", ""
@@ -225,6 +226,16 @@ class CaptureRun:
             message,
             self.laser_alarm,
         )
+
+    def _check_devices_accept_plan(self) -> None:
+        """Apply the run's power setpoint (emission stays off) and exposure now: a plan the devices refuse
+        stops here, before a file exists, not as a failed file whose suggested resume could never work."""
+        laser, camera = self.devices.laser, self.devices.camera
+        try:
+            laser.set_power_w(self.plan.laser_power_w)
+            camera.set_exposure_us(self.plan.exposure_us)
+        except (DeviceError, ValueError) as error:
+            raise CaptureError(f"{self.path}: refusing to start: the devices refuse the plan: {error}") from None
 
     def _existing_progress(self) -> ResumeState:
         """What the file to resume holds: rows, darks, and a reference frame the crash may have cost."""

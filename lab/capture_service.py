@@ -35,6 +35,25 @@ def make_run(
     resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
+    try:
+        return _capture_run(plan, bench, out, medium, resume, control, on_progress, overwrite, resume_lock)
+    except PlanError:
+        raise
+    except ValueError as error:  # the plan does not fit this bench (a target larger than the DMD's area)
+        raise PlanError(f"{out}: the plan does not fit the bench: {error}") from None
+
+
+def _capture_run(
+    plan: CapturePlan,
+    bench: Bench,
+    out: Path,
+    medium: dict | None,
+    resume: bool,
+    control: CaptureControl | None,
+    on_progress: ProgressCallback | None,
+    overwrite: bool,
+    resume_lock: WriterLock | None,
+) -> CaptureRun:
     return CaptureRun(
         plan,
         capture_devices(bench),

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from model.checkpoint import TRAINING_KEYS, load_checkpoint, save_checkpoint
+from model.checkpoint import TRAINING_KEYS, atomic_write_text, load_checkpoint, save_checkpoint
 from model.config import RESUMABLE_CHANGES, TrainConfig
 from model.data import Batch, PreparedData, prepare_data
 from model.inference import collect_metrics, to_device
@@ -320,7 +320,7 @@ def train(
         if checkpoint is not None:
             _check_same_data(list(checkpoint["data"]), source, last)
         trainer = Trainer(config, source, out_dir, checkpoint)
-        (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
+        atomic_write_text(out_dir / CONFIG_JSON, config.model_dump_json(indent=2))
         reason = trainer.run(progress, stop, show_progress)
     if progress is not None:
         progress(ProgressEvent("done", trainer.epoch, config.epochs, stop_reason=reason))

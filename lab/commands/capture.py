@@ -10,7 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from acquisition.control import CaptureControl
-from acquisition.plan import CapturePlan, PlanError, load_plan, plan_from_dict
+from acquisition.plan import CapturePlan, load_plan, plan_from_dict
 from acquisition.preflight import format_duration
 from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from lab.capture_service import load_queue, resume_file, run_plan
@@ -171,29 +171,25 @@ def _refuse_run_options_with_resume(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.queue:
-            return _run_queue(args)
-        if args.resume:
-            _refuse_run_options_with_resume(args)
-            result = _run_one(
-                f"resume {args.resume.name}",
-                args.quiet,
-                lambda control, bar: resume_file(args.resume, control=control, on_progress=bar),
-            )
-        else:
-            plan = plan_from_args(args)
-            result = _run_one(
-                args.out.name,
-                args.quiet,
-                lambda control, bar: run_plan(
-                    plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
-                ),
-            )
-    except (PlanError, CaptureError) as error:
-        for line in str(error).splitlines():
-            print(f"speckle-lab: error: {line}", file=sys.stderr)
-        return EXIT_USAGE
+    """Refusals (a bad plan, a file that cannot be written or resumed) propagate to lab/cli.py's table."""
+    if args.queue:
+        return _run_queue(args)
+    if args.resume:
+        _refuse_run_options_with_resume(args)
+        result = _run_one(
+            f"resume {args.resume.name}",
+            args.quiet,
+            lambda control, bar: resume_file(args.resume, control=control, on_progress=bar),
+        )
+    else:
+        plan = plan_from_args(args)
+        result = _run_one(
+            args.out.name,
+            args.quiet,
+            lambda control, bar: run_plan(
+                plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
+            ),
+        )
     _print_result(result)
     return _exit_code(result)
 

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError
-
 METRICS = (("pcc", "PCC"), ("ssim", "SSIM"), ("cs", "cosine similarity"), ("dice", "Dice"))
 
 
@@ -28,15 +26,18 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.checkpoint import CheckpointError
+    from model.errors import ModelError, ModelInputError
     from model.evaluate import evaluate, save_figures
 
     data = [str(p) for p in args.data]
     try:
         result = evaluate(args.run_dir, data, subset=args.subset)
         figures = save_figures(args.run_dir, data, args.figures, subset=args.subset)
-    except (CheckpointError, ValueError) as error:
-        raise PlanError(str(error)) from None
+    except ModelError:
+        raise
+    except (ValueError, RuntimeError) as error:  # the model refuses the data (e.g. another speckle shape)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {first}") from None
     result["figures"] = [str(path) for path in figures]
     if args.json:
         print(json.dumps(result, indent=2))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError, read_toml
-
-EXIT_USAGE = 2
+from acquisition.plan import read_toml
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,32 +36,59 @@ def config_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+    """Train; every refusal is one line (lab/cli.py's table), and a run folder this command created is
+    removed again when training fails before writing a checkpoint into it."""
+    from model.errors import ModelError, ModelInputError
 
-    from model.checkpoint import CheckpointError
-    from model.config import TrainConfig
-    from model.trainer import train
-
-    overrides = config_from_args(args)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ModelInputError(f"{out}: is a file; --out takes the run folder to write")
+    created = not out.exists()
     try:
-        if args.resume:
-            # Resuming keeps the stored settings; only what the command line names changes.
-            stored = args.out / "config.json"
-            config = TrainConfig.model_validate_json(stored.read_text()) if stored.exists() else None
-            if config is not None and overrides:
-                config = TrainConfig.model_validate({**config.model_dump(), **overrides})
-        else:
-            config = TrainConfig.model_validate(overrides)
-        result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanError(f"training configuration: {where}: {first['msg']}") from None
-    except (CheckpointError, FileExistsError) as error:
-        raise PlanError(str(error)) from None
+        result = _train(args)
+    except ModelError:
+        _remove_if_created_and_unused(out, created)
+        raise
+    except (ValueError, RuntimeError, FileExistsError) as error:  # the model refuses the input
+        _remove_if_created_and_unused(out, created)
+        raise ModelInputError(f"{out}: {error}") from None
+    except BaseException:
+        _remove_if_created_and_unused(out, created)
+        raise
     print(json.dumps({
         "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
         "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason, "device": result.device,
         "seconds": round(result.seconds, 1),
     }, indent=2))  # fmt: skip
     return 0
+
+
+def _train(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from model.checkpoint import load_checkpoint
+    from model.config import TrainConfig
+    from model.errors import ModelInputError
+    from model.trainer import LAST_CHECKPOINT, train
+
+    overrides = config_from_args(args)
+    try:
+        if args.resume:
+            # The configuration comes from last.pt, the checkpoint the run continues (config.json is a copy
+            # for people; a truncated one must not block a resume); only what the command line names changes.
+            stored = load_checkpoint(args.out / LAST_CHECKPOINT, required=("config",))["config"]
+            config = TrainConfig.model_validate({**stored, **overrides}) if overrides else None
+        else:
+            config = TrainConfig.model_validate(overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ModelInputError(f"training configuration: {where}: {first['msg']}") from None
+    return train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+
+
+def _remove_if_created_and_unused(out: Path, created: bool) -> None:
+    """A failed `train` leaves no run folder behind that it made itself and wrote no checkpoint into."""
+    if not created or not out.is_dir() or any(out.glob("*.pt")):
+        return
+    shutil.rmtree(out, ignore_errors=True)
