@@ -89,5 +89,6 @@ def _one_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return "; ".join(lines) or type(error).__name__
 
+
 if __name__ == "__main__":
     sys.exit(main())

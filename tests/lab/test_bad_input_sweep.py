@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import itertools
+import os
 import traceback
 from pathlib import Path
 
@@ -74,26 +74,50 @@ def cases(r: Path) -> list[tuple[str, list[str], str]]:
     fresh = itertools.count()
     new = lambda: str(r / f"new{next(fresh)}.h5")  # noqa: E731  (never an existing file: each case its own)
     return [
-        ("capture: plan TOML not UTF-8", ["capture", "--plan", str(r / "latin1.toml"), "--out", new()], "latin1.toml"),  # noqa: E501
-        ("capture: n_frames as a string", ["capture", "--plan", str(r / "string_n.toml"), "--out", new()], "n_frames"),  # noqa: E501
-        ("capture: unknown plan key", ["capture", "--plan", str(r / "unknown_key.toml"), "--out", new()], "n_framez"),  # noqa: E501
-        ("capture: power above the laser limit", ["capture", *SMALL, *b, "--power-w", "5", "--out", new()], "power"),  # noqa: E501
+        ("capture: plan TOML not UTF-8", ["capture", "--plan", str(r / "latin1.toml"), "--out", new()], "latin1.toml"),
+        ("capture: n_frames as a string", ["capture", "--plan", str(r / "string_n.toml"), "--out", new()], "n_frames"),
+        ("capture: unknown plan key", ["capture", "--plan", str(r / "unknown_key.toml"), "--out", new()], "n_framez"),
+        ("capture: power above the laser limit", ["capture", *SMALL, *b, "--power-w", "5", "--out", new()], "power"),
         ("capture: power inf", ["capture", *SMALL, *b, "--power-w", "inf", "--out", new()], "power"),
-        ("capture: exposure the camera refuses", ["capture", *SMALL, *b, "--exposure-us", "1e12", "--out", new()], "exposure"),  # noqa: E501
-        ("capture: negative exposure", ["capture", *SMALL, *b, "--exposure-us", "-5", "--out", new()], "exposure"),  # noqa: E501
-        ("capture: scale that does not fit the DMD", ["capture", *SMALL, *b, "--placement", "random", "--scale", "5,5", "--out", new()], "scale"),  # noqa: E501
-        ("capture: target size larger than the DMD", ["capture", *SMALL, *b, "--target-size", "1000", "--out", new()], "1000"),  # noqa: E501
+        (
+            "capture: exposure the camera refuses",
+            ["capture", *SMALL, *b, "--exposure-us", "1e12", "--out", new()],
+            "exposure",
+        ),
+        ("capture: negative exposure", ["capture", *SMALL, *b, "--exposure-us", "-5", "--out", new()], "exposure"),
+        (
+            "capture: scale that does not fit the DMD",
+            ["capture", *SMALL, *b, "--placement", "random", "--scale", "5,5", "--out", new()],
+            "scale",
+        ),
+        (
+            "capture: target size larger than the DMD",
+            ["capture", *SMALL, *b, "--target-size", "1000", "--out", new()],
+            "1000",
+        ),
         ("capture: --scale not two numbers", ["capture", *SMALL, "--scale", "abc", "--out", new()], "abc"),
         ("capture: --n 0", ["capture", *SMALL, *b, "--n", "0", "--out", new()], "n_frames"),
         ("capture: --block 0", ["capture", *SMALL, *b, "--block", "0", "--out", new()], "block"),
-        ("capture: unknown target source", ["capture", *SMALL, *b, "--targets", "nosuch", "--out", new()], "nosuch"),  # noqa: E501
+        ("capture: unknown target source", ["capture", *SMALL, *b, "--targets", "nosuch", "--out", new()], "nosuch"),
         ("capture: missing output folder", ["capture", *SMALL, *b, "--out", str(r / "nofolder" / "x.h5")], "nofolder"),
-        ("capture: read-only output folder", ["capture", *SMALL, *b, "--out", str(r / "readonly" / "x.h5")], "not writable"),  # noqa: E501
+        (
+            "capture: read-only output folder",
+            ["capture", *SMALL, *b, "--out", str(r / "readonly" / "x.h5")],
+            "not writable",
+        ),
         ("capture: output is a directory", ["capture", *SMALL, *b, "--out", str(r / "folder.h5")], "directory"),
         ("capture: output exists", ["capture", *SMALL, *b, "--out", str(r / "complete.h5")], "complete.h5"),
-        ("capture: missing bench file", ["capture", *SMALL, "--bench", str(r / "nobench.toml"), "--out", new()], "nobench.toml"),  # noqa: E501
-        ("capture: bench not UTF-8", ["capture", *SMALL, "--bench", str(r / "latin1.toml"), "--out", new()], "latin1.toml"),  # noqa: E501
-        ("capture: missing plan file", ["capture", "--plan", str(r / "noplan.toml"), "--out", new()], "noplan.toml"),  # noqa: E501
+        (
+            "capture: missing bench file",
+            ["capture", *SMALL, "--bench", str(r / "nobench.toml"), "--out", new()],
+            "nobench.toml",
+        ),
+        (
+            "capture: bench not UTF-8",
+            ["capture", *SMALL, "--bench", str(r / "latin1.toml"), "--out", new()],
+            "latin1.toml",
+        ),
+        ("capture: missing plan file", ["capture", "--plan", str(r / "noplan.toml"), "--out", new()], "noplan.toml"),
         ("capture: missing queue file", ["capture", "--queue", str(r / "noqueue.toml")], "noqueue.toml"),
         ("capture: --resume with --n", ["capture", "--resume", str(r / "half.h5"), "--n", "10"], "--n"),
         ("capture: --resume with --bench", ["capture", "--resume", str(r / "half.h5"), *b], "--bench"),
@@ -110,11 +134,19 @@ def cases(r: Path) -> list[tuple[str, list[str], str]]:
         ("inspect: truncated copy", ["inspect", str(r / "half.h5")], "truncated"),
         ("train: missing data file", ["train", str(r / "missing.h5"), "--out", str(r / "run1")], "missing.h5"),
         ("train: text data file", ["train", str(r / "text.h5"), "--out", str(r / "run1")], "text.h5"),
-        ("train: config not UTF-8", ["train", str(r / "complete.h5"), "--config", str(r / "latin1.toml"), "--out", str(r / "run1")], "latin1.toml"),  # noqa: E501
+        (
+            "train: config not UTF-8",
+            ["train", str(r / "complete.h5"), "--config", str(r / "latin1.toml"), "--out", str(r / "run1")],
+            "latin1.toml",
+        ),
         ("train: --epochs 0", ["train", str(r / "complete.h5"), "--epochs", "0", "--out", str(r / "run1")], "epochs"),
         ("train: --lr -1", ["train", str(r / "complete.h5"), "--lr", "-1", "--out", str(r / "run1")], "lr"),
         ("train: --out is a file", ["train", str(r / "complete.h5"), "--out", str(r / "text.h5")], "text.h5"),
-        ("train: --resume a run with a truncated config", ["train", str(r / "complete.h5"), "--resume", "--out", str(r / "notarun")], "notarun"),  # noqa: E501
+        (
+            "train: --resume a run with a truncated config",
+            ["train", str(r / "complete.h5"), "--resume", "--out", str(r / "notarun")],
+            "notarun",
+        ),
         ("evaluate: missing run folder", ["evaluate", str(r / "norun"), str(r / "complete.h5")], "norun"),
         ("evaluate: not a run folder", ["evaluate", str(r / "notarun"), str(r / "complete.h5")], "notarun"),
         ("devices: missing bench file", ["devices", "--bench", str(r / "nobench.toml")], "nobench.toml"),
