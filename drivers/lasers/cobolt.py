@@ -34,7 +34,8 @@ class CoboltLaser(LineLaser):
     which stays the caller's to close. The laser does not report its rated power on every model:
     `device_max_power_w` gives it (else `gmlp?` is asked, in mW); `max_power_w` is the configured safety
     limit, and the allowed setpoints are [0, min of the two]. Opening disables autostart (`@cobas 0`,
-    so emission is under remote control) and turns emission off.
+    so emission is under remote control), reads whether the laser was emitting (`emission_at_open`: a
+    laser left on by a killed program or by hand, which `speckle-lab devices` reports) and turns emission off.
     """
 
     OFF_COMMAND = "l0"
@@ -56,7 +57,7 @@ class CoboltLaser(LineLaser):
         raw = open_serial_port(port, label, baudrate, timeout_s) if isinstance(port, str) else port
         transport = SerialLineTransport(raw, label, timeout_s=timeout_s, eol_out=b"\r", owns_port=owns)
         try:
-            identity, rated_w = _connect(transport, device_max_power_w)
+            identity, rated_w, self.emission_at_open = _connect(transport, device_max_power_w)
         except BaseException as error:
             if not transport.closed:
                 emergency_off(transport, self.OFF_COMMAND, error)
@@ -128,9 +129,10 @@ class CoboltLaser(LineLaser):
         return self._number("ilk?") == 0
 
 
-def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float]:
-    """Remote control, emission off, then who the laser is and its rated power."""
+def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float, bool]:
+    """Remote control, whether it was emitting, emission off, then who the laser is and its rated power."""
     cobolt_command(transport, "@cobas 0")
+    was_emitting = parse_number(transport.label, "l?", cobolt_reply(transport, "l?")) == 1
     cobolt_command(transport, "l0")
     serial = cobolt_reply(transport, "sn?")
     firmware = cobolt_reply(transport, "gfv?")
@@ -143,7 +145,7 @@ def _connect(transport: LineTransport, device_max_power_w: float | None) -> tupl
     identity = DeviceIdentity("laser", "Cobolt", model, serial, firmware, "cobolt")
     transport.device = str(identity)
     if device_max_power_w is not None:
-        return identity, float(device_max_power_w)
+        return identity, float(device_max_power_w), was_emitting
     try:
         rated_mw = parse_number(transport.label, "gmlp?", cobolt_reply(transport, "gmlp?"))
     except DeviceError as error:
@@ -154,4 +156,4 @@ def _connect(transport: LineTransport, device_max_power_w: float | None) -> tupl
         ) from error
     if not rated_mw > 0:
         raise ValueError(f"{transport.label} reports a rated power of {rated_mw} mW; give device_max_power_w")
-    return identity, rated_mw / 1000.0
+    return identity, rated_mw / 1000.0, was_emitting

@@ -127,3 +127,19 @@ def test_a_failed_switch_off_is_an_alarm_in_the_result_and_the_file(tmp_path: Pa
     with CaptureReader(tmp_path / "stuck.h5") as reader:
         kinds = [event["kind"] for event in reader.events()]
     assert "laser_off_failed" in kinds and "laser_off" not in kinds
+
+
+def test_devices_says_the_laser_was_emitting_and_switches_it_off(
+    cobolt: FakeCobolt, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lab.cli import main
+    from lab.commands import devices
+
+    assert cobolt.emission  # left on, as a process killed with -9 leaves it
+    monkeypatch.setattr(devices, "open_bench", lambda path=None: bench_with_cobolt(cobolt.port_name))
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("WARNING: the laser was EMITTING")
+    assert not cobolt.emission
+    assert main(["devices"]) == 0  # now it opens dark: no warning
+    assert "WARNING" not in capsys.readouterr().out
