@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from acquisition.control import CaptureControl
 from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
 from acquisition.datafile.lock import WriterLock
 from acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
+from acquisition.preflight import folder_problem
 from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench, open_bench
 from lab.bench_config import BenchConfig
@@ -97,11 +97,9 @@ def check_output_path(out: Path, overwrite: bool) -> None:
             f"{out}: already exists; choose another --out, replace it with --overwrite, "
             f"or continue it with --resume {out}"
         )
-    folder = out.parent
-    if not folder.is_dir():
-        raise CaptureError(f"{out}: the folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CaptureError(f"{out}: the folder {folder} is not writable (permission denied)")
+    problem = folder_problem(out)
+    if problem:
+        raise CaptureError(problem)
 
 
 def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:

@@ -53,6 +53,9 @@ KNOWN_EVENT_KINDS = (
     "write_error",
     "aborted",
     "resumed",
+    "laser_off",
+    "laser_off_failed",
+    "reference_retaken",
 )
 
 FRAME_COLUMNS = ("speckle", "target", "target_index", "timestamp", "frame_id")
