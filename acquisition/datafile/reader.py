@@ -14,6 +14,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
+from acquisition.datafile.bounded_open import open_swmr_read
 from acquisition.datafile.errors import CaptureFileError
 from acquisition.datafile.layout import (
     COMMITTED,
@@ -61,7 +62,7 @@ def _open_hdf5(path: Path) -> h5py.File:
         raise CaptureFileError(f"{path}: not an HDF5 file (it starts with {head!r})")
     _check_not_truncated(path)
     try:
-        return h5py.File(path, "r", swmr=True, rdcc_nbytes=READER_CHUNK_CACHE_BYTES)
+        return open_swmr_read(path, READER_CHUNK_CACHE_BYTES)
     except (OSError, RuntimeError, ValueError) as swmr_error:
         message = _one_line(swmr_error)
     if "already open for write" in message:
