@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from capture_helpers import small_config, write_small_bench_toml
 
-from acquisition.datafile import CaptureFileError, CaptureReader
+from acquisition.datafile import CaptureFileError, CaptureReader, format_summary
 from acquisition.killpoints import CAPTURE_POINTS, ENV, RESUME_POINTS
 from acquisition.plan import plan_from_dict
 from acquisition.scheduler import CaptureError
@@ -92,6 +92,14 @@ def test_kill_9_at_every_phase_boundary_of_a_capture_and_of_a_resume(tmp_path: P
         assert process.returncode == -signal.SIGKILL, f"{point}: not killed: {stderr.decode()}"
         if point == "capture:first_block":
             source.write_bytes(out.read_bytes())
+        if point in ("capture:created", "capture:layout"):  # inspect says how to recover, no HDF5 jargon
+            with pytest.raises(CaptureFileError, match="writer died while creating") as refused:
+                CaptureReader(out)
+            assert "speckle-lab capture --" in str(refused.value)
+        if point == "capture:before_reference":  # inspect says what the kill cost
+            with CaptureReader(out) as reader:
+                assert reader.summary()["reference"]["missing_after_rows"] == [N]
+                assert f"MISSING the reference frame after row {N}" in format_summary(reader.summary())
         table.append((point, "capture", recover(out, bench)))
         check_complete(out, targets)
 
