@@ -221,7 +221,15 @@ class CaptureWriter:
         try:
             with open_capture(path) as f:
                 host, boot = writer_identity(f)
-            f = h5py.File(path, "r+", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            try:
+                f = h5py.File(path, "r+", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            except OSError as error:
+                if "unable to lock file" not in str(error):
+                    raise
+                raise CaptureFileError(
+                    f"{path}: another program has it open (HDF5 file lock held, e.g. a viewer or a script that "
+                    "opened it without SWMR); close it there and resume again"
+                ) from None
         except BaseException:
             lock.release()
             raise
