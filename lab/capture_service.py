@@ -116,24 +116,34 @@ def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
     return plan, bench
 
 
-def resume_file(
-    path: Path, *, control: CaptureControl | None = None, on_progress: ProgressCallback | None = None
-) -> CaptureResult:
-    """Continue an interrupted capture from its first missing row, with its own plan and bench.
-
-    The writer lock is taken (and a killed writer's crash flags cleared) before the file is read, so a
-    capture still running, or finishing, is refused, and "already complete" is decided on what the lock
-    protects."""
+def claim_resume(path: Path) -> tuple[CapturePlan, BenchConfig, WriterLock]:
+    """The first step of every resume (command line, GUI): take the writer lock (and clear a killed writer's
+    crash flags), then read the stored plan and bench and refuse a complete file, all under the lock, so a
+    capture still running or just finishing is never reopened. Pass the lock to `make_run(resume_lock=...)`
+    and release it afterwards (`lock.release()` is harmless once the writer has released it)."""
     path = Path(path)
     try:
         lock = CaptureWriter.claim_for_resume(path)
     except CaptureFileError as error:
         raise _with_restart_hint(error, path) from None
     try:
-        try:
-            plan, config = stored_plan_and_bench(path)
-        except CaptureFileError as error:
-            raise _with_restart_hint(error, path) from None
+        plan, config = stored_plan_and_bench(path)
+    except CaptureFileError as error:
+        lock.release()
+        raise _with_restart_hint(error, path) from None
+    except BaseException:
+        lock.release()
+        raise
+    return plan, config, lock
+
+
+def resume_file(
+    path: Path, *, control: CaptureControl | None = None, on_progress: ProgressCallback | None = None
+) -> CaptureResult:
+    """Continue an interrupted capture from its first missing row, with its own plan and bench."""
+    path = Path(path)
+    plan, config, lock = claim_resume(path)
+    try:
         with build_bench(config, f"{path}: stored bench") as bench:
             run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
             return run.run()
