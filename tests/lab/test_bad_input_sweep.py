@@ -64,6 +64,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "notarun" / "config.json").write_text("{trunc")
     with CaptureReader(root / "complete.h5") as reader:
         assert reader.status == "complete"
+    from model.checkpoint import save_checkpoint
+    from model.trainer import BEST_CHECKPOINT
+
+    (root / "otherrun").mkdir()  # a net trained on another camera ROI: only its recorded shapes matter here
+    arch = {"speckle_shape": [64, 64], "target_shape": [16, 16]}
+    save_checkpoint(root / "otherrun" / BEST_CHECKPOINT, {"arch": arch})
     yield root
     (root / "readonly").chmod(0o755)
 
@@ -149,6 +155,7 @@ def cases(r: Path) -> list[tuple[str, list[str], str]]:
         ),
         ("evaluate: missing run folder", ["evaluate", str(r / "norun"), str(r / "complete.h5")], "norun"),
         ("evaluate: not a run folder", ["evaluate", str(r / "notarun"), str(r / "complete.h5")], "notarun"),
+        ("evaluate: data of another speckle shape", ["evaluate", str(r / "otherrun"), str(r / "complete.h5")], "64x64"),
         ("devices: missing bench file", ["devices", "--bench", str(r / "nobench.toml")], "nobench.toml"),
         ("devices: bench not UTF-8", ["devices", "--bench", str(r / "latin1.toml")], "latin1.toml"),
         ("targets: unknown source", ["targets", "nosuch"], "nosuch"),
