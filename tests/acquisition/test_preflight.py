@@ -40,3 +40,22 @@ def test_a_missing_or_read_only_folder_is_named_as_such(tmp_path: Path, small_be
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o555)
         assert "not writable" in folder_problem(locked / "run.h5")
+
+
+def test_a_plan_the_preflight_accepts_fits_the_disk(small_bench: Bench, tiny_fs: Path) -> None:
+    """On a real 4 MiB filesystem: whatever the preflight accepts completes (no full disk at the first
+    block, as the pixels-only estimate allowed), and it does not refuse everything either."""
+    verdicts = {}
+    for n_frames in (256, 700, 1100, 1500, 2000):
+        plan = plan_from_dict(
+            {"targets": "blobs", "n_frames": n_frames, "target_rows": 16, "target_cols": 16, "block_frames": 128},
+            "test",
+        )
+        out = tiny_fs / f"run{n_frames}.h5"
+        run = make_run(plan, small_bench, out)
+        verdicts[n_frames] = run.preflight().ok
+        if verdicts[n_frames]:
+            result = run.run()
+            assert result.ok, (n_frames, result.message)
+            out.unlink()
+    assert any(verdicts.values()) and not all(verdicts.values()), verdicts
