@@ -76,19 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         for kind, code, prefix in ERROR_TABLE:
             if isinstance(error, kind):
-                _error(prefix + _one_line(error))
+                _error(prefix + _one_line(error))  # _error prefixes every line
                 return code
         raise  # not an operator error: a bug, whose traceback is the report
 
 
 def _one_line(error: BaseException) -> str:
-    """The message, as one line: multi-line messages (several bad keys) are joined with "; "."""
+    """The message: one line per problem (a bench file with three bad keys gives three lines, each naming
+    the file and the key); an OSError as "file: reason"."""
     if isinstance(error, OSError) and not isinstance(error, DeviceError) and error.strerror:
         names = [str(name) for name in (error.filename, error.filename2) if name]
         return ": ".join([*names, error.strerror])
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return "; ".join(lines) or type(error).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return str(error).strip() or type(error).__name__
