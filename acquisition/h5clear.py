@@ -160,6 +160,10 @@ def clear_status_flags(path: str | os.PathLike[str]) -> bool:
     path = Path(path)
     with open(path, "r+b") as handle:
         size = os.fstat(handle.fileno()).st_size
+        if size < block.stored_eof and block.flags & 1 and not block.flags & 4:
+            raise SuperblockError(
+                f"its writer died while creating it, before any row ({size} of {block.stored_eof} bytes written)"
+            )
         if size < block.stored_eof:
             raise SuperblockError(
                 f"truncated file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"

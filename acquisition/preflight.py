@@ -11,17 +11,24 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from acquisition.datafile.layout import FEW_FRAMES_CHUNK, VECTOR_CHUNK_ROWS, image_chunks
+import numpy as np
+
+from acquisition.datafile.layout import EVENT_DTYPE, FEW_FRAMES_CHUNK, VECTOR_CHUNK_ROWS, image_chunks
 from acquisition.datafile.space import EVENT_HEADROOM_BYTES, METADATA_MARGIN_BYTES
 from acquisition.plan import CapturePlan
 
-#: An empty capture file (superblock, groups, metadata, counters), measured: about 60 KiB; with room to spare.
-_EMPTY_FILE_BYTES = 256 << 10
-#: Per-row vector columns (target index, timestamp, frame id and the scheduler's fields), 8 bytes each at most.
-_VECTOR_COLUMNS = 12
+#: An empty capture file's own structure (superblock, groups, metadata, counters): measured about 42 KiB.
+_EMPTY_FILE_BYTES = 64 << 10
+#: The frame table's own vectors (target_index, timestamp, frame_id), the dark and reference vectors.
+_FRAME_VECTOR_ITEMSIZES = (8, 8, 8)
+_DARK_VECTOR_ITEMSIZES = (8, 1)  # timestamp, phase
+_REFERENCE_VECTOR_ITEMSIZES = (8, 8, 8)  # timestamp, after_row, correlation
+#: Without the scheduler's fields: 16 of 8 bytes, more than it declares.
+_DEFAULT_FIELD_ITEMSIZES = (8,) * 16
 
 
 @dataclass(frozen=True)
@@ -57,23 +64,34 @@ def _chunked_bytes(n_rows: int, row_shape: tuple[int, int], itemsize: int, max_f
     return math.ceil(n_rows / chunk_rows) * per_chunk_row_group * itemsize
 
 
-def _vector_bytes(n_rows: int, columns: int) -> int:
-    return columns * math.ceil(n_rows / VECTOR_CHUNK_ROWS) * VECTOR_CHUNK_ROWS * 8 if n_rows > 0 else 0
+def _vector_bytes(n_rows: int, itemsizes: tuple[int, ...]) -> int:
+    return sum(itemsizes) * math.ceil(n_rows / VECTOR_CHUNK_ROWS) * VECTOR_CHUNK_ROWS if n_rows > 0 else 0
 
 
-def estimate_file_bytes(plan: CapturePlan, speckle_shape: tuple[int, int], speckle_itemsize: int, rows: int) -> int:
-    """The size of a capture file of this plan holding `rows` frame rows (with all its darks and references)."""
+def estimate_file_bytes(
+    plan: CapturePlan,
+    speckle_shape: tuple[int, int],
+    speckle_itemsize: int,
+    rows: int,
+    frame_fields: Mapping[str, np.dtype] | None = None,
+) -> int:
+    """The size of a capture file of this plan holding `rows` frame rows (with all its darks and references),
+    in the writer's chunking; `frame_fields`: the per-row fields the scheduler declares."""
     darks = 2 * plan.dark_frames
     references = plan.n_frames // plan.reference_every + 1
+    fields = (
+        _DEFAULT_FIELD_ITEMSIZES if frame_fields is None else tuple(np.dtype(d).itemsize for d in frame_fields.values())
+    )
     return (
         _EMPTY_FILE_BYTES
         + _chunked_bytes(rows, speckle_shape, speckle_itemsize)
         + _chunked_bytes(rows, plan.target_shape, 4)
-        + _vector_bytes(rows, _VECTOR_COLUMNS)
+        + _vector_bytes(rows, _FRAME_VECTOR_ITEMSIZES + fields)
         + _chunked_bytes(darks, speckle_shape, speckle_itemsize, FEW_FRAMES_CHUNK)
         + _chunked_bytes(references, speckle_shape, speckle_itemsize, FEW_FRAMES_CHUNK)
-        + _vector_bytes(darks, 3)
-        + _vector_bytes(references, 4)
+        + _vector_bytes(darks, _DARK_VECTOR_ITEMSIZES)
+        + _vector_bytes(references, _REFERENCE_VECTOR_ITEMSIZES)
+        + 64 * EVENT_DTYPE.itemsize  # the first chunk of the event log
     )
 
 
@@ -94,11 +112,12 @@ def preflight(
     speckle_itemsize: int,
     seconds_per_frame: float,
     rows_done: int = 0,
+    frame_fields: Mapping[str, np.dtype] | None = None,
 ) -> Preflight:
     rows = plan.n_frames - rows_done
     extra_frames = 2 * plan.dark_frames + plan.n_frames // plan.reference_every + 1
-    total = estimate_file_bytes(plan, speckle_shape, speckle_itemsize, plan.n_frames)
-    done = estimate_file_bytes(plan, speckle_shape, speckle_itemsize, rows_done) if rows_done else 0
+    total = estimate_file_bytes(plan, speckle_shape, speckle_itemsize, plan.n_frames, frame_fields)
+    done = estimate_file_bytes(plan, speckle_shape, speckle_itemsize, rows_done, frame_fields) if rows_done else 0
     # the writer reserves each block's index growth and keeps room for a last event after a full disk
     need = total - done + METADATA_MARGIN_BYTES + EVENT_HEADROOM_BYTES
     problem = folder_problem(path)

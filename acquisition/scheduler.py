@@ -144,6 +144,7 @@ class CaptureRun:
             speckle_itemsize=camera.dtype.itemsize,
             seconds_per_frame=self.capture.seconds_per_frame(),
             rows_done=rows_done,
+            frame_fields=self.rows.frame_fields,
         )
 
     def _open_writer(self) -> CaptureWriter:

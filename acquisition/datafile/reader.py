@@ -90,15 +90,16 @@ def _check_not_truncated(path: Path) -> None:
     except (SuperblockError, OSError):
         return  # not a version 2/3 superblock: HDF5's own checks apply
     size = path.stat().st_size
-    if size < block.stored_eof and block.flags & 1 and not block.flags & 4 and not writer_active(path):
+    if size >= block.stored_eof or writer_active(path):
+        return  # a live writer extends the file to that length in the same flush: not a partial copy
+    if block.flags & 1 and not block.flags & 4:
         raise CaptureFileError(
             f"{path}: its writer died while creating it, before any row ({size} of {block.stored_eof} bytes "
             f"written); start it again with --out {path} --overwrite"
         )
-    if size < block.stored_eof:
-        raise CaptureFileError(
-            f"{path}: truncated HDF5 file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
-        )
+    raise CaptureFileError(
+        f"{path}: truncated HDF5 file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
+    )
 
 
 @contextlib.contextmanager

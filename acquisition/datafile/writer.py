@@ -194,8 +194,9 @@ class CaptureWriter:
             try:
                 clear_status_flags(path)
             except SuperblockError as error:
-                with open_capture(path):  # a foreign or damaged file: the reader says what it is
-                    pass
+                if "version" in str(error) or "signature" in str(error):
+                    with open_capture(path):  # a foreign file: the reader says what it is
+                        pass
                 raise CaptureFileError(f"{path}: cannot resume: {error}") from None
             kill_point("resume:flags_cleared")
         except BaseException:
