@@ -88,3 +88,7 @@ def _one_line(error: BaseException) -> str:
         names = [str(name) for name in (error.filename, error.filename2) if name]
         return ": ".join([*names, error.strerror])
     return str(error).strip() or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
