@@ -157,7 +157,8 @@ def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
     if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
         return error
     return CaptureFileError(
-        f"{text}; if it was killed while being created (no row committed), start it again with --out {path} --overwrite"
+        f"{text}; if it was killed while being created (no row committed), start it again: "
+        f"speckle-lab capture --out {path} --overwrite (with its plan options)"
     )
 
 

@@ -65,7 +65,7 @@ def _open_hdf5(path: Path) -> h5py.File:
         return open_swmr_read(path, READER_CHUNK_CACHE_BYTES)
     except (OSError, RuntimeError, ValueError) as swmr_error:
         message = _one_line(swmr_error)
-    if "already open for write" in message:
+    if "already open for write" in message or "not already open for SWMR writing" in message:
         if writer_active(path):
             raise CaptureFileError(f"{path}: is being created or reopened by another process right now; try again")
         raise CaptureFileError(
@@ -95,7 +95,7 @@ def _check_not_truncated(path: Path) -> None:
     if block.flags & 1 and not block.flags & 4:
         raise CaptureFileError(
             f"{path}: its writer died while creating it, before any row ({size} of {block.stored_eof} bytes "
-            f"written); start it again with --out {path} --overwrite"
+            f"written); start it again: speckle-lab capture --out {path} --overwrite (with its plan options)"
         )
     raise CaptureFileError(
         f"{path}: truncated HDF5 file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
