@@ -188,7 +188,9 @@ class CaptureRun:
                 self._capture_darks(writer, "start")
                 kill_point(f"{self._point}:darks")
             if writer.n_committed < self.plan.n_frames or state.missing_reference_row is not None:
-                self.control.checkpoint()  # a stop asked for during the darks: the laser never comes on
+                # a stop asked for during the darks: the laser never comes on; a pause waits here, dark
+                done = writer.n_committed
+                self.control.checkpoint(on_pause=lambda: self._report("paused", done, paused=True))
                 self._laser_on()
                 if state.missing_reference_row is not None:
                     self._retake_reference(writer, state.missing_reference_row)
