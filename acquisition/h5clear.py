@@ -143,12 +143,13 @@ def read_superblock(path: str | os.PathLike[str]) -> Superblock:
     )
 
 
-def clear_status_flags(path: str | os.PathLike[str], *, extend_to_eof: bool = True) -> bool:
+def clear_status_flags(path: str | os.PathLike[str]) -> bool:
     """Reset the consistency flags of `path` to 0 (like `h5clear -s`); True if they were set.
 
-    With `extend_to_eof`, a file shorter than the end-of-file address in its superblock (space HDF5 had
-    allocated but not yet written when the process died) is extended with zeros to that size, so HDF5 does
-    not reject it as truncated. Raises SuperblockError for a superblock it cannot handle or a bad checksum.
+    A file shorter than the end-of-file address in its superblock is refused, never padded: the writer's
+    flushes keep the file as long as that address, so a shorter file is a partial copy (or a damaged disk)
+    and its missing bytes may hold committed rows; zero-filling them would pass zeros off as data.
+    Raises SuperblockError for a superblock it cannot handle, a bad checksum or a truncated file.
     """
     block = read_superblock(path)
     if not block.checksum_ok:
@@ -157,19 +158,21 @@ def clear_status_flags(path: str | os.PathLike[str], *, extend_to_eof: bool = Tr
             f"computed {block.computed_checksum:#010x})"
         )
     path = Path(path)
-    changed = False
     with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < block.stored_eof and block.flags & 1 and not block.flags & 4:
+            raise SuperblockError(
+                f"its writer died while creating it, before any row ({size} of {block.stored_eof} bytes written)"
+            )
+        if size < block.stored_eof:
+            raise SuperblockError(
+                f"truncated file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
+            )
         if block.flags:
             patched = bytearray(block.raw[:-4])
             patched[11] = 0
             handle.seek(block.offset)
             handle.write(bytes(patched) + lookup3(bytes(patched)).to_bytes(4, "little"))
-            changed = True
-        size = os.fstat(handle.fileno()).st_size
-        if extend_to_eof and size < block.stored_eof:
-            handle.truncate(block.stored_eof)
-            changed = True
-        if changed:
             handle.flush()
             os.fsync(handle.fileno())
     return block.flags != 0

@@ -23,10 +23,14 @@ class PlanError(ValueError):
     """A plan that cannot run: the message names the key and what was expected."""
 
 
+#: The rule bench files follow too: TOML types are kept ("10" is not 10), no inf or nan, unknown keys are errors.
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
 class CapturePlan(BaseModel):
     """Everything that decides what a capture records. Stored in the data file; `--resume` rereads it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     targets: str = Field("blobs", description="target source spec, e.g. mnist, lfw, blobs, mix:lfw=0.5,mnist=0.5")
     n_frames: int = Field(1000, ge=1)
@@ -85,9 +89,21 @@ def read_toml(path: Path, what: str) -> dict:
     """A TOML file as data (never code); a missing or malformed file is a `PlanError` naming it and `what`
     it should have been (a plan, a queue, a training configuration)."""
     try:
-        return tomllib.loads(Path(path).read_text())
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise PlanError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise PlanError(f"{path}: is a directory; expected a {what} file (TOML)") from None
+    except OSError as error:
+        raise PlanError(f"{path}: cannot read the {what} file: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanError(
+            f"{path}: not UTF-8 text (byte {raw[error.start]:#04x} at offset {error.start}); TOML files are UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PlanError(f"{path}: not valid TOML: {error}") from None
 

@@ -18,7 +18,10 @@ import numpy as np
 from acquisition.control import CaptureAborted, CaptureControl
 from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
 from acquisition.datafile.layout import EventKind
+from acquisition.datafile.lock import WriterLock
 from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
+from acquisition.killpoints import kill_point
+from acquisition.laser_safety import LaserOffFailed, switch_off
 from acquisition.plan import CapturePlan
 from acquisition.preflight import Preflight, preflight
 from acquisition.rows import RowBlock, RowMaker
@@ -55,6 +58,16 @@ class CaptureProgress:
     reference_correlation: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ResumeState:
+    """What a file to resume already holds, so a resume redoes nothing and skips nothing."""
+
+    rows_done: int = 0
+    start_darks_done: bool = False
+    end_darks_done: bool = False
+    missing_reference_row: int | None = None  # the reference after this row was lost by the crash
+
+
 @dataclass
 class CaptureResult:
     path: Path
@@ -64,10 +77,12 @@ class CaptureResult:
     retries: int
     elapsed_s: float
     message: str = ""
+    #: Non-empty when emission could not be confirmed off at the end: an alarm to show, never to hide.
+    laser_alarm: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.status == "complete"
+        return self.status == "complete" and not self.laser_alarm
 
 
 ProgressCallback = Callable[[CaptureProgress], None]
@@ -88,6 +103,8 @@ class CaptureRun:
         resume: bool = False,
         control: CaptureControl | None = None,
         on_progress: ProgressCallback | None = None,
+        resume_lock: WriterLock | None = None,
+        overwrite: bool = False,
     ) -> None:
         self.plan = plan
         self.devices = devices
@@ -95,6 +112,11 @@ class CaptureRun:
         self.bench = bench
         self.medium = medium
         self.resume = resume
+        self.overwrite = overwrite  # replace an existing file: the writer refuses one that is being written
+        self.resume_lock = resume_lock  # taken (and the crash flags cleared) by the caller before reading the file
+        self._point = "resume" if resume else "capture"
+        self._blocks_this_run = 0
+        self.laser_alarm = ""
         self.control = control or CaptureControl()
         self.on_progress = on_progress
         self.rows = RowMaker(plan, devices.geometry, devices.dmd.mirror_shape)
@@ -122,12 +144,13 @@ class CaptureRun:
             speckle_itemsize=camera.dtype.itemsize,
             seconds_per_frame=self.capture.seconds_per_frame(),
             rows_done=rows_done,
+            frame_fields=self.rows.frame_fields,
         )
 
     def _open_writer(self) -> CaptureWriter:
         camera = self.devices.camera
         if self.resume:
-            return CaptureWriter.open_for_resume(self.path)
+            return CaptureWriter.open_for_resume(self.path, lock=self.resume_lock)
         metadata = RunMetadata(
             plan=self.plan.to_dict(),
             bench=self.bench,
@@ -143,15 +166,17 @@ class CaptureRun:
             target_shape=self.plan.target_shape,
             frame_fields=self.rows.frame_fields,
             metadata=metadata,
+            overwrite=self.overwrite,
         )
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> CaptureResult:
         self._started_s = time.monotonic()
-        rows_done, start_darks_done = self._existing_progress() if self.resume else (0, False)
-        check = self.preflight(rows_done)
+        state = self._existing_progress() if self.resume else ResumeState()
+        check = self.preflight(state.rows_done)
         if not check.ok:
             raise CaptureError(f"{self.path}: refusing to start: {check.message}")
+        self._check_devices_accept_plan()
         writer = self._open_writer()
         self._rows_at_start = writer.n_committed
         status, message = "failed", ""
@@ -159,12 +184,21 @@ class CaptureRun:
             self.capture.open()
             if self.plan.mode == "sequence" and isinstance(self.capture, StepCapture):
                 writer.log_event(EventKind.STEP_MODE, "the DMD cannot trigger the camera from a sequence: step mode", 0)
-            if not start_darks_done:
+            if not state.start_darks_done:
                 self._capture_darks(writer, "start")
-            self._laser_on()
-            self._capture_rows(writer)
-            self._laser_off()
-            self._capture_darks(writer, "end")
+                kill_point(f"{self._point}:darks")
+            if writer.n_committed < self.plan.n_frames or state.missing_reference_row is not None:
+                # a stop asked for during the darks: the laser never comes on; a pause waits here, dark
+                done = writer.n_committed
+                self.control.checkpoint(on_pause=lambda: self._report("paused", done, paused=True))
+                self._laser_on()
+                if state.missing_reference_row is not None:
+                    self._retake_reference(writer, state.missing_reference_row)
+                self._capture_rows(writer)
+                self._laser_off()
+            if not state.end_darks_done:
+                self._capture_darks(writer, "end")
+                kill_point(f"{self._point}:end_darks")
             status, message = "complete", f"{writer.n_committed} rows captured into {self.path}"
         except (CaptureAborted, KeyboardInterrupt) as stop:
             status = "aborted"
@@ -180,9 +214,13 @@ class CaptureRun:
                 self._safe(lambda: writer.log_event(EventKind.LASER_FAULT, detail, writer.n_committed))
             self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
         finally:
-            self._shutdown_devices()
+            self._shutdown_devices(writer)
             self._safe(lambda: writer.set_status(status))
+            if status == "complete":
+                kill_point(f"{self._point}:closing")
             self._safe(writer.close)
+        if self.laser_alarm:
+            message = f"{message}; {self.laser_alarm}"
         return CaptureResult(
             self.path,
             status,
@@ -191,13 +229,33 @@ class CaptureRun:
             self.retries,
             time.monotonic() - self._started_s,
             message,
+            self.laser_alarm,
         )
 
-    def _existing_progress(self) -> tuple[int, bool]:
-        """Rows already committed in the file to resume, and whether its start darks are there."""
+    def _check_devices_accept_plan(self) -> None:
+        """Apply the run's power setpoint (emission stays off) and exposure now: a plan the devices refuse
+        stops here, before a file exists, not as a failed file whose suggested resume could never work."""
+        laser, camera = self.devices.laser, self.devices.camera
+        try:
+            laser.set_power_w(self.plan.laser_power_w)
+            camera.set_exposure_us(self.plan.exposure_us)
+        except (DeviceError, ValueError) as error:
+            raise CaptureError(f"{self.path}: refusing to start: the devices refuse the plan: {error}") from None
+
+    def _existing_progress(self) -> ResumeState:
+        """What the file to resume holds: rows, darks, and a reference frame the crash may have cost."""
         with CaptureReader(self.path) as reader:
             _, _, phase = reader.dark()
-            return reader.n_frames, bool(len(phase)) or reader.n_frames > 0
+            _, _, after_row, _ = reader.references()
+            rows = reader.n_frames
+        every, n = self.plan.reference_every, self.plan.n_frames
+        due = rows > 0 and (rows % every == 0 or rows == n)
+        missing = rows if due and (not len(after_row) or int(after_row[-1]) != rows) else None
+        return ResumeState(rows, bool(len(phase)) or rows > 0, bool(np.any(phase == "end")), missing)
+
+    def _retake_reference(self, writer: CaptureWriter, row: int) -> None:
+        writer.log_event(EventKind.REFERENCE_RETAKEN, f"the reference frame after row {row} was lost by the crash", row)
+        self._capture_reference(writer, row)
 
     def _stopped_message(self, writer: CaptureWriter, reason: str) -> str:
         return (
@@ -247,10 +305,17 @@ class CaptureRun:
                 fields={**block.fields, **self._device_fields(len(frames))},
             )
         )
+        self._blocks_this_run += 1
+        if self._blocks_this_run == 1:
+            kill_point(f"{self._point}:first_block")
         self._progress.last_target = block.targets[-1]
         self._progress.last_speckle = frames.pixels[-1]
         if stop % self.plan.reference_every == 0 or stop == self.plan.n_frames:
+            if stop == self.plan.n_frames:
+                kill_point(f"{self._point}:before_reference")
             self._capture_reference(writer, stop)
+            if stop == self.plan.n_frames:
+                kill_point(f"{self._point}:references")
         self._report("frames", stop)
 
     def _block_end(self, row: int) -> int:
@@ -281,6 +346,8 @@ class CaptureRun:
                         f"capture rows {row}..{row + len(patterns) - 1}",
                         f"failed {failures} times in a row, last: {error}",
                     ) from error
+                if self.control.aborted:  # no retry once a stop was asked for
+                    raise CaptureAborted(self.control.abort_reason) from error
                 self.retries += 1
                 self._progress.retries = self.retries
                 attempt = f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}"
@@ -311,7 +378,7 @@ class CaptureRun:
         laser.set_emission(True)
 
     def _laser_off(self) -> None:
-        self.devices.laser.set_emission(False)
+        switch_off(self.devices.laser)
 
     def _check_laser(self) -> None:
         laser = self.devices.laser
@@ -319,9 +386,17 @@ class CaptureRun:
         if status.fault is not None or not status.interlock_closed:
             raise LaserFault(str(laser.identity), "status", status.fault or "interlock open")
 
-    def _shutdown_devices(self) -> None:
-        """Laser off first, whatever else fails."""
-        self._safe(lambda: self.devices.laser.set_emission(False))
+    def _shutdown_devices(self, writer: CaptureWriter) -> None:
+        """Laser off first, whatever else fails, confirmed and recorded in the file; a failed switch-off is
+        an alarm (logged as critical, in the file, in the result), never swallowed."""
+        try:
+            switch_off(self.devices.laser)
+        except LaserOffFailed as failure:
+            self.laser_alarm = failure.alarm
+            kind, detail = EventKind.LASER_OFF_FAILED, str(failure)
+        else:
+            kind, detail = EventKind.LASER_OFF, "emission switched off, read back off"
+        self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
         self._safe(self.capture.close)
 
     @staticmethod

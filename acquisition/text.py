@@ -30,4 +30,6 @@ def resume_command(path: Path | str) -> str:
 
 def output_exists_message(out: Path | str) -> str:
     """What a new capture says when its output file is there already."""
-    return f"{out} already exists; choose another --out, or resume it with --resume {out}"
+    return (
+        f"{out}: already exists; choose another --out, replace it with --overwrite, or continue it with --resume {out}"
+    )

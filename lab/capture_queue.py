@@ -20,11 +20,10 @@ from typing import Self
 
 from acquisition.control import CaptureControl
 from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError, CaptureResult, CaptureRun
-from acquisition.text import output_exists_message
+from acquisition.scheduler import CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
-from lab.capture_service import ProgressCallback, make_run, stored_plan_and_bench
+from lab.capture_service import ProgressCallback, check_output_path, claim_resume, make_run
 
 
 @dataclass(frozen=True)
@@ -92,19 +91,23 @@ class CaptureQueue:
         """The run of `job` on its bench, not started yet (its `preflight` can be shown first)."""
         out = Path(job.out)
         if job.plan is None:  # resume with the file's own plan and bench
-            plan, config = stored_plan_and_bench(out)
-            bench = self.bench_for(config, f"{out}: stored bench")
-            return make_run(plan, bench, out, resume=True, control=control, on_progress=on_progress)
-        if out.exists():
-            if not job.overwrite:
-                raise CaptureError(output_exists_message(out))
-            out.unlink()
+            plan, config, lock = claim_resume(out)  # the writer lock first: a running capture is never reopened
+            try:
+                bench = self.bench_for(config, f"{out}: stored bench")
+                return make_run(
+                    plan, bench, out, resume=True, control=control, on_progress=on_progress, resume_lock=lock
+                )
+            except BaseException:
+                lock.release()
+                raise
         out.parent.mkdir(parents=True, exist_ok=True)
+        # an existing file is replaced only by the writer, under its lock (never deleted here)
+        check_output_path(out, job.overwrite)
         if job.bench_path is None:
             bench = self.bench_for(self.config, self.source)
         else:
             bench = self.bench_for(load_bench(job.bench_path), str(job.bench_path))
-        return make_run(job.plan, bench, out, control=control, on_progress=on_progress)
+        return make_run(job.plan, bench, out, control=control, on_progress=on_progress, overwrite=job.overwrite)
 
     def run(
         self,

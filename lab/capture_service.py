@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureReader
+from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from acquisition.datafile.lock import WriterLock
 from acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
+from acquisition.preflight import folder_problem
 from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
+from acquisition.text import output_exists_message
 from lab.bench import Bench, build_bench, open_bench
 from lab.bench_config import BenchConfig
 from lab.config_errors import BenchConfigError
@@ -30,8 +33,29 @@ def make_run(
     resume: bool = False,
     control: CaptureControl | None = None,
     on_progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+    resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
+    try:
+        return _capture_run(plan, bench, out, medium, resume, control, on_progress, overwrite, resume_lock)
+    except PlanError:
+        raise
+    except ValueError as error:  # the plan does not fit this bench (a target larger than the DMD's area)
+        raise PlanError(f"{out}: the plan does not fit the bench: {error}") from None
+
+
+def _capture_run(
+    plan: CapturePlan,
+    bench: Bench,
+    out: Path,
+    medium: dict | None,
+    resume: bool,
+    control: CaptureControl | None,
+    on_progress: ProgressCallback | None,
+    overwrite: bool,
+    resume_lock: WriterLock | None,
+) -> CaptureRun:
     return CaptureRun(
         plan,
         capture_devices(bench),
@@ -41,6 +65,8 @@ def make_run(
         resume=resume,
         control=control,
         on_progress=on_progress,
+        overwrite=overwrite,
+        resume_lock=resume_lock,
     )
 
 
@@ -53,14 +79,26 @@ def run_plan(
     control: CaptureControl | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> CaptureResult:
-    """Capture `plan` into a new file `out` on the bench of `bench_path` (default: the simulated bench)."""
+    """Capture `plan` into a new file `out` on the bench of `bench_path` (default: the simulated bench).
+
+    An existing `out` is replaced only with `overwrite`, and only by the writer (`CaptureWriter.create`),
+    which takes the file's writer lock first: a file another process is capturing into is never deleted."""
     out = Path(out)
-    if out.exists():
-        if not overwrite:
-            raise CaptureError(f"{out} already exists; choose another --out, or resume it with --resume {out}")
-        out.unlink()
+    check_output_path(out, overwrite)
     with capture_log(out), open_bench(bench_path) as bench:
-        return make_run(plan, bench, out, control=control, on_progress=on_progress).run()
+        run = make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
+        return run.run()
+
+
+def check_output_path(out: Path, overwrite: bool) -> None:
+    """Refuse, before any device opens, an output path that cannot become a new capture file."""
+    if out.is_dir():
+        raise CaptureError(f"{out}: is a directory; --out takes the name of the data file to write")
+    if out.exists() and not overwrite:
+        raise CaptureError(output_exists_message(out))
+    problem = folder_problem(out)
+    if problem:
+        raise CaptureError(problem)
 
 
 def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
@@ -77,14 +115,50 @@ def stored_plan_and_bench(path: Path) -> tuple[CapturePlan, BenchConfig]:
     return plan, bench
 
 
+def claim_resume(path: Path) -> tuple[CapturePlan, BenchConfig, WriterLock]:
+    """The first step of every resume (command line, GUI): take the writer lock (and clear a killed writer's
+    crash flags), then read the stored plan and bench and refuse a complete file, all under the lock, so a
+    capture still running or just finishing is never reopened. Pass the lock to `make_run(resume_lock=...)`
+    and release it afterwards (`lock.release()` is harmless once the writer has released it)."""
+    path = Path(path)
+    try:
+        lock = CaptureWriter.claim_for_resume(path)
+    except CaptureFileError as error:
+        raise _with_restart_hint(error, path) from None
+    try:
+        plan, config = stored_plan_and_bench(path)
+    except CaptureFileError as error:
+        lock.release()
+        raise _with_restart_hint(error, path) from None
+    except BaseException:
+        lock.release()
+        raise
+    return plan, config, lock
+
+
 def resume_file(
     path: Path, *, control: CaptureControl | None = None, on_progress: ProgressCallback | None = None
 ) -> CaptureResult:
     """Continue an interrupted capture from its first missing row, with its own plan and bench."""
     path = Path(path)
-    plan, config = stored_plan_and_bench(path)
-    with capture_log(path), build_bench(config, f"{path}: stored bench") as bench:
-        return make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress).run()
+    plan, config, lock = claim_resume(path)
+    try:
+        with capture_log(path), build_bench(config, f"{path}: stored bench") as bench:
+            run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
+            return run.run()
+    finally:
+        lock.release()  # the writer released it already when it got that far; releasing twice is harmless
+
+
+def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
+    """A file that cannot be resumed may be a capture killed while being created: say how to restart it."""
+    text = str(error)
+    if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
+        return error
+    return CaptureFileError(
+        f"{text}; if it was killed while being created (no row committed), start it again: "
+        f"speckle-lab capture --out {path} --overwrite (with its plan options)"
+    )
 
 
 @dataclass(frozen=True)

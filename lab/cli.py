@@ -8,16 +8,35 @@ import sys
 from collections.abc import Sequence
 
 from acquisition.datafile import CaptureFileError
+from acquisition.laser_safety import LaserOffFailed
 from acquisition.plan import PlanError
+from acquisition.scheduler import CaptureError
 from acquisition.targets import TargetSpecError
 from acquisition.version import software_version
 from drivers import DeviceError
 from lab.commands import capture, demo, devices, evaluate, gui, inspect, targets, train
 from lab.config_errors import BenchConfigError
+from model.errors import ModelError
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui)
 EXIT_DEVICE_ERROR = 1
-EXIT_USAGE = 2  # bad arguments or a bad bench file, as argparse does
+EXIT_USAGE = 2  # bad arguments or a bad input file, as argparse does
+EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
+EXIT_INTERRUPTED = 130
+
+#: The one table from each layer's error types to an exit code and the start of the one line printed.
+#: First match wins (subclasses before their bases). Every refusal is one line, never a traceback.
+ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
+    (LaserOffFailed, EXIT_LASER_ALARM, "ALARM: "),  # drivers/acquisition: a failed switch-off
+    (BenchConfigError, EXIT_USAGE, ""),  # lab: a bench file
+    (TargetSpecError, EXIT_USAGE, ""),  # acquisition.targets: a target source
+    (PlanError, EXIT_USAGE, ""),  # acquisition: a plan, a queue, a TOML file
+    (CaptureFileError, EXIT_USAGE, ""),  # acquisition.datafile: a data file
+    (CaptureError, EXIT_USAGE, ""),  # acquisition.scheduler: a capture that cannot start
+    (ModelError, EXIT_USAGE, ""),  # model: training data, a run folder, a checkpoint, a setting
+    (DeviceError, EXIT_DEVICE_ERROR, ""),  # drivers: a device refused or failed
+    (OSError, EXIT_DEVICE_ERROR, ""),  # the system: a folder that cannot be written, a full disk
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,18 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return args.run(args)
-    except (BenchConfigError, TargetSpecError, PlanError, CaptureFileError) as error:
-        _error(str(error))
-        return EXIT_USAGE
-    except DeviceError as error:
-        _error(str(error))
-        return EXIT_DEVICE_ERROR
-    except OSError as error:  # e.g. an output folder that cannot be written
-        _error(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
-        return EXIT_DEVICE_ERROR
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        for kind, code, prefix in ERROR_TABLE:
+            if isinstance(error, kind):
+                _error(prefix + _one_line(error))  # _error prefixes every line
+                return code
+        raise  # not an operator error: a bug, whose traceback is the report
+
+
+def _one_line(error: BaseException) -> str:
+    """The message: one line per problem (a bench file with three bad keys gives three lines, each naming
+    the file and the key); an OSError as "file: reason"."""
+    if isinstance(error, OSError) and not isinstance(error, DeviceError) and error.strerror:
+        names = [str(name) for name in (error.filename, error.filename2) if name]
+        return ": ".join([*names, error.strerror])
+    return str(error).strip() or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 
 Only tensors, numbers, strings, lists and dicts go in, so loading never runs pickled code; a file that is
 not ours (pickled objects, someone else's state dict, a truncated write) is refused with one line that
-names the file and what was expected. Writes go to a temporary file first and are renamed into place, so
-a crash mid-write leaves the previous checkpoint intact.
+names the file and what was expected. Writes go to a temporary file first, are fsync'ed and renamed into
+place, so a crash mid-write leaves the previous checkpoint intact; a failed write (a full disk) removes its
+temporary file and is one CheckpointError line; temporary files a killed process left are removed by the
+next write to the same folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +20,7 @@ from pathlib import Path
 import torch
 
 from acquisition.version import software_version
+from model.errors import CheckpointError
 
 FORMAT = "speckle-lab.unet-checkpoint"
 FORMAT_VERSION = 1
@@ -23,18 +28,44 @@ TRAINING_KEYS = ("epoch", "config", "arch", "model", "optimizer", "normalisation
 MODEL_KEYS = ("epoch", "config", "arch", "model", "normalisation", "split", "data")
 
 
-class CheckpointError(Exception):
-    """A checkpoint file that cannot be used: missing, not ours, from a newer format, or incomplete."""
+__all__ = ["CheckpointError", "atomic_write", "atomic_write_text", "load_checkpoint", "save_checkpoint"]
+_TMP_SUFFIX = ".tmp"
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
     """Atomically write payload (tensors and plain values) with the format marker and software version."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(
-        {"format": FORMAT, "format_version": FORMAT_VERSION, "software_version": software_version(), **payload}, tmp
-    )
-    os.replace(tmp, path)
+    stamped = {"format": FORMAT, "format_version": FORMAT_VERSION, "software_version": software_version(), **payload}
+    atomic_write(Path(path), lambda stream: torch.save(stamped, stream))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) atomically: readers see the old file or the new one, never a part."""
+    atomic_write(Path(path), lambda stream: stream.write(text.encode("utf-8")))
+
+
+def atomic_write(path: Path, write: object) -> None:
+    """`write(binary stream)` into a fresh temporary file beside `path`, fsync, rename over `path`.
+
+    A failure (a full disk, a read-only folder) removes the temporary file and raises one CheckpointError
+    line naming `path`. Temporary files of `path` left by a killed process are removed first."""
+    for stale in path.parent.glob(f".{path.name}.*{_TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
+        with os.fdopen(fd, "wb") as stream:
+            write(stream)  # type: ignore[operator]
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except (OSError, RuntimeError) as error:  # torch.save reports a failed write as RuntimeError
+        raise CheckpointError(f"{path}: cannot write it: {_first_line(error)}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _first_line(error: BaseException) -> str:

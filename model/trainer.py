@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from model import distributed
-from model.checkpoint import TRAINING_KEYS, load_checkpoint, save_checkpoint
+from model.checkpoint import TRAINING_KEYS, atomic_write_text, load_checkpoint, save_checkpoint
 from model.config import RESUMABLE_CHANGES, TrainConfig
 from model.data import Batch, PreparedData, prepare_data
 from model.distributed import SINGLE, DistEnv
@@ -417,7 +417,7 @@ def train(
                 _check_same_data(list(checkpoint["data"]), source, last)
             trainer = Trainer(config, source, out_dir, checkpoint, env, device)
             if env.is_main:
-                (out_dir / CONFIG_JSON).write_text(config.model_dump_json(indent=2))
+                atomic_write_text(out_dir / CONFIG_JSON, config.model_dump_json(indent=2))
                 logger.info(
                     "%s training in %s on %s: %d epochs, %s; %d train / %d validation frames",
                     *("resuming" if resume else "starting", out_dir, trainer.device, config.epochs, config.loss),

@@ -14,6 +14,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
+from acquisition.datafile.bounded_open import open_swmr_read
 from acquisition.datafile.errors import CaptureFileError
 from acquisition.datafile.layout import (
     COMMITTED,
@@ -62,13 +63,15 @@ def _open_hdf5(path: Path) -> h5py.File:
         raise CaptureFileError(f"{path}: not an HDF5 file (it starts with {head!r})")
     _check_not_truncated(path)
     try:
-        return h5py.File(path, "r", swmr=True, rdcc_nbytes=READER_CHUNK_CACHE_BYTES)
+        return open_swmr_read(path, READER_CHUNK_CACHE_BYTES)
     except (OSError, RuntimeError, ValueError) as swmr_error:
         message = _one_line(swmr_error)
-    if "already open for write" in message:
+    if "already open for write" in message or "not already open for SWMR writing" in message:
+        if writer_active(path):
+            raise CaptureFileError(f"{path}: is being created or reopened by another process right now; try again")
         raise CaptureFileError(
-            f"{path}: is open for writing without SWMR (being created right now, or its writer died before "
-            "starting SWMR); try again in a moment"
+            f"{path}: its writer died while creating or reopening it (crash flags set, not in SWMR mode); "
+            f"recover it with: speckle-lab capture --resume {path}"
         )
     try:  # a foreign file in an older format cannot be opened in SWMR mode: open it plainly to say what it is
         return h5py.File(path, "r")
@@ -80,16 +83,24 @@ def _open_hdf5(path: Path) -> h5py.File:
 
 def _check_not_truncated(path: Path) -> None:
     """HDF5 skips its own end-of-file check in SWMR read mode and then reads zeros past the end of a partial
-    copy; a file closed cleanly (no consistency flags) must be at least as long as its superblock says."""
+    copy (or retries metadata reads for minutes). Every file, closed cleanly or left by a crashed writer, must
+    be at least as long as its superblock says: the writer's flushes keep the file that long, so a shorter
+    one is a partial copy. Checked before HDF5 opens it, so no command hangs on it."""
     try:
         block = read_superblock(path)
     except (SuperblockError, OSError):
         return  # not a version 2/3 superblock: HDF5's own checks apply
     size = path.stat().st_size
-    if block.flags == 0 and size < block.stored_eof:
+    if size >= block.stored_eof or writer_active(path):
+        return  # a live writer extends the file to that length in the same flush: not a partial copy
+    if block.flags & 1 and not block.flags & 4:
         raise CaptureFileError(
-            f"{path}: truncated HDF5 file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
+            f"{path}: its writer died while creating it, before any row ({size} of {block.stored_eof} bytes "
+            f"written); start it again: speckle-lab capture --out {path} --overwrite (with its plan options)"
         )
+    raise CaptureFileError(
+        f"{path}: truncated HDF5 file (a partial copy?): {size} bytes, its superblock says {block.stored_eof}"
+    )
 
 
 @contextlib.contextmanager

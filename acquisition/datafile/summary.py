@@ -128,6 +128,7 @@ def build_summary(reader: SummarySource) -> dict[str, Any]:
             "correlation_min": _finite_or_none(np.nanmin(correlation)) if len(correlation) else None,
             "correlation_last": _finite_or_none(correlation[-1]) if len(correlation) else None,
             "after_rows": [int(row) for row in after_row[-MAX_LISTED:]],
+            "missing_after_rows": missing_references(reader.plan, n, after_row),
             "correlations": [_finite_or_none(value) for value in correlation[-MAX_LISTED:]],
         },
         "events": {
@@ -144,6 +145,19 @@ def build_summary(reader: SummarySource) -> dict[str, Any]:
         "medium": reader.medium,
         "target_stats": reader.target_stats,
     }
+
+
+def missing_references(plan: dict[str, Any], rows: int, after_row: np.ndarray) -> list[int]:
+    """Rows after which the plan takes a reference frame (every `reference_every` rows and after the last
+    planned row) that the file's committed rows reached but whose reference is not there: a kill between a
+    block and its reference costs it (a resume takes it again)."""
+    every, planned = plan.get("reference_every"), plan.get("n_frames")
+    if not isinstance(every, int) or every < 1 or not isinstance(planned, int):
+        return []
+    due = set(range(every, rows + 1, every))
+    if rows >= planned > 0:
+        due.add(planned)
+    return sorted(due - {int(row) for row in after_row})[:MAX_LISTED]
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -216,6 +230,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     else:
         lines.append("reference   none")
+    if reference["missing_after_rows"]:
+        rows = ", ".join(map(str, reference["missing_after_rows"]))
+        lines.append(f"            MISSING the reference frame after row {rows} (lost in a crash; a resume retakes it)")
     kinds = ", ".join(f"{count} {kind}" for kind, count in events["by_kind"].items()) or "none"
     lines.append(f"events      {kinds}")
     for event in events["last"]:

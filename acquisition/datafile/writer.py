@@ -53,7 +53,7 @@ from acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from acquisition.datafile.lock import FileInUseError, WriterLock, writer_active
+from acquisition.datafile.lock import FileInUseError, WriterLock
 from acquisition.datafile.metadata import (
     boot_id,
     hostname,
@@ -73,6 +73,7 @@ from acquisition.datafile.space import (
 )
 from acquisition.datafile.table import AppendTable, table_lengths
 from acquisition.h5clear import SuperblockError, clear_status_flags
+from acquisition.killpoints import kill_point
 
 logger = logging.getLogger(__name__)
 
@@ -138,16 +139,24 @@ class CaptureWriter:
         fields = check_frame_fields(frame_fields)
         if metadata.n_planned < 0:
             raise ValueError(f"metadata.n_planned must be >= 0, not {metadata.n_planned}")
+        lock: WriterLock | None = None
+        if path.is_dir():
+            raise CaptureFileError(f"{path}: is a directory; give a file name for the capture")
         if path.exists():
             if not overwrite:
                 raise CaptureFileExistsError(
-                    f"{path}: refusing to overwrite an existing file; choose another path, "
-                    "resume it, or pass overwrite=True"
+                    f"{path}: refusing to overwrite an existing file; choose another path, resume it, "
+                    "or replace it with --overwrite"
                 )
-            if writer_active(path):
-                raise CaptureFileError(f"{path}: cannot overwrite: another process is writing this capture")
-        f = h5py.File(path, "w" if overwrite else "x", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            lock = _take_lock(path, "cannot overwrite it")  # held from here: nobody else starts writing it
         try:
+            f = h5py.File(path, "w" if overwrite else "x", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        try:
+            kill_point("capture:created")
             create_layout(
                 f,
                 speckle_shape=speckle_shape,
@@ -157,44 +166,82 @@ class CaptureWriter:
             )
             write_metadata(f, metadata)
             f.flush()
+            kill_point("capture:layout")
+            if lock is None:
+                lock = WriterLock(path)
         except BaseException:
             f.close()
+            if lock is not None:
+                lock.release()
             raise
-        lock = WriterLock(path)
         try:
             f.swmr_mode = True
-            return cls(f, lock, fsync_interval_s)
+            writer = cls(f, lock, fsync_interval_s)
         except BaseException:
             f.close()
             lock.release()
             raise
+        kill_point("capture:swmr")
+        return writer
 
     @classmethod
-    def open_for_resume(
-        cls, path: str | os.PathLike[str], *, fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S
-    ) -> CaptureWriter:
-        """Reopen a capture left by a crash or a stop: clear the crash flags, drop every row that is not
-        trustworthy (beyond `committed`, or beyond `synced` if the machine restarted since), mark it
-        running, log a "resumed" event and restart SWMR. Appending continues at `n_committed`."""
+    def claim_for_resume(cls, path: str | os.PathLike[str]) -> WriterLock:
+        """First step of a resume: take the writer lock (refused while another process writes the file), then
+        clear the crash flags a killed writer left, so the file can be read (its plan, its rows) and reopened.
+        Pass the lock to `open_for_resume`; release it if the resume goes no further."""
         path = Path(path)
         _check_not_lingering(path)
-        with open_capture(path) as f:
-            host, boot = writer_identity(f)
+        if not path.exists():
+            raise CaptureFileError(f"{path}: no such file")
+        if path.is_dir():
+            raise CaptureFileError(f"{path}: is a directory, not a capture file")
+        lock = _take_lock(path, "cannot resume it")
         try:
-            lock = WriterLock(path)
-        except FileInUseError:
-            raise CaptureFileError(
-                f"{path}: another process is writing this capture; stop it before resuming"
-            ) from None
-        try:
+            kill_point("resume:locked")
             try:
                 clear_status_flags(path)
             except SuperblockError as error:
+                if "version" in str(error) or "signature" in str(error):
+                    with open_capture(path):  # a foreign file: the reader says what it is
+                        pass
                 raise CaptureFileError(f"{path}: cannot resume: {error}") from None
-            f = h5py.File(path, "r+", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            kill_point("resume:flags_cleared")
         except BaseException:
             lock.release()
             raise
+        return lock
+
+    @classmethod
+    def open_for_resume(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        lock: WriterLock | None = None,
+        fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S,
+    ) -> CaptureWriter:
+        """Reopen a capture left by a crash or a stop: clear the crash flags, drop every row that is not
+        trustworthy (beyond `committed`, or beyond `synced` if the machine restarted since), mark it
+        running, log a "resumed" event and restart SWMR. Appending continues at `n_committed`. `lock`: the
+        one `claim_for_resume` returned (taken here when not given); the writer owns it from here."""
+        path = Path(path)
+        if lock is None:
+            lock = cls.claim_for_resume(path)
+        try:
+            with open_capture(path) as f:
+                host, boot = writer_identity(f)
+            try:
+                f = h5py.File(path, "r+", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            except OSError as error:
+                if "unable to lock file" not in str(error):
+                    raise
+                raise CaptureFileError(
+                    f"{path}: another program has it open (HDF5 file lock held, e.g. a viewer or a script that "
+                    "opened it without SWMR); close it there and resume again"
+                ) from None
+        except BaseException:
+            lock.release()
+            raise
+        kill_point("resume:opened")
         try:
             check_format(f, path)
             same_boot = bool(boot) and boot == boot_id() and host == hostname()
@@ -209,6 +256,7 @@ class CaptureWriter:
             f[STATUS][()] = np.array(b"running", dtype=STATUS_DTYPE)
             mark_writer(f)
             f.flush()
+            kill_point("resume:truncated")
             f.swmr_mode = True
             writer = cls(f, lock, fsync_interval_s)
         except BaseException:
@@ -222,6 +270,7 @@ class CaptureWriter:
             f"dropped {dropped[FRAMES]} uncommitted frame rows)",
             row=kept[FRAMES],
         )
+        kill_point("resume:swmr")
         return writer
 
     # -- state --------------------------------------------------------------------------------------
@@ -412,6 +461,16 @@ class CaptureWriter:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+def _take_lock(path: Path, what: str) -> WriterLock:
+    """The writer lock of an existing file, or a one-line CaptureFileError saying who holds it / why not."""
+    try:
+        return WriterLock(path)
+    except FileInUseError:
+        raise CaptureFileError(f"{path}: another process is writing this capture; {what} until it stops") from None
+    except OSError as error:
+        raise CaptureFileError(f"{path}: {what}: {error.strerror or error}") from None
+
+
 def _check_not_lingering(path: Path) -> None:
     problem = retry_lingering(path)
     if problem is not None:

@@ -24,7 +24,8 @@ CHUNK_FRAMES = 4096  # placements are drawn per chunk of frames: the first n nev
 DMD_LEVELS = 255
 
 
-@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+# The plan's rule (acquisition.plan.STRICT): TOML types are kept, no inf or nan, unknown keys are errors.
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False))
 class PlacementSpec:
     """How targets are placed. fixed: at (top, left) macropixels, by default centred (each frame's scaled
     target centred); random: uniformly anywhere the whole scaled target fits inside `region`
@@ -41,7 +42,7 @@ class PlacementSpec:
     mode: PlacementMode = "fixed"
     top: int | None = None
     left: int | None = None
-    region: tuple[int, int, int, int] | None = None
+    region: tuple[int, int, int, int] | None = Field(None, strict=False)  # TOML and JSON give a list
     scale_min: float = Field(1.0, gt=0)
     scale_max: float = Field(1.0, gt=0)
     gain_min: float = Field(1.0, ge=0)

@@ -35,7 +35,9 @@ class CoboltLaser(LineLaser):
     `device_max_power_w` gives it (else `gmlp?`, in mW, is used); a `device_max_power_w` above what the head
     reports is refused at open (ValueError), never found later as a refused setpoint; `max_power_w` is the
     configured safety limit, and the allowed setpoints are [0, min of the two]. Opening disables autostart
-    (`@cobas 0`, so emission is under remote control) and turns emission off.
+    (`@cobas 0`, so emission is under remote control), reads whether the laser was emitting
+    (`emission_at_open`: a laser left on by a killed program or by hand, which `speckle-lab devices` reports)
+    and turns emission off.
     """
 
     OFF_COMMAND = "l0"
@@ -57,7 +59,7 @@ class CoboltLaser(LineLaser):
         raw = open_serial_port(port, label, baudrate, timeout_s) if isinstance(port, str) else port
         transport = SerialLineTransport(raw, label, timeout_s=timeout_s, eol_out=b"\r", owns_port=owns)
         try:
-            identity, rated_w = _connect(transport, device_max_power_w)
+            identity, rated_w, self.emission_at_open = _connect(transport, device_max_power_w)
         except BaseException as error:
             try:
                 if not transport.closed:
@@ -131,9 +133,10 @@ class CoboltLaser(LineLaser):
         return self._number("ilk?") == 0
 
 
-def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float]:
-    """Remote control, emission off, then who the laser is and its rated power."""
+def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float, bool]:
+    """Remote control, whether it was emitting, emission off, then who the laser is and its rated power."""
     cobolt_command(transport, "@cobas 0")
+    was_emitting = parse_number(transport.label, "l?", cobolt_reply(transport, "l?")) == 1
     cobolt_command(transport, "l0")
     serial = cobolt_reply(transport, "sn?")
     firmware = cobolt_reply(transport, "gfv?")
@@ -159,10 +162,10 @@ def _connect(transport: LineTransport, device_max_power_w: float | None) -> tupl
             raise ValueError(
                 f"{transport.label} does not report its rated power (gmlp?: {not_reported}); give device_max_power_w"
             )
-        return identity, rated_mw / 1000.0
+        return identity, rated_mw / 1000.0, was_emitting
     if rated_mw is not None and device_max_power_w > rated_mw / 1000.0 * (1 + 1e-9):
         raise ValueError(
             f"{transport.label}: device_max_power_w = {device_max_power_w} W is above the head's own maximum of "
             f"{rated_mw / 1000.0:g} W (gmlp? = {rated_mw:g} mW); give at most that"
         )
-    return identity, float(device_max_power_w)
+    return identity, float(device_max_power_w), was_emitting

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,22 @@ from typing import Any
 from tqdm import tqdm
 
 from acquisition.control import CaptureControl
-from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, load_plan, plan_from_dict
+from acquisition.plan import DISPLAY_MODES, CapturePlan, load_plan, plan_from_dict
 from acquisition.preflight import format_duration
 from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from lab.capture_queue import CaptureJob, CaptureQueue
 from lab.capture_service import load_queue, resume_file, run_plan
+from lab.signals import SignalStop, stop_on_signals
 
 EXIT_STOPPED = 1
 EXIT_USAGE = 2
+EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
+
+#: Options that describe a new run; `--resume` continues with the file's own plan and bench instead.
+RUN_OPTIONS = (
+    "bench", "plan", "targets", "n_frames", "target_size", "seed", "exposure_us", "laser_power_w", "mode",
+    "display", "placement", "scale", "gain", "block_frames", "reference_every", "overwrite",
+)  # fmt: skip
 
 
 def add_parser(subparsers: Any) -> None:
@@ -111,27 +118,25 @@ class ProgressBar:
             self.bar.close()
 
 
-def _with_ctrl_c_abort(control: CaptureControl) -> None:
-    """First Ctrl-C: stop after the current block, cleanly. Second: stop at once."""
-
-    def handler(signum: int, frame: object) -> None:
-        if control.aborted:
-            raise KeyboardInterrupt
-        print("\nstopping after the current block (Ctrl-C again to stop at once)", file=sys.stderr)
-        control.abort("interrupted by Ctrl-C")
-
-    signal.signal(signal.SIGINT, handler)
-
-
 def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
+    """One capture with every termination signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT) turned into a clean stop;
+    the signal that stopped it, if any, is kept for the exit code."""
+    global _last_signal
     control = CaptureControl()
-    _with_ctrl_c_abort(control)
     bar = ProgressBar(label, quiet)
-    try:
-        return start(control, bar)
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    with stop_on_signals(control.abort) as stopped:
+        _last_signal = stopped
+        try:
+            return start(control, bar)
+        finally:
+            bar.close()
+
+
+_last_signal: SignalStop | None = None
+
+
+def _signalled() -> bool:
+    return _last_signal is not None and _last_signal.received
 
 
 def _print_result(result: CaptureResult) -> None:
@@ -140,33 +145,54 @@ def _print_result(result: CaptureResult) -> None:
         f"{result.status}: {result.message} ({format_duration(result.elapsed_s)}, {result.retries} retries)",
         file=stream,
     )
+    if result.laser_alarm:
+        print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
+
+
+def _exit_code(result: CaptureResult) -> int:
+    """0 complete; 3 laser alarm; 128 + signal when a signal stopped it; else 1."""
+    if result.laser_alarm:
+        return EXIT_LASER_ALARM
+    if result.ok:
+        return 0
+    if _signalled() and _last_signal is not None and _last_signal.exit_code is not None:
+        return _last_signal.exit_code
+    return EXIT_STOPPED
+
+
+def _refuse_run_options_with_resume(args: argparse.Namespace) -> None:
+    given = [name for name in RUN_OPTIONS if getattr(args, name, None) not in (None, False)]
+    if given:
+        flags = ", ".join("--" + {"n_frames": "n", "laser_power_w": "power-w", "block_frames": "block"}.get(
+            name, name.replace("_", "-")) for name in given)  # fmt: skip
+        raise CaptureError(
+            f"--resume {args.resume}: continues with the plan and bench stored in the file; {flags} cannot be "
+            "given with it"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.queue:
-            return _run_queue(args)
-        if args.resume:
-            result = _run_one(
-                f"resume {args.resume.name}",
-                args.quiet,
-                lambda control, bar: resume_file(args.resume, control=control, on_progress=bar),
-            )
-        else:
-            plan = plan_from_args(args)
-            result = _run_one(
-                args.out.name,
-                args.quiet,
-                lambda control, bar: run_plan(
-                    plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
-                ),
-            )
-    except (PlanError, CaptureError) as error:
-        for line in str(error).splitlines():
-            print(f"speckle-lab: error: {line}", file=sys.stderr)
-        return EXIT_USAGE
+    """Refusals (a bad plan, a file that cannot be written or resumed) propagate to lab/cli.py's table."""
+    if args.queue:
+        return _run_queue(args)
+    if args.resume:
+        _refuse_run_options_with_resume(args)
+        result = _run_one(
+            f"resume {args.resume.name}",
+            args.quiet,
+            lambda control, bar: resume_file(args.resume, control=control, on_progress=bar),
+        )
+    else:
+        plan = plan_from_args(args)
+        result = _run_one(
+            args.out.name,
+            args.quiet,
+            lambda control, bar: run_plan(
+                plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
+            ),
+        )
     _print_result(result)
-    return 0 if result.ok else EXIT_STOPPED
+    return _exit_code(result)
 
 
 def _run_queue(args: argparse.Namespace) -> int:
@@ -188,7 +214,7 @@ def _run_queue(args: argparse.Namespace) -> int:
                 rows.append(
                     (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
                 )
-                if result.status == "aborted" and "Ctrl-C" in result.message:
+                if result.status == "aborted" and _signalled():
                     break
             except Exception as error:  # a failed plan is reported and the queue goes on
                 print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)

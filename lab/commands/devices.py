@@ -1,4 +1,9 @@
-"""`speckle-lab devices`: open the bench, show who each device is and what state it is in, close it."""
+"""`speckle-lab devices`: open the bench, show who each device is and what state it is in, close it.
+
+Opening a bench switches the laser's emission off (the drivers do it at connect). Whether the laser was
+emitting at that moment (left on by a killed program, a power cut, or by hand) is shown first, as a
+warning: after a crash, this is the command that tells the operator and makes the laser safe.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,12 @@ def add_parser(subparsers: Any) -> None:
 def describe(bench_path: Path | None) -> dict[str, Any]:
     """Identity and state of every device of the bench at `bench_path`, as plain values."""
     with open_bench(bench_path) as bench:
+        # None where the driver cannot tell (a simulated laser always opens dark)
+        emitting_at_open = getattr(bench.laser, "emission_at_open", None)
         return {
             "bench": bench.config.bench.name,
             "source": DEFAULT_BENCH_SOURCE if bench_path is None else str(bench_path),
+            "laser_was_emitting_at_open": emitting_at_open,
             "devices": {
                 family: {"identity": device.identity.as_dict(), "state": device.state()}
                 for family, device in bench.devices().items()
@@ -33,6 +41,8 @@ def describe(bench_path: Path | None) -> dict[str, Any]:
 
 def format_table(report: dict[str, Any]) -> str:
     lines = [f"bench: {report['bench']}  ({report['source']})"]
+    if report.get("laser_was_emitting_at_open"):
+        lines.append("WARNING: the laser was EMITTING when the bench opened; emission has been switched off")
     for family, device in report["devices"].items():
         identity = device["identity"]
         lines += [

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError
 from model.metric_names import QUALITY_METRICS, Metric
 
 METRICS = tuple((str(m), m.label) for m in (*QUALITY_METRICS, Metric.DICE))
@@ -28,16 +27,41 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def check_shapes(run_dir: Path, data: list[Path]) -> None:
+    """Refuse data whose speckle or target shape is not the one the net was trained on (another camera ROI,
+    another target size): resampling it would give numbers that mean nothing."""
+    from acquisition.datafile import CaptureReader
+    from model.checkpoint import load_checkpoint
+    from model.errors import ModelInputError
+    from model.trainer import BEST_CHECKPOINT
+
+    arch = load_checkpoint(Path(run_dir) / BEST_CHECKPOINT, required=("arch",))["arch"]
+    trained = tuple(arch["speckle_shape"]), tuple(arch["target_shape"])
+    for path in data:
+        with CaptureReader(path) as reader:
+            found = tuple(reader.speckle_shape), tuple(reader.target_shape)
+        if found != trained:
+            raise ModelInputError(
+                f"{path}: speckle {found[0][0]}x{found[0][1]}, target {found[1][0]}x{found[1][1]}; the net in "
+                f"{run_dir} was trained on speckle {trained[0][0]}x{trained[0][1]}, target "
+                f"{trained[1][0]}x{trained[1][1]}: evaluate it on data of the same shapes"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
-    from model.checkpoint import CheckpointError
+    from model.errors import ModelError, ModelInputError
     from model.evaluate import evaluate, save_figures
 
     data = [str(p) for p in args.data]
+    check_shapes(args.run_dir, args.data)
     try:
         result = evaluate(args.run_dir, data, subset=args.subset)
         figures = save_figures(args.run_dir, data, args.figures, subset=args.subset)
-    except (CheckpointError, ValueError) as error:
-        raise PlanError(str(error)) from None
+    except ModelError:
+        raise
+    except (ValueError, RuntimeError) as error:  # the model refuses the data (e.g. another speckle shape)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {first}") from None
     result["figures"] = [str(path) for path in figures]
     if args.json:
         print(json.dumps(result, indent=2))

@@ -10,15 +10,14 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError, read_toml
+from acquisition.plan import read_toml
 from lab.logging_setup import TRAINING_LOG, log_file
-
-EXIT_USAGE = 2
 
 
 def add_parser(subparsers: Any) -> None:
@@ -66,45 +65,45 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
 
 
 def check_device(choice: str | None) -> None:
+    from model.errors import ModelInputError
+
     if choice == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise PlanError(f"--device cuda: torch {torch.__version__} sees no CUDA device; use --device cpu (or auto)")
+            raise ModelInputError(
+                f"--device cuda: torch {torch.__version__} sees no CUDA device; use --device cpu (or auto)"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from model.checkpoint import CheckpointError
-    from model.config import TrainConfig
-    from model.trainer import train
+    """Train; every refusal is one line (lab/cli.py's table), and a run folder this command created is
+    removed again when training fails before writing a checkpoint into it."""
+    from model.errors import ModelError, ModelInputError
 
     if args.nproc is not None and args.nproc < 1:
-        raise PlanError(f"--nproc {args.nproc}: expected at least 1 process")
+        raise ModelInputError(f"--nproc {args.nproc}: expected at least 1 process")
     check_device(args.device)
     if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return subprocess.call(torchrun_command(args))
-    overrides = config_from_args(args)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ModelInputError(f"{out}: is a file; --out takes the run folder to write")
+    is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 writes (and cleans up) the run
+    created = is_main and not out.exists()
     try:
-        if args.resume:
-            # Resuming keeps the stored settings; only what the command line names changes.
-            stored = args.out / "config.json"
-            config = TrainConfig.model_validate_json(stored.read_text()) if stored.exists() else None
-            if config is not None and overrides:
-                config = TrainConfig.model_validate({**config.model_dump(), **overrides})
-        else:
-            config = TrainConfig.model_validate(overrides)
-        is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 writes the run's log
-        with log_file(Path(args.out) / TRAINING_LOG) if is_main else contextlib.nullcontext():
-            result = train(config, [str(p) for p in args.data], args.out, resume=args.resume)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanError(f"training configuration: {where}: {first['msg']}") from None
-    except (CheckpointError, FileExistsError, ValueError) as error:  # e.g. a batch that ranks cannot split
-        raise PlanError(str(error)) from None
-    if result.world_size > 1 and os.environ.get("RANK", "0") != "0":
+        with log_file(out / TRAINING_LOG) if is_main else contextlib.nullcontext():
+            result = _train(args)
+    except ModelError:
+        _remove_if_created_and_unused(out, created)
+        raise
+    except (ValueError, RuntimeError, FileExistsError) as error:  # the model refuses the input
+        _remove_if_created_and_unused(out, created)
+        raise ModelInputError(f"{out}: {error}") from None
+    except BaseException:
+        _remove_if_created_and_unused(out, created)
+        raise
+    if not is_main:
         return 0  # rank 0 reports for the job
     print(json.dumps({
         "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
@@ -112,3 +111,34 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(result.seconds, 1), "world_size": result.world_size, "precision": result.precision,
     }, indent=2))  # fmt: skip
     return 0
+
+
+def _train(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from model.checkpoint import load_checkpoint
+    from model.config import TrainConfig
+    from model.errors import ModelInputError
+    from model.trainer import LAST_CHECKPOINT, train
+
+    overrides = config_from_args(args)
+    try:
+        if args.resume:
+            # The configuration comes from last.pt, the checkpoint the run continues (config.json is a copy
+            # for people; a truncated one must not block a resume); only what the command line names changes.
+            stored = load_checkpoint(args.out / LAST_CHECKPOINT, required=("config",))["config"]
+            config = TrainConfig.model_validate({**stored, **overrides}) if overrides else None
+        else:
+            config = TrainConfig.model_validate(overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ModelInputError(f"training configuration: {where}: {first['msg']}") from None
+    return train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+
+
+def _remove_if_created_and_unused(out: Path, created: bool) -> None:
+    """A failed `train` leaves no run folder behind that it made itself and wrote no checkpoint into."""
+    if not created or not out.is_dir() or any(out.glob("*.pt")):
+        return
+    shutil.rmtree(out, ignore_errors=True)

@@ -34,8 +34,21 @@ def test_train_resume_and_evaluate(data_file: Path, tmp_path: Path, capsys: pyte
     assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "1", "--batch-size", "16"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["epochs_completed"] == 1 and (run_dir / "metrics.csv").exists()
+    config = (run_dir / "config.json").read_text()
+    (run_dir / "config.json").write_text(config[: len(config) // 2])  # a truncated copy must not block a resume
+    for refused, words in (
+        (["--lr", "0.5"], "different lr"),  # only epochs, patience and device may change
+        (["--batch-size", "8"], "different batch_size"),
+    ):
+        assert main(["train", str(data_file), "--out", str(run_dir), "--resume", *refused]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err and str(run_dir) in err
+    assert main(["train", str(data_file), str(data_file), "--out", str(run_dir), "--resume"]) == 2  # other data
+    assert "was trained on" in capsys.readouterr().err
     assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "2", "--resume"]) == 0
     assert json.loads(capsys.readouterr().out)["epochs_completed"] == 2
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 2  # rewritten whole
+    assert not list(run_dir.glob("*.tmp")) and not list(run_dir.glob(".*.tmp"))
     assert main(["evaluate", str(run_dir), str(data_file), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["metrics"]) >= {"pcc", "ssim", "cs"} and result["subset"].startswith("test")

@@ -1,0 +1,96 @@
+"""Every catchable termination signal stops a capture the same way: emission off, file marked aborted and
+resumable, a non-zero exit (128 + the signal number, as a shell reports a killed command).
+
+Ctrl-C is not the only way a run is told to stop: `kill` and systemd send SIGTERM, a closed terminal or a
+dropped ssh session SIGHUP, Ctrl-\\ SIGQUIT, a batch scheduler SIGTERM (then SIGKILL after a grace period).
+The first signal asks the capture loop to stop after its current block (the block in flight is committed,
+the laser switched off, the file closed); a second signal stops at once (raises `StopSignal`, which the
+scheduler handles like Ctrl-C). What cannot be caught (SIGKILL, a power cut) is covered in docs/bench.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+
+#: The signals that end a process by default and that a process can catch.
+TERMINATION_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
+
+
+class StopSignal(KeyboardInterrupt):
+    """A second termination signal: stop now. A KeyboardInterrupt, so every Ctrl-C path handles it too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped at once by {signal_name(signum)}")
+        self.signum = signum
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def exit_code(signum: int) -> int:
+    """What a shell shows for a command ended by `signum` (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + int(signum)
+
+
+def stop_reason(signum: int) -> str:
+    if signum == signal.SIGINT:
+        return "interrupted by Ctrl-C (SIGINT)"
+    return f"stopped by {signal_name(signum)}"
+
+
+class SignalStop:
+    """Installed by `stop_on_signals`: which signal arrived first (None while none did)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @property
+    def received(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.signum is None else exit_code(self.signum)
+
+
+def _say(message: str) -> None:
+    """A note on stderr; a hung-up terminal (SIGHUP) makes the write fail, which must not stop the stop."""
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[SignalStop]:
+    """While inside: the first termination signal calls `request_stop(reason)` (e.g. `CaptureControl.abort`),
+    a second raises `StopSignal`. The previous handlers are restored on exit. Main thread only (Python
+    delivers signals there); elsewhere nothing is installed and the caller's own handling applies."""
+    state = SignalStop()
+
+    def handler(signum: int, frame: object) -> None:
+        if state.signum is not None:
+            raise StopSignal(signum)
+        state.signum = signum
+        again = "Ctrl-C" if signum == signal.SIGINT else signal_name(signum)
+        _say(f"\n{stop_reason(signum)}: stopping after the current block ({again} again to stop at once)")
+        request_stop(stop_reason(signum))
+
+    previous: dict[int, object] = {}
+    try:
+        for signum in TERMINATION_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield state
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)  # type: ignore[arg-type]

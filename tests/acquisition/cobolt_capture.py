@@ -1,0 +1,35 @@
+"""`speckle-lab capture` (lab.cli.main, unchanged) on a bench whose laser is a Cobolt on a serial port.
+
+A bench file cannot mix a real laser with the simulated DMD and camera (they only see the simulated table),
+so this test launcher builds the small simulated bench and swaps its laser for a `CoboltLaser` on PORT:
+everything else (argument parsing, signal handling, the scheduler, the writer) is the real command.
+
+    python cobolt_capture.py PORT capture --out F.h5 ...
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from capture_helpers import small_config
+
+from drivers.lasers import CoboltLaser
+from lab import capture_service
+from lab.bench import Bench, build_bench
+from lab.cli import main
+
+
+def bench_with_cobolt(port: str) -> Bench:
+    bench = build_bench(small_config())
+    bench.laser.close()
+    bench.laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.1, timeout_s=0.5)
+    return bench
+
+
+if __name__ == "__main__":
+    port, argv = sys.argv[1], sys.argv[2:]
+    capture_service.open_bench = lambda path=None: bench_with_cobolt(port)
+    capture_service.build_bench = lambda config, source="": bench_with_cobolt(port)
+    sys.exit(main(argv))
