@@ -234,7 +234,8 @@ class SimulatedCamera(Camera):
 
     def _expose_rows(self, inputs: PatternInputs, rows: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
         """Frames of `inputs.planes[rows]` into `out`. Binary patterns take the fast path: one GEMM, then
-        intensity, photons and the sensor model fused per row chunk on every core."""
+        field (the medium's inverse FFT, if any), intensity, photons and the sensor model fused per row chunk
+        on every core."""
         medium = self._table.medium
         full_frame = self._roi == Roi(0, 0, *self._sensor_shape)
         single_plane = inputs.planes.shape[1] == 1
@@ -244,7 +245,7 @@ class SimulatedCamera(Camera):
             flat_out = out.reshape(len(rows), -1)
 
             def work(chunk: int, start: int, stop: int) -> None:
-                photons = medium.intensity_of(product[start:stop], product[start:stop, : medium.n_outputs])
+                photons = medium.intensity_of(product[start:stop])
                 photons *= scale[start:stop] if np.ndim(scale) else scale
                 self._sensor.digitize(
                     photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[start:stop]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
+from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix, circular_pupil
 from sim.table import patterns_to_inputs
 
 SIDE = 16
@@ -35,9 +35,13 @@ def lit(count: int, seed: int) -> np.ndarray:
     return x
 
 
-@pytest.fixture(scope="module")
-def medium() -> RandomTransmissionMatrix:
-    return RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=11, grain_px=1.0)
+REPRESENTATIONS = ["dense", "band_limited"]
+
+
+@pytest.fixture(scope="module", params=REPRESENTATIONS)
+def medium(request: pytest.FixtureRequest) -> RandomTransmissionMatrix:
+    """A grain of 1 pixel: the band-limited medium keeps every mode of the Nyquist square."""
+    return RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=11, grain_px=1.0, representation=request.param)
 
 
 def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix) -> None:
@@ -175,10 +179,11 @@ def autocorrelation_fwhm(frames: np.ndarray) -> tuple[float, float]:
     return width(acov[0, :]), width(acov[:, 0])
 
 
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
 @pytest.mark.parametrize("grain_px", [1.0, 2.0, 4.0])
-def test_grain_size_matches_autocorrelation_width(grain_px: float) -> None:
+def test_grain_size_matches_autocorrelation_width(grain_px: float, representation: str) -> None:
     """The FWHM of the intensity autocovariance (|jinc|^2 for a circular pupil) is the configured grain size."""
-    medium = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=15, grain_px=grain_px)
+    medium = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=15, grain_px=grain_px, representation=representation)
     x = np.stack([lit(128, seed) for seed in range(8)])
     frames = medium.intensities(x).reshape(-1, *SHAPE)
     along_rows, along_cols = autocorrelation_fwhm(frames)
@@ -202,22 +207,23 @@ def shifted_correlation(medium: Medium, field_in: np.ndarray, shift: tuple[int, 
     return pearson(moved, still)
 
 
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
 @pytest.mark.parametrize("shift", [(2, 3), (-3, 1), (0, -5)])
-def test_thin_diffuser_memory_effect(shift: tuple[int, int]) -> None:
+def test_thin_diffuser_memory_effect(shift: tuple[int, int], representation: str) -> None:
     """A thin screen has the memory effect: a tilt by k cycles shifts the speckle by k pixels; a thick random
     matrix has none (the same shift leaves uncorrelated speckle, |rho| < 0.1 at 4096 pixels, SE 0.016)."""
     diffuser = PhaseScreenDiffuser(SIDE, (64, 64), seed=16, grain_px=4.0)
     amplitude = lit(160, seed=17).astype(np.complex64)
     assert shifted_correlation(diffuser, amplitude, shift, diffuser.grid) > 0.99
-    matrix = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=16)
+    matrix = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=16, representation=representation)
     assert abs(shifted_correlation(matrix, amplitude, shift, diffuser.grid)) < 0.1
 
 
-def test_same_seed_same_medium_different_seed_uncorrelated() -> None:
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
+def test_same_seed_same_medium_different_seed_uncorrelated(representation: str) -> None:
     """A medium is reproducible from its seed (same matrix, same checksum); another seed gives independent speckle."""
-    a = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=31, grain_px=2.0)
-    b = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=31, grain_px=2.0)
-    c = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=32, grain_px=2.0)
+    a, b = (RandomTransmissionMatrix(N_INPUTS, SHAPE, 31, 2.0, representation) for _ in range(2))
+    c = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=32, grain_px=2.0, representation=representation)
     assert np.array_equal(a.matrix, b.matrix) and a.checksum == b.checksum
     assert c.checksum != a.checksum
     assert a.describe() == b.describe()
@@ -227,3 +233,26 @@ def test_same_seed_same_medium_different_seed_uncorrelated() -> None:
     screen_a, screen_b = (PhaseScreenDiffuser(SIDE, (64, 64), seed=33, grain_px=4.0) for _ in range(2))
     assert np.array_equal(screen_a.matrix, screen_b.matrix) and screen_a.checksum == screen_b.checksum
     assert PhaseScreenDiffuser(SIDE, (64, 64), seed=34, grain_px=4.0).checksum != screen_a.checksum
+
+
+def test_band_limited_medium_is_the_pupil_modes() -> None:
+    """At a 2-pixel grain the band-limited medium holds only the pupil's modes (about pi r^2 N of N pixels),
+    says so in its description, and its fields carry no power outside the pupil."""
+    dense = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=41, grain_px=2.0, representation="dense")
+    band = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=41, grain_px=2.0)
+    assert band.representation == "band_limited" and dense.representation == "dense"
+    radius = 1.6163 / (np.pi * 2.0)
+    assert band.n_coefficients == pytest.approx(np.pi * radius**2 * SHAPE[0] * SHAPE[1], rel=0.02)
+    assert band.memory_bytes == band.matrix.nbytes < dense.matrix.nbytes / 4
+    assert band.describe()["representation"] == "band_limited" and band.describe()["n_modes"] == band.n_coefficients
+    assert dense.describe()["representation"] == "dense" and "n_modes" not in dense.describe()
+    spectrum = np.abs(np.fft.fft2(band.fields(lit(128, seed=2)[None])[0])) ** 2
+    outside = spectrum[circular_pupil(SHAPE, radius) == 0]
+    assert outside.max() < 1e-8 * spectrum.max()
+    # Mean intensity with all inputs on is 1 (E|t|^2 = 1 / n_inputs), as for the dense medium.
+    assert band.intensities(np.ones((1, N_INPUTS), np.float32)).mean() == pytest.approx(1.0, rel=0.05)
+
+
+def test_representation_is_checked() -> None:
+    with pytest.raises(ValueError, match="representation must be one of"):
+        RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=1, representation="sparse")
