@@ -23,6 +23,8 @@ from sim.camera_model import SensorModel, noise_generators
 from sim.parallel import map_row_chunks
 from sim.table import OpticalTable, PatternInputs, TriggerBatch
 
+_PIECE_PIXELS = 2**18
+
 
 class SimulatedCamera(Camera):
     """Software trigger and free run expose the table's current state; hardware trigger makes one frame
@@ -244,12 +246,17 @@ class SimulatedCamera(Camera):
             product = medium.project(inputs.planes[rows, 0])
             flat_out = out.reshape(len(rows), -1)
 
+            # Pieces of a few frames keep the field, the intensity and the noise in the core's cache.
+            piece = max(1, _PIECE_PIXELS // medium.n_outputs)
+
             def work(chunk: int, start: int, stop: int) -> None:
-                photons = medium.intensity_of(product[start:stop])
-                photons *= scale[start:stop] if np.ndim(scale) else scale
-                self._sensor.digitize(
-                    photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[start:stop]
-                )
+                for first in range(start, stop, piece):
+                    last = min(first + piece, stop)
+                    photons = medium.intensity_of(product[first:last])
+                    photons *= scale[first:last] if np.ndim(scale) else scale
+                    self._sensor.digitize(
+                        photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[first:last]
+                    )
 
             map_row_chunks(work, len(rows))
             return

@@ -109,15 +109,14 @@ class Medium(ABC):
         return np.ascontiguousarray(inputs, dtype=np.float32) @ self.matrix
 
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
-        """|field|^2 float32 `[frame, pixel]` from rows of `project`; may overwrite `product` and return a view
-        of it. Called on row chunks in parallel, so it must not use more than one core itself."""
+        """|field|^2 float32 `[frame, pixel]` from rows of `project` (which it may overwrite and return a view
+        of). Called on row chunks in parallel, so it must not use more than one core itself."""
         k = self.n_coefficients
         coefficients = np.empty((len(product), k), np.complex64)
         coefficients.real, coefficients.imag = product[:, :k], product[:, k:]
-        field = self.field_of(coefficients).view(np.float32)
-        np.square(field, out=field)
-        intensity = field[:, 0::2]
-        np.add(intensity, field[:, 1::2], out=intensity)
+        field = self.field_of(coefficients)
+        intensity = np.square(field.real)
+        intensity += np.square(field.imag)
         return intensity
 
     def intensities(self, inputs: np.ndarray) -> np.ndarray:

@@ -32,10 +32,26 @@ class PatternInputs:
 
 def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gray: bool = False) -> PatternInputs:
     """Average each macropixel's mirrors; gray patterns split into bit planes weighted 2^b / 255."""
-    side, m = geometry.side_macropixels, geometry.macropixel_mirrors
+    m = geometry.macropixel_mirrors
     top, left, span = geometry.active_top, geometry.active_left, geometry.active_side_mirrors
     active = patterns[:, top : top + span, left : left + span]
-    n = len(patterns)
+    if m > 1:
+        corner = np.ascontiguousarray(active[:, ::m, ::m])
+        if np.array_equal(corner.repeat(m, axis=1).repeat(m, axis=2), active):
+            # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
+            active, m = corner, 1
+    return _levels_to_inputs(active, geometry.side_macropixels, m, coherent_gray)
+
+
+def macropixels_to_inputs(images: np.ndarray, coherent_gray: bool = False) -> PatternInputs:
+    """Macropixel images `[frame, side, side]` (bool or uint8, one level per macropixel) as the DMD shows them:
+    the same inputs as their mirror patterns give, without expanding them to mirrors and back."""
+    return _levels_to_inputs(images, images.shape[1], 1, coherent_gray)
+
+
+def _levels_to_inputs(active: np.ndarray, side: int, m: int, coherent_gray: bool) -> PatternInputs:
+    """The active area `[frame, side * m, side * m]`, `m` mirrors a macropixel side, as inputs."""
+    n = len(active)
 
     def reduce(binary: np.ndarray) -> np.ndarray:
         if m == 1:
@@ -43,12 +59,7 @@ def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gra
         blocks = binary.reshape(n, side, m, side, m).sum(axis=(2, 4), dtype=np.float32)
         return blocks.reshape(n, side * side) / np.float32(m * m)
 
-    if m > 1:
-        corner = np.ascontiguousarray(active[:, ::m, ::m])
-        if np.array_equal(corner.repeat(m, axis=1).repeat(m, axis=2), active):
-            # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
-            active, m = corner, 1
-    if patterns.dtype == np.bool_:
+    if active.dtype == np.bool_:
         return PatternInputs(reduce(active)[:, None, :], np.ones(1, np.float32))
     if coherent_gray:
         gray = reduce(active.astype(np.float32)) / np.float32(255)
