@@ -71,6 +71,12 @@ class Medium(ABC):
         return matrix
 
     @property
+    def pupil_modes(self) -> np.ndarray | None:
+        """Flat indices of the camera's Fourier modes the coefficients fill (band-limited), or None when the
+        coefficients are the pixels. `field_of` is the identity (None) or an inverse FFT of those modes."""
+        return None
+
+    @property
     def memory_bytes(self) -> int:
         """What the medium holds in memory once built (the matrix)."""
         return self.n_inputs * 2 * self.n_coefficients * 4
@@ -193,6 +199,10 @@ class RandomTransmissionMatrix(Medium):
     @property
     def n_coefficients(self) -> int:
         return self.n_outputs if self._modes is None else len(self._modes)
+
+    @property
+    def pupil_modes(self) -> np.ndarray | None:
+        return self._modes
 
     def _build_matrix(self) -> np.ndarray:
         return self._build_dense() if self._modes is None else self._build_band_limited()

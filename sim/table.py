@@ -15,6 +15,7 @@ import numpy as np
 
 from drivers.dmd import DmdGeometry
 from sim.medium import Medium
+from sim.torch_backend import COMPUTE_NUMPY, TorchMedium, torch_device_name
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,11 @@ class OpticalTable:
         geometry: DmdGeometry,
         photons_per_joule: float = 5e9,
         coherent_gray: bool = False,
+        compute: str = COMPUTE_NUMPY,
     ) -> None:
+        """`compute`: "numpy", or "torch:<device>" to run the camera's fast path (GEMM, field, intensity, noise)
+        in torch on that device (`sim.torch_backend`)."""
+        torch_device_name(compute)  # checks the name
         if medium.n_inputs != geometry.n_inputs:
             raise ValueError(
                 f"the medium has {medium.n_inputs} inputs but the DMD active area has {geometry.n_inputs} macropixels"
@@ -115,6 +120,8 @@ class OpticalTable:
         self.geometry = geometry
         self.photons_per_joule = float(photons_per_joule)
         self.coherent_gray = coherent_gray
+        self.compute = compute
+        self._torch_medium: TorchMedium | None = None
         self._lock = threading.Condition()
         self._emitted_power_w = 0.0
         self._shown = PatternInputs(np.zeros((1, 1, geometry.n_inputs), np.float32), np.ones(1, np.float32))
@@ -223,10 +230,22 @@ class OpticalTable:
             total += weight * self.medium.intensities(planes[:, p])
         return total
 
+    @property
+    def torch_medium(self) -> TorchMedium:
+        """The medium on the torch device of `compute`, moved there on first use."""
+        device = torch_device_name(self.compute)
+        if device is None:
+            raise ValueError("this optical table computes with numpy; it has no torch medium")
+        with self._lock:
+            if self._torch_medium is None:
+                self._torch_medium = TorchMedium(self.medium, device)
+            return self._torch_medium
+
     def describe(self) -> dict[str, object]:
         g = self.geometry
         return {
             "medium": self.medium.describe(),
+            "compute": self.compute,
             "photons_per_joule": self.photons_per_joule,
             "coherent_gray": self.coherent_gray,
             "dmd_active_area": {

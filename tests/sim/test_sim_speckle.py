@@ -13,6 +13,7 @@ from scipy import stats
 
 from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix, circular_pupil
 from sim.table import patterns_to_inputs
+from sim.torch_backend import TorchMedium
 
 SIDE = 16
 N_INPUTS = SIDE * SIDE
@@ -36,15 +37,24 @@ def lit(count: int, seed: int) -> np.ndarray:
 
 
 REPRESENTATIONS = ["dense", "band_limited"]
+BACKENDS = [*REPRESENTATIONS, "torch"]  # torch: the band-limited medium computed by sim.torch_backend on the CPU
 
 
-@pytest.fixture(scope="module", params=REPRESENTATIONS)
-def medium(request: pytest.FixtureRequest) -> RandomTransmissionMatrix:
+def make_medium(
+    backend: str, shape: tuple[int, int] = SHAPE, seed: int = 11, grain_px: float = 1.0
+) -> RandomTransmissionMatrix | TorchMedium:
+    representation = "dense" if backend == "dense" else "band_limited"
+    medium = RandomTransmissionMatrix(N_INPUTS, shape, seed, grain_px, representation)
+    return TorchMedium(medium, "cpu") if backend == "torch" else medium
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def medium(request: pytest.FixtureRequest) -> RandomTransmissionMatrix | TorchMedium:
     """A grain of 1 pixel: the band-limited medium keeps every mode of the Nyquist square."""
-    return RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=11, grain_px=1.0, representation=request.param)
+    return make_medium(request.param)
 
 
-def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix) -> None:
+def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix | TorchMedium) -> None:
     """Fully developed speckle: I = |sum of circular Gaussians|^2 is exponential (KS test, p > 0.01 / 3)."""
     for seed in range(3):
         intensity = medium.intensities(lit(N_INPUTS // 2, seed)[None])[0].astype(np.float64)
@@ -53,7 +63,7 @@ def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix) -> N
 
 
 @pytest.mark.parametrize("count", [1, 16, 64, 128, 256])
-def test_speckle_contrast_is_one(medium: RandomTransmissionMatrix, count: int) -> None:
+def test_speckle_contrast_is_one(medium: RandomTransmissionMatrix | TorchMedium, count: int) -> None:
     """Contrast std/mean of fully developed speckle is 1 (16384 pixels: standard error ~0.011, tolerance 0.05)."""
     intensity = medium.intensities(lit(count, seed=count)[None])[0]
     assert abs(contrast(intensity) - 1) < 0.05
@@ -77,7 +87,7 @@ def test_mean_intensity_is_proportional_to_lit_macropixels(make_bench) -> None:
 
 
 @pytest.mark.parametrize("shared", [0, 32, 64, 96, 128])
-def test_siegert_relation(medium: RandomTransmissionMatrix, shared: int) -> None:
+def test_siegert_relation(medium: RandomTransmissionMatrix | TorchMedium, shared: int) -> None:
     """Intensity correlation of two patterns = |x1.x2|^2 / (|x1|^2 |x2|^2) (Siegert), within 0.04."""
     order = np.random.default_rng(5).permutation(N_INPUTS)
     x1 = np.zeros(N_INPUTS, np.float32)
@@ -90,7 +100,7 @@ def test_siegert_relation(medium: RandomTransmissionMatrix, shared: int) -> None
     assert pearson(i1, i2) == pytest.approx(expected, abs=0.04)
 
 
-def test_siegert_relation_unequal_patterns(medium: RandomTransmissionMatrix) -> None:
+def test_siegert_relation_unequal_patterns(medium: RandomTransmissionMatrix | TorchMedium) -> None:
     """A 64-macropixel subset of a 128-macropixel pattern: correlation 64^2 / (128 * 64) = 0.5."""
     x1 = lit(128, seed=7)
     x2 = x1.copy()
@@ -179,11 +189,11 @@ def autocorrelation_fwhm(frames: np.ndarray) -> tuple[float, float]:
     return width(acov[0, :]), width(acov[:, 0])
 
 
-@pytest.mark.parametrize("representation", REPRESENTATIONS)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("grain_px", [1.0, 2.0, 4.0])
-def test_grain_size_matches_autocorrelation_width(grain_px: float, representation: str) -> None:
+def test_grain_size_matches_autocorrelation_width(grain_px: float, backend: str) -> None:
     """The FWHM of the intensity autocovariance (|jinc|^2 for a circular pupil) is the configured grain size."""
-    medium = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=15, grain_px=grain_px, representation=representation)
+    medium = make_medium(backend, seed=15, grain_px=grain_px)
     x = np.stack([lit(128, seed) for seed in range(8)])
     frames = medium.intensities(x).reshape(-1, *SHAPE)
     along_rows, along_cols = autocorrelation_fwhm(frames)
@@ -197,7 +207,7 @@ def tilt(medium_side: int, grid: int, shift: tuple[int, int]) -> np.ndarray:
     return np.exp(2j * np.pi * (shift[0] * r + shift[1] * c) / grid).astype(np.complex64)
 
 
-def shifted_correlation(medium: Medium, field_in: np.ndarray, shift: tuple[int, int], grid: int) -> float:
+def shifted_correlation(medium: Medium | TorchMedium, field_in: np.ndarray, shift: tuple[int, int], grid: int) -> float:
     """Correlation of the tilted input's speckle, shifted back by `shift`, with the untilted one (overlap only)."""
     side = int(np.sqrt(medium.n_inputs))
     before, after = np.abs(medium.fields(np.stack([field_in, field_in * tilt(side, grid, shift)]))) ** 2
@@ -207,15 +217,15 @@ def shifted_correlation(medium: Medium, field_in: np.ndarray, shift: tuple[int, 
     return pearson(moved, still)
 
 
-@pytest.mark.parametrize("representation", REPRESENTATIONS)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shift", [(2, 3), (-3, 1), (0, -5)])
-def test_thin_diffuser_memory_effect(shift: tuple[int, int], representation: str) -> None:
+def test_thin_diffuser_memory_effect(shift: tuple[int, int], backend: str) -> None:
     """A thin screen has the memory effect: a tilt by k cycles shifts the speckle by k pixels; a thick random
     matrix has none (the same shift leaves uncorrelated speckle, |rho| < 0.1 at 4096 pixels, SE 0.016)."""
     diffuser = PhaseScreenDiffuser(SIDE, (64, 64), seed=16, grain_px=4.0)
     amplitude = lit(160, seed=17).astype(np.complex64)
     assert shifted_correlation(diffuser, amplitude, shift, diffuser.grid) > 0.99
-    matrix = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=16, representation=representation)
+    matrix = make_medium(backend, (64, 64), seed=16)
     assert abs(shifted_correlation(matrix, amplitude, shift, diffuser.grid)) < 0.1
 
 
@@ -256,3 +266,14 @@ def test_band_limited_medium_is_the_pupil_modes() -> None:
 def test_representation_is_checked() -> None:
     with pytest.raises(ValueError, match="representation must be one of"):
         RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=1, representation="sparse")
+
+
+def test_torch_medium_computes_what_the_medium_computes() -> None:
+    """The torch backend is the same linear map: fields and intensities agree with numpy's to float32 rounding."""
+    for representation in REPRESENTATIONS:
+        medium = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=42, grain_px=2.0, representation=representation)
+        x = np.stack([lit(100, seed) for seed in range(3)])
+        on_torch = TorchMedium(medium, "cpu")
+        np.testing.assert_allclose(on_torch.intensities(x), medium.intensities(x), rtol=1e-3, atol=1e-6)
+        field_in = x[0] * tilt(SIDE, 64, (1, 2))
+        np.testing.assert_allclose(on_torch.fields(field_in), medium.fields(field_in), atol=1e-5)
