@@ -216,6 +216,12 @@ class SimSettings(_Section):
     photons_per_joule: float = Field(default=5e9, gt=0)  # mean per camera pixel, all macropixels on
     coherent_gray: bool = False  # True: 8-bit patterns act as field amplitudes instead of bit planes
     realtime: bool = False  # True: DMD sequences take their real duration
+    # Where the medium and the camera noise are computed: cpu (numpy), cuda (torch on the GPU), auto (the GPU
+    # when torch sees one). The statistics are the same; the noise draws differ, so cpu is the reproducible one.
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    # How a transmission-matrix medium is stored: band_limited (pupil modes + inverse FFT), dense (a matrix to
+    # every pixel), auto (band_limited when the grain is over 1 pixel). Recorded in the data file's medium.
+    representation: Literal["auto", "dense", "band_limited"] = "auto"
 
 
 # One union per section: a new backend is one settings class added here (and one factory in lab.bench).
