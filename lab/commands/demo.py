@@ -17,6 +17,12 @@ def add_parser(subparsers: Any) -> None:
         "demo", help="the cross-dataset study end to end on the simulated bench: capture, train, evaluate, report"
     )
     parser.add_argument("--quick", action="store_true", help="a smaller study that runs in a few minutes")
+    parser.add_argument(
+        "--scale",
+        choices=["standard", "reference"],
+        default="standard",
+        help="reference: 64x64 targets and 256x256 speckle, 4x the frames, sized for a GPU (see docs/simulator.md)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     parser.add_argument(
         "--faces",
@@ -39,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
     from lab.study.runner import run_study
 
     design = study_design(args.quick, args.faces, args.digits)
+    if args.scale == "reference":
+        if args.quick:
+            print("error: --quick and --scale reference do not go together", file=sys.stderr)
+            return 2
+        from lab.study.design import at_reference_scale
+
+        design = at_reference_scale(design)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -7,7 +7,7 @@ asks whether a net trained in one region works in another. Train and test target
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 
@@ -96,3 +96,46 @@ def study_design(quick: bool, faces: str = BUNDLED_FACES, digits: str = BUNDLED_
     else:
         notes.append("Learning rate 5e-4 (the reference study's 1e-4 needs more epochs than a 2-core budget).")
     return StudyDesign("quick" if quick else "full", bench_changes, size, datasets, train, notes=notes)
+
+
+# The reference experiment's scale: 64x64 targets, 256x256 speckle. A 128x128-macropixel DMD (2x2 mirrors of
+# the default 256x256 array) holds two 64-macropixel regions side by side; the band-limited medium from its
+# 16384 macropixels to 256x256 pixels at a 2-pixel grain holds ~13,600 pupil modes (1.8 GB; dense: 17 GB).
+REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE, REFERENCE_CAMERA_SIDE = 128, 64, 256
+
+
+def at_reference_scale(design: StudyDesign, frames_factor: float = 4.0) -> StudyDesign:
+    """`design` at the reference experiment's scale, sized for a GPU: 64x64 targets on a 128x128-macropixel
+    DMD, 256x256 speckle, the simulator and the trainer on CUDA when there is one (`device = "auto"`), and
+    `frames_factor` times the frames. Placements keep their relative position on the DMD and their half."""
+    old_side = design.bench_changes.get("dmd", {}).get("side_macropixels", 64)
+    side, size = REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE
+
+    def placed(placement: dict) -> dict:
+        """Positions scaled with the DMD; a target stays in the half (left or right) where it was."""
+        moved = dict(placement)
+        if "top" in moved:
+            moved["top"] = min(round(moved["top"] * side / old_side), side - size)
+        if "left" in moved:
+            left, half = round(moved["left"] * side / old_side), side // 2
+            moved["left"] = max(0, min(left, half - size)) if moved["left"] < old_side // 2 else max(left, half)
+            moved["left"] = min(moved["left"], side - size)
+        return moved
+
+    def scaled(plan: dict) -> dict:
+        return {**plan, "target_rows": size, "target_cols": size, "placement": placed(plan["placement"]),
+                "n_frames": round(plan["n_frames"] * frames_factor)}  # fmt: skip
+
+    datasets = tuple(DatasetSpec(d.key, d.label, d.role, scaled(d.plan)) for d in design.datasets)
+    bench_changes = {
+        "bench": {"name": "simulated bench (reference scale)"},
+        "dmd": {"mirror_rows": 256, "mirror_cols": 256, "macropixel_mirrors": 256 // side, "side_macropixels": side},
+        "camera": {"rows": REFERENCE_CAMERA_SIDE, "cols": REFERENCE_CAMERA_SIDE},
+        "sim": {"device": "auto"},
+    }
+    train = {**design.train, "batch_size": 64, "device": "auto"}
+    camera = f"{REFERENCE_CAMERA_SIDE}x{REFERENCE_CAMERA_SIDE}"
+    notes = [*design.notes, f"Reference scale: {size}x{size} targets on a {side}x{side}-macropixel DMD, {camera} "
+             f"speckle, {frames_factor:g}x the frames; sized for a GPU."]  # fmt: skip
+    return replace(design, name=f"{design.name} (reference scale)", bench_changes=bench_changes, target_size=size,
+                   datasets=datasets, train=train, notes=notes)  # fmt: skip
