@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,27 +204,12 @@ class CaptureRun:
         )
 
     def _capture_rows(self, writer: CaptureWriter) -> None:
-        """Block by block; the next block's targets are rendered on a worker thread while the devices capture
-        this one, so rendering stays off the hot path (the simulator's numpy and torch work releases the GIL).
-        On any exit the worker is abandoned, never waited for: shutting down (laser off) comes first."""
         row = writer.n_committed
-        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture-rows")
-        try:
-            upcoming: tuple[int, Future[RowBlock]] | None = None
-            while row < self.plan.n_frames:
-                self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
-                stop = self._block_end(row)
-                if upcoming is not None and upcoming[0] == row:
-                    block = upcoming[1].result()
-                else:
-                    block = self.rows.make(range(row, stop))
-                upcoming = None
-                if stop < self.plan.n_frames:
-                    upcoming = (stop, prefetch.submit(self.rows.make, range(stop, self._block_end(stop))))
-                self._capture_block(writer, block, row)
-                row = stop
-        finally:
-            prefetch.shutdown(wait=False, cancel_futures=True)
+        while row < self.plan.n_frames:
+            self.control.checkpoint(on_pause=lambda done=row: self._report("paused", done, paused=True))
+            stop = self._block_end(row)
+            self._capture_block(writer, self.rows.make(range(row, stop)), row)
+            row = stop
 
     def _capture_block(self, writer: CaptureWriter, block: RowBlock, row: int) -> None:
         """One block of rows: capture (with retries), check the laser, commit, a reference frame when due."""
