@@ -1,7 +1,9 @@
-"""The two ways of turning DMD patterns into camera frames, through the device contracts only.
+"""The two ways of turning DMD images into camera frames, through the device contracts only.
 
-Sequence mode is the fast path: the block of patterns is loaded into the DMD, which is master and
-triggers the camera once per pattern. Step mode shows one pattern at a time and triggers by software,
+The engine works in macropixel images `[frame, side, side]` with the `DmdGeometry` that places them; a DMD
+whose hardware takes mirror patterns expands them itself, so the hot path never builds mirror arrays.
+Sequence mode is the fast path: the block of images is loaded into the DMD, which is master and
+triggers the camera once per image. Step mode shows one image at a time and triggers by software,
 for display DMDs and slow benches. Both check the camera's frame ids and report what went wrong.
 """
 
@@ -12,7 +14,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from drivers import DMD, Camera, DeviceError, FrameBlock, TriggerMode
+from drivers import DMD, Camera, DeviceError, DmdGeometry, FrameBlock, TriggerMode
 
 
 class FrameGapError(DeviceError):
@@ -28,14 +30,26 @@ def check_consecutive(block: FrameBlock, camera: Camera, command: str) -> None:
         )
 
 
-class FrameCapture(ABC):
-    """Shows patterns and returns one camera frame per pattern, in order."""
+def whole_array_geometry(mirror_shape: tuple[int, int]) -> DmdGeometry:
+    """One macropixel per mirror over a square mirror array: images are mirror patterns."""
+    rows, cols = mirror_shape
+    if rows != cols:
+        raise ValueError(f"a {rows}x{cols} mirror array is not square: give the DmdGeometry of its active area")
+    return DmdGeometry((rows, cols), 0, 0, 1, rows)
 
-    def __init__(self, dmd: DMD, camera: Camera, exposure_us: float, timeout_s: float) -> None:
+
+class FrameCapture(ABC):
+    """Shows macropixel images and returns one camera frame per image, in order. Without a geometry the
+    images are whole (square) mirror patterns."""
+
+    def __init__(
+        self, dmd: DMD, camera: Camera, exposure_us: float, timeout_s: float, geometry: DmdGeometry | None = None
+    ) -> None:
         self.dmd = dmd
         self.camera = camera
         self.exposure_us = exposure_us
         self.timeout_s = timeout_s
+        self.geometry = geometry or whole_array_geometry(dmd.mirror_shape)
 
     @property
     @abstractmethod
@@ -60,7 +74,8 @@ class FrameCapture(ABC):
         self.camera.stop()
 
     @abstractmethod
-    def capture(self, patterns: np.ndarray) -> FrameBlock: ...
+    def capture(self, images: np.ndarray) -> FrameBlock:
+        """Frames of macropixel images `[frame, side, side]` (bool or uint8)."""
 
     @abstractmethod
     def seconds_per_frame(self) -> float:
@@ -68,20 +83,28 @@ class FrameCapture(ABC):
 
 
 class SequenceCapture(FrameCapture):
-    def __init__(self, dmd: DMD, camera: Camera, exposure_us: float, timeout_s: float, picture_time_us: float):
-        super().__init__(dmd, camera, exposure_us, timeout_s)
+    def __init__(
+        self,
+        dmd: DMD,
+        camera: Camera,
+        exposure_us: float,
+        timeout_s: float,
+        picture_time_us: float,
+        geometry: DmdGeometry | None = None,
+    ):
+        super().__init__(dmd, camera, exposure_us, timeout_s, geometry)
         self.picture_time_us = picture_time_us
 
     @property
     def trigger_mode(self) -> TriggerMode:
         return TriggerMode.HARDWARE
 
-    def capture(self, patterns: np.ndarray) -> FrameBlock:
-        self.dmd.load_sequence(patterns, self.picture_time_us, trigger_in=False, trigger_out=True)
+    def capture(self, images: np.ndarray) -> FrameBlock:
+        self.dmd.load_macropixels(images, self.geometry, self.picture_time_us, trigger_in=False, trigger_out=True)
         self.dmd.start(repeat=1)
-        block = self.camera.read_block(len(patterns), self.timeout_s + len(patterns) * self.picture_time_us * 1e-6)
+        block = self.camera.read_block(len(images), self.timeout_s + len(images) * self.picture_time_us * 1e-6)
         self.dmd.wait(self.timeout_s)
-        check_consecutive(block, self.camera, f"read {len(patterns)} hardware-triggered frames")
+        check_consecutive(block, self.camera, f"read {len(images)} hardware-triggered frames")
         return block
 
     def seconds_per_frame(self) -> float:
@@ -89,18 +112,26 @@ class SequenceCapture(FrameCapture):
 
 
 class StepCapture(FrameCapture):
-    def __init__(self, dmd: DMD, camera: Camera, exposure_us: float, timeout_s: float, settle_s: float):
-        super().__init__(dmd, camera, exposure_us, timeout_s)
+    def __init__(
+        self,
+        dmd: DMD,
+        camera: Camera,
+        exposure_us: float,
+        timeout_s: float,
+        settle_s: float,
+        geometry: DmdGeometry | None = None,
+    ):
+        super().__init__(dmd, camera, exposure_us, timeout_s, geometry)
         self.settle_s = settle_s
 
     @property
     def trigger_mode(self) -> TriggerMode:
         return TriggerMode.SOFTWARE
 
-    def capture(self, patterns: np.ndarray) -> FrameBlock:
+    def capture(self, images: np.ndarray) -> FrameBlock:
         frames = []
-        for pattern in patterns:
-            self.dmd.show(pattern)
+        for image in images:
+            self.dmd.show_macropixels(image, self.geometry)
             if self.settle_s:
                 time.sleep(self.settle_s)
             self.camera.software_trigger()
@@ -111,7 +142,7 @@ class StepCapture(FrameCapture):
             timestamps_s=np.array([f.timestamp_s for f in frames]),
             exposure_us=self.camera.exposure_us,
         )
-        check_consecutive(block, self.camera, f"read {len(patterns)} software-triggered frames")
+        check_consecutive(block, self.camera, f"read {len(images)} software-triggered frames")
         return block
 
     def seconds_per_frame(self) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from acquisition.targets import PlacementSpec
 from acquisition.targets.prepare import BinarizeMode
@@ -57,6 +57,13 @@ class CapturePlan(BaseModel):
     reference_every: int = Field(1000, ge=1, description="a reference frame after every K rows")
     max_retries: int = Field(3, ge=0)
     read_timeout_s: float = Field(5.0, gt=0)
+
+    @field_validator("placement", mode="before")
+    @classmethod
+    def _placement_table(cls, value: object) -> object:
+        """A `[placement]` table becomes the one placement model, validated by its own (strict) rules: strict
+        mode would otherwise accept only a ready PlacementSpec instance."""
+        return PlacementSpec(**value) if isinstance(value, dict) else value
 
     @property
     def target_shape(self) -> tuple[int, int]:

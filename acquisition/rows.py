@@ -24,11 +24,18 @@ _STATS_SAMPLE = 500
 
 @dataclass(frozen=True)
 class RowBlock:
-    patterns: np.ndarray  # [frame, mirror row, mirror col], bool or uint8
+    levels: np.ndarray  # [frame, side, side], bool or uint8: what the DMD shows, one level per macropixel
     targets: np.ndarray  # [frame, row, col] float32 in [0, 1], as displayed
     target_index: np.ndarray  # [frame] int64
     fields: dict[str, np.ndarray]
     macropixels: np.ndarray  # [frame, side, side] float32: the DMD image at macropixel resolution
+    geometry: DmdGeometry
+
+    @property
+    def patterns(self) -> np.ndarray:
+        """Mirror patterns `[frame, mirror row, mirror col]` of `levels`, for showing one by hand (the engine
+        hands the DMD the levels and the geometry)."""
+        return self.geometry.to_mirrors(self.levels)
 
 
 class RowMaker:
@@ -85,18 +92,16 @@ class RowMaker:
         levels = to_dmd_levels(macropixels, binary=self.binarize is not None)
         fields = placements.as_fields()
         fields["source_index"] = self.target_list[self._offset + target_index]
-        return RowBlock(
-            self.geometry.to_mirrors(levels), displayed.astype(np.float32), target_index, fields, macropixels
-        )
+        return RowBlock(levels, displayed.astype(np.float32), target_index, fields, macropixels, self.geometry)
 
-    def dark_patterns(self, n: int) -> np.ndarray:
-        return np.zeros((n, *self.geometry.mirror_shape), dtype=np.bool_)
-
-    def reference_patterns(self) -> np.ndarray:
-        """A fixed random binary pattern over the whole active area, the same for every run of this plan."""
+    def dark_levels(self, n: int) -> np.ndarray:
         side = self.geometry.side_macropixels
-        pattern = np.random.default_rng([self.plan.seed, 2]).random((1, side, side)) < 0.5
-        return self.geometry.to_mirrors(pattern)
+        return np.zeros((n, side, side), dtype=np.bool_)
+
+    def reference_levels(self) -> np.ndarray:
+        """A fixed random binary image over the whole active area, the same for every run of this plan."""
+        side = self.geometry.side_macropixels
+        return np.random.default_rng([self.plan.seed, 2]).random((1, side, side)) < 0.5
 
     def target_stats(self) -> dict:
         n = min(_STATS_SAMPLE, self.plan.n_frames)

@@ -128,11 +128,11 @@ class CaptureRun:
         self._paused_s = 0.0  # time spent paused: left out of the rate
 
     def _make_capture(self) -> FrameCapture:
-        plan, dmd, camera = self.plan, self.devices.dmd, self.devices.camera
+        plan, dmd, camera, geometry = self.plan, self.devices.dmd, self.devices.camera, self.devices.geometry
         if plan.mode == "sequence" and isinstance(dmd, TriggeredSequences):
             picture_time_us = plan.picture_time_for(dmd.min_picture_time_us)
-            return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us)
-        return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s)
+            return SequenceCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, picture_time_us, geometry)
+        return StepCapture(dmd, camera, plan.exposure_us, plan.read_timeout_s, plan.settle_s, geometry)
 
     # -- before the run ---------------------------------------------------------------------------
     def preflight(self, rows_done: int = 0) -> Preflight:
@@ -291,7 +291,7 @@ class CaptureRun:
     def _capture_block(self, writer: CaptureWriter, block: RowBlock, row: int) -> None:
         """One block of rows: capture (with retries), check the laser, commit, a reference frame when due."""
         stop = row + len(block.targets)
-        frames = self._capture_with_retries(block.patterns, writer, row)
+        frames = self._capture_with_retries(block.levels, writer, row)
         if self.control.aborted:  # the laser may have gone off mid-block (the operator's "laser off"): discard
             raise CaptureAborted(self.control.abort_reason)
         self._check_laser()
@@ -330,12 +330,13 @@ class CaptureRun:
             "laser_power_w": np.full(n, laser.power_setpoint_w if laser.emission else 0.0, np.float32),
         }
 
-    def _capture_with_retries(self, patterns: np.ndarray, writer: CaptureWriter, row: int) -> FrameBlock:
-        """Capture a block; a timeout or a frame-id gap is recorded and the block retried from a clean state."""
+    def _capture_with_retries(self, levels: np.ndarray, writer: CaptureWriter, row: int) -> FrameBlock:
+        """Capture a block of macropixel images; a timeout or a frame-id gap is recorded and the block retried
+        from a clean state."""
         failures = 0
         while True:
             try:
-                return self.capture.capture(patterns)
+                return self.capture.capture(levels)
             except (DeviceTimeout, FrameGapError) as error:
                 failures += 1
                 kind = EventKind.FRAME_GAP if isinstance(error, FrameGapError) else EventKind.CAMERA_TIMEOUT
@@ -343,14 +344,14 @@ class CaptureRun:
                 if failures > self.plan.max_retries:
                     raise DeviceError(
                         str(self.devices.camera.identity),
-                        f"capture rows {row}..{row + len(patterns) - 1}",
+                        f"capture rows {row}..{row + len(levels) - 1}",
                         f"failed {failures} times in a row, last: {error}",
                     ) from error
                 if self.control.aborted:  # no retry once a stop was asked for
                     raise CaptureAborted(self.control.abort_reason) from error
                 self.retries += 1
                 self._progress.retries = self.retries
-                attempt = f"attempt {failures + 1} of rows {row}..{row + len(patterns) - 1}"
+                attempt = f"attempt {failures + 1} of rows {row}..{row + len(levels) - 1}"
                 writer.log_event(EventKind.RETRY, attempt, row)
                 self.capture.reopen()
 
@@ -362,12 +363,12 @@ class CaptureRun:
         laser = self.devices.laser
         if laser.emission:
             laser.set_emission(False)
-        patterns = self.rows.dark_patterns(n)
-        frames = self._capture_with_retries(patterns, writer, writer.n_committed)
+        levels = self.rows.dark_levels(n)
+        frames = self._capture_with_retries(levels, writer, writer.n_committed)
         writer.append_dark(frames.pixels, frames.timestamps_s, phase)
 
     def _capture_reference(self, writer: CaptureWriter, row: int) -> None:
-        frames = self._capture_with_retries(self.rows.reference_patterns(), writer, row)
+        frames = self._capture_with_retries(self.rows.reference_levels(), writer, row)
         correlation = writer.append_reference(frames.pixels[0], float(frames.timestamps_s[0]), row)
         self._progress.reference_correlation.append(correlation)
 

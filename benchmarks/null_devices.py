@@ -55,6 +55,9 @@ class NullDMD(DMD):
     def load_sequence(self, patterns: np.ndarray, picture_time_us: float, trigger_in=False, trigger_out=True):
         self._length = len(patterns)
 
+    def load_macropixels(self, images, geometry, picture_time_us: float, trigger_in=False, trigger_out=True):
+        self._length = len(images)
+
     def start(self, repeat: int = 1) -> None:
         self.pending += self._length * max(repeat, 1)
 

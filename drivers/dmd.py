@@ -118,6 +118,27 @@ class DMD(Device):
         """Upload `patterns` `[frame, row, col]`; each is shown for `picture_time_us`.
         `trigger_out` emits one trigger per pattern (the DMD is master); `trigger_in` waits for one."""
 
+    def show_macropixels(self, image: np.ndarray, geometry: DmdGeometry) -> None:
+        """Display one macropixel image `[side, side]` (bool or uint8) placed as `geometry` says (step mode).
+
+        The capture engine works in macropixels. A DMD whose hardware takes mirror patterns (ALP-4, a display
+        DMD) expands them here, with `geometry.to_mirrors`; one that can use macropixels directly overrides it."""
+        images = self.check_macropixels(image, geometry, "show")
+        self.show(geometry.to_mirrors(images)[0])
+
+    def load_macropixels(
+        self,
+        images: np.ndarray,
+        geometry: DmdGeometry,
+        picture_time_us: float,
+        trigger_in: bool = False,
+        trigger_out: bool = True,
+    ) -> None:
+        """`load_sequence` for macropixel images `[frame, side, side]` placed as `geometry` says; expanded to
+        mirror patterns here unless the backend overrides it (see `show_macropixels`)."""
+        images = self.check_macropixels(images, geometry, f"load sequence of {len(images)} macropixel images")
+        self.load_sequence(geometry.to_mirrors(images), picture_time_us, trigger_in, trigger_out)
+
     @abstractmethod
     def start(self, repeat: int = 1) -> None:
         """Run the loaded sequence `repeat` times (0 = until `stop`). Returns at once."""
@@ -143,6 +164,25 @@ class DMD(Device):
         if patterns.dtype not in (np.bool_, np.uint8):
             raise OutOfRange(str(self.identity), command, f"pattern dtype {patterns.dtype} is neither bool nor uint8")
         return patterns
+
+    def check_macropixels(self, images: np.ndarray, geometry: DmdGeometry, command: str) -> np.ndarray:
+        """Validate macropixel images against `geometry` and this DMD; returns them as `[frame, side, side]`."""
+        images = np.asarray(images)
+        if images.ndim == 2:
+            images = images[None]
+        if tuple(geometry.mirror_shape) != tuple(self.mirror_shape):
+            raise OutOfRange(
+                str(self.identity),
+                command,
+                f"the geometry is for {geometry.mirror_shape} mirrors, the DMD has {self.mirror_shape}",
+            )
+        side = geometry.side_macropixels
+        if images.ndim != 3 or images.shape[1:] != (side, side):
+            expected = f"[frame, {side}, {side}]"
+            raise OutOfRange(str(self.identity), command, f"images of shape {images.shape} are not {expected}")
+        if images.dtype not in (np.bool_, np.uint8):
+            raise OutOfRange(str(self.identity), command, f"image dtype {images.dtype} is neither bool nor uint8")
+        return images
 
     def check_picture_time_us(self, picture_time_us: float, command: str) -> None:
         if picture_time_us < self.min_picture_time_us * (1 - 1e-9):

@@ -40,6 +40,7 @@ from sim.dmd import SimulatedDMD
 from sim.laser import SimulatedLaser
 from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
 from sim.table import OpticalTable
+from sim.torch_backend import resolve_compute
 
 
 @dataclass
@@ -218,7 +219,9 @@ def _scattering_medium(config: BenchConfig, source: str) -> Medium:
                 phase_std_rad=medium.phase_std_rad,
                 correlation_px=medium.correlation_px,
             )
-        return RandomTransmissionMatrix(side * side, output_shape, medium.seed, grain_px=medium.grain_px)
+        return RandomTransmissionMatrix(
+            side * side, output_shape, medium.seed, grain_px=medium.grain_px, representation=config.sim.representation
+        )
     except ValueError as error:
         raise BenchConfigError(source, [f"medium.grain_px: {error}"]) from None
 
@@ -240,11 +243,16 @@ def build_table(config: BenchConfig, source: str = "bench configuration") -> Opt
     """The simulated optical table the simulated devices share. The medium's matrix is built lazily,
     on the first frame, so listing devices stays fast."""
     geometry = dmd_geometry(config)
+    try:
+        compute = resolve_compute(config.sim.device)
+    except ValueError as error:
+        raise BenchConfigError(source, [f"sim.device: {error}"]) from None
     return OpticalTable(
         build_medium(config, source),
         geometry,
         photons_per_joule=config.sim.photons_per_joule,
         coherent_gray=config.sim.coherent_gray,
+        compute=compute,
     )
 
 

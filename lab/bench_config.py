@@ -237,6 +237,12 @@ class SimSettings(_Section):
     # True: 8-bit patterns act as field amplitudes instead of bit planes
     coherent_gray: bool = _sim_default(OpticalTable, "coherent_gray")
     realtime: bool = _sim_default(SimulatedDMD, "realtime")  # True: DMD sequences take their real duration
+    # Where the medium and the camera noise are computed: cpu (numpy), cuda (torch on the GPU), auto (the GPU
+    # when torch sees one). The statistics are the same; the noise draws differ, so cpu is the reproducible one.
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    # How a transmission-matrix medium is stored: band_limited (pupil modes + inverse FFT), dense (a matrix to
+    # every pixel), auto (band_limited when the grain is over 1 pixel). Recorded in the data file's medium.
+    representation: Literal["auto", "dense", "band_limited"] = "auto"
 
 
 def _backend_union(family: str, *builtin: type[_Section]) -> Any:

@@ -19,9 +19,13 @@ from drivers import (
     Roi,
     TriggerMode,
 )
+from sim import torch_backend
 from sim.camera_model import SensorModel, noise_generators
 from sim.parallel import map_row_chunks
 from sim.table import OpticalTable, PatternInputs, TriggerBatch
+from sim.torch_backend import COMPUTE_NUMPY
+
+_PIECE_PIXELS = 2**18
 
 
 class SimulatedCamera(Camera):
@@ -49,6 +53,8 @@ class SimulatedCamera(Camera):
         self._max_gain_db = float(max_gain_db)
         self._readout_time_us = float(readout_time_us)
         self._rngs = noise_generators(seed)
+        self._seed = int(seed)
+        self._torch_generator = None
         self._mode = TriggerMode.SOFTWARE
         self._acquiring = False
         self._pending: deque[tuple[PatternInputs, float, float]] = deque()
@@ -226,21 +232,30 @@ class SimulatedCamera(Camera):
 
     def _expose_rows(self, inputs: PatternInputs, rows: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
         """Frames of `inputs.planes[rows]` into `out`. Binary patterns take the fast path: one GEMM, then
-        intensity, photons and the sensor model fused per row chunk on every core."""
+        field (the medium's inverse FFT, if any), intensity, photons and the sensor model fused per row chunk
+        on every core."""
         medium = self._table.medium
         full_frame = self._roi == Roi(0, 0, *self._sensor_shape)
         single_plane = inputs.planes.shape[1] == 1
         if single_plane and full_frame:
             scale = scale * inputs.weights[0]
+            if self._table.compute != COMPUTE_NUMPY:
+                self._expose_rows_torch(inputs.planes[rows, 0], scale, out)
+                return
             product = medium.project(inputs.planes[rows, 0])
             flat_out = out.reshape(len(rows), -1)
 
+            # Pieces of a few frames keep the field, the intensity and the noise in the core's cache.
+            piece = max(1, _PIECE_PIXELS // medium.n_outputs)
+
             def work(chunk: int, start: int, stop: int) -> None:
-                photons = medium.intensity_of(product[start:stop], product[start:stop, : medium.n_outputs])
-                photons *= scale[start:stop] if np.ndim(scale) else scale
-                self._sensor.digitize(
-                    photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[start:stop]
-                )
+                for first in range(start, stop, piece):
+                    last = min(first + piece, stop)
+                    photons = medium.intensity_of(product[first:last])
+                    photons *= scale[first:last] if np.ndim(scale) else scale
+                    self._sensor.digitize(
+                        photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[first:last]
+                    )
 
             map_row_chunks(work, len(rows))
             return
@@ -251,6 +266,19 @@ class SimulatedCamera(Camera):
             :, roi.row : roi.row + roi.height, roi.col : roi.col + roi.width
         ]
         out[...] = self._sensor.expose(photons, self._exposure_us, self._gain_db, self._rngs, self.dtype)
+
+    def _expose_rows_torch(self, planes: np.ndarray, scale: np.ndarray | float, out: np.ndarray) -> None:
+        """The fast path in torch on the table's device: the same physics, the noise from a torch generator
+        seeded like the numpy streams."""
+        import torch
+
+        medium = self._table.torch_medium
+        if self._torch_generator is None:
+            self._torch_generator = torch_backend.make_generator(str(medium.device), self._seed)
+        photons = medium.intensity_tensor(planes)
+        photons *= torch.as_tensor(np.asarray(scale, np.float32), device=medium.device)
+        dn = torch_backend.digitize(self._sensor, photons, self._exposure_us, self._gain_db, self._torch_generator)
+        out.reshape(len(planes), -1)[...] = dn.cpu().numpy()
 
     def close(self) -> None:
         self.stop()

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, OutOfRange
-from sim.table import OpticalTable, PatternInputs, patterns_to_inputs
+from drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, DmdGeometry, OutOfRange
+from sim.table import OpticalTable, PatternInputs, macropixels_to_inputs, patterns_to_inputs
 
 
 class SimulatedDMD(DMD):
@@ -54,6 +54,17 @@ class SimulatedDMD(DMD):
             self._shown = patterns[0].copy()
             self._table.show(patterns_to_inputs(patterns, self._geometry, self._table.coherent_gray))
 
+    def show_macropixels(self, image: np.ndarray, geometry: DmdGeometry) -> None:
+        if geometry != self._geometry:  # another layout than the table's: through the mirrors, as hardware would
+            super().show_macropixels(image, geometry)
+            return
+        images = self.check_macropixels(image, geometry, "show")
+        with self._lock:
+            self._running_until = None
+            self._table.stop_runs()
+            self._shown = geometry.to_mirrors(images[:1])[0]
+            self._table.show(macropixels_to_inputs(images[:1], self._table.coherent_gray))
+
     def load_sequence(
         self,
         patterns: np.ndarray,
@@ -63,17 +74,43 @@ class SimulatedDMD(DMD):
     ) -> None:
         patterns = self.check_patterns(patterns, "load sequence")
         command = f"load sequence of {len(patterns)} patterns"
+        self._check_sequence(len(patterns), picture_time_us, trigger_in, command)
+        inputs = patterns_to_inputs(patterns, self._geometry, self._table.coherent_gray)
+        self._store_sequence(inputs, patterns[-1].copy(), picture_time_us, trigger_out)
+
+    def load_macropixels(
+        self,
+        images: np.ndarray,
+        geometry: DmdGeometry,
+        picture_time_us: float,
+        trigger_in: bool = False,
+        trigger_out: bool = True,
+    ) -> None:
+        """The table works in macropixels: the images become inputs directly, never mirror patterns."""
+        if geometry != self._geometry:
+            super().load_macropixels(images, geometry, picture_time_us, trigger_in, trigger_out)
+            return
+        command = f"load sequence of {len(images)} macropixel images"
+        images = self.check_macropixels(images, geometry, command)
+        self._check_sequence(len(images), picture_time_us, trigger_in, command)
+        inputs = macropixels_to_inputs(images, self._table.coherent_gray)
+        self._store_sequence(inputs, geometry.to_mirrors(images[-1:])[0], picture_time_us, trigger_out)
+
+    def _check_sequence(self, length: int, picture_time_us: float, trigger_in: bool, command: str) -> None:
         self.check_picture_time_us(picture_time_us, command)
         if trigger_in:
             raise OutOfRange(str(self.identity), command, "the simulated DMD has no trigger input; use trigger_out")
-        if len(patterns) > self._max_sequence_frames:
+        if length > self._max_sequence_frames:
             raise OutOfRange(
                 str(self.identity), command, f"the on-board memory holds {self._max_sequence_frames} patterns"
             )
-        inputs = patterns_to_inputs(patterns, self._geometry, self._table.coherent_gray)
+
+    def _store_sequence(
+        self, inputs: PatternInputs, last_pattern: np.ndarray, picture_time_us: float, trigger_out: bool
+    ) -> None:
         with self._lock:
             self._sequence = inputs
-            self._last_pattern = patterns[-1].copy()
+            self._last_pattern = last_pattern
             self._picture_time_s = picture_time_us * 1e-6
             self._trigger_out = trigger_out
 

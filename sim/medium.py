@@ -1,7 +1,16 @@
 """Scattering media as linear maps from DMD macropixels to camera pixels.
 
-Both media are materialised as one float32 matrix `[input, 2 * pixel]` holding the real and the imaginary
-parts of the transmission side by side: a DMD pattern is real, so one real GEMM gives the complex field.
+Every medium is one float32 matrix `[input, 2 * coefficient]` holding the real and the imaginary parts of a
+complex linear map side by side (a DMD pattern is real, so one real GEMM gives the complex coefficients),
+followed by a fixed linear transform from coefficients to the camera's complex field:
+
+- `dense`: the coefficients are the camera pixels themselves (the transform is the identity).
+- `band_limited`: the coefficients are the pupil's Fourier modes; a batched inverse FFT makes the field. A
+  speckle whose grain is set by a pupil has only as many degrees of freedom as the pupil has modes (about
+  pi r^2 N: 3,400 of 16,384 pixels at a 2-pixel grain), so the GEMM shrinks by N / modes.
+
+The complex field is made in one place, `field_of`: a term added to the field (a ballistic fraction, say)
+belongs there or in `project`, and then reaches every path (fields, intensities and the camera's fast path).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from sim.parallel import map_row_chunks
 _JINC2_HWHM = 1.6163
 _SINC2_FWHM = 0.886
 
+REPRESENTATIONS = ("auto", "dense", "band_limited")
+
 
 def pupil_radius_for_grain(grain_px: float) -> float:
     """Pupil radius (cycles/pixel) whose speckle intensity autocorrelation has FWHM `grain_px`."""
@@ -36,6 +47,7 @@ class Medium(ABC):
     """A linear, static scattering medium with a reproducible seed and a checksum of its matrix."""
 
     kind: str = ""
+    representation: str = "dense"
 
     def __init__(self, n_inputs: int, output_shape: tuple[int, int], seed: int) -> None:
         self.n_inputs = int(n_inputs)
@@ -46,12 +58,28 @@ class Medium(ABC):
     def n_outputs(self) -> int:
         return self.output_shape[0] * self.output_shape[1]
 
+    @property
+    def n_coefficients(self) -> int:
+        """Complex coefficients per frame that the GEMM makes: the pixels (dense) or the pupil modes."""
+        return self.n_outputs
+
     @cached_property
     def matrix(self) -> np.ndarray:
-        """`[input, 2 * pixel]` float32: real parts of all pixels, then imaginary parts."""
+        """`[input, 2 * coefficient]` float32: real parts of all coefficients, then imaginary parts."""
         matrix = self._build_matrix()
         matrix.setflags(write=False)
         return matrix
+
+    @property
+    def pupil_modes(self) -> np.ndarray | None:
+        """Flat indices of the camera's Fourier modes the coefficients fill (band-limited), or None when the
+        coefficients are the pixels. `field_of` is the identity (None) or an inverse FFT of those modes."""
+        return None
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the medium holds in memory once built (the matrix)."""
+        return self.n_inputs * 2 * self.n_coefficients * 4
 
     @cached_property
     def checksum(self) -> str:
@@ -61,46 +89,71 @@ class Medium(ABC):
     @abstractmethod
     def _build_matrix(self) -> np.ndarray: ...
 
-    def fields(self, inputs: np.ndarray) -> np.ndarray:
-        """Complex output fields `[frame, row, col]` for inputs `[frame, input]` (real or complex)."""
+    def field_of(self, coefficients: np.ndarray) -> np.ndarray:
+        """Complex camera fields `[frame, pixel]` of complex coefficients `[frame, coefficient]`."""
+        return coefficients
+
+    def coefficients(self, inputs: np.ndarray) -> np.ndarray:
+        """Complex coefficients `[frame, coefficient]` for inputs `[frame, input]` (real or complex)."""
         inputs = np.atleast_2d(inputs)
-        n = self.n_outputs
-        real_part, imag_part = self.matrix[:, :n], self.matrix[:, n:]
+        k = self.n_coefficients
+        real_part, imag_part = self.matrix[:, :k], self.matrix[:, k:]
         if np.iscomplexobj(inputs):
             xr = inputs.real.astype(np.float32)
             xi = inputs.imag.astype(np.float32)
-            field = (xr @ real_part - xi @ imag_part) + 1j * (xr @ imag_part + xi @ real_part)
-        else:
-            product = inputs.astype(np.float32) @ self.matrix
-            field = product[:, :n] + 1j * product[:, n:]
-        return field.reshape(-1, *self.output_shape)
+            return (xr @ real_part - xi @ imag_part) + 1j * (xr @ imag_part + xi @ real_part)
+        product = self.project(inputs)
+        return product[:, :k] + 1j * product[:, k:]
+
+    def fields(self, inputs: np.ndarray) -> np.ndarray:
+        """Complex output fields `[frame, row, col]` for inputs `[frame, input]` (real or complex)."""
+        return self.field_of(self.coefficients(inputs).astype(np.complex64)).reshape(-1, *self.output_shape)
 
     def project(self, inputs: np.ndarray) -> np.ndarray:
-        """The one GEMM: `[frame, 2 * pixel]` real then imaginary field parts for real inputs `[frame, input]`."""
+        """The one GEMM: `[frame, 2 * coefficient]` real then imaginary parts for real inputs `[frame, input]`."""
         # A strided view (one bit plane of a stack) would send numpy's matmul off its BLAS path.
         return np.ascontiguousarray(inputs, dtype=np.float32) @ self.matrix
 
-    def intensity_of(self, product: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """|field|^2 `[frame, pixel]` from rows of `project`; squares `product` in place."""
-        n = self.n_outputs
-        np.square(product, out=product)
-        return np.add(product[:, :n], product[:, n:], out=out)
+    def intensity_of(self, product: np.ndarray) -> np.ndarray:
+        """|field|^2 float32 `[frame, pixel]` from rows of `project` (which it may overwrite and return a view
+        of). Called on row chunks in parallel, so it must not use more than one core itself."""
+        k = self.n_coefficients
+        coefficients = np.empty((len(product), k), np.complex64)
+        coefficients.real, coefficients.imag = product[:, :k], product[:, k:]
+        field = self.field_of(coefficients)
+        intensity = np.square(field.real)
+        intensity += np.square(field.imag)
+        return intensity
 
     def intensities(self, inputs: np.ndarray) -> np.ndarray:
         """|T x|^2 `[frame, pixel]` float32 for real inputs `[frame, input]`."""
         product = self.project(inputs)
         out = np.empty((product.shape[0], self.n_outputs), dtype=np.float32)
-        map_row_chunks(lambda _, start, stop: self.intensity_of(product[start:stop], out[start:stop]), len(out))
+
+        def work(_: int, start: int, stop: int) -> None:
+            out[start:stop] = self.intensity_of(product[start:stop])
+
+        map_row_chunks(work, len(out))
         return out
 
     def describe(self) -> dict[str, object]:
         return {
             "kind": self.kind,
+            "representation": self.representation,
             "n_inputs": self.n_inputs,
             "output_shape": list(self.output_shape),
             "seed": self.seed,
             "checksum_sha256": self.checksum,
         }
+
+
+class DenseMedium(Medium):
+    """The coefficients are the camera pixels: |field|^2 is computed in place from the GEMM's output."""
+
+    def intensity_of(self, product: np.ndarray) -> np.ndarray:
+        n = self.n_outputs
+        np.square(product, out=product)
+        return np.add(product[:, :n], product[:, n:], out=product[:, :n])
 
 
 class RandomTransmissionMatrix(Medium):
@@ -109,31 +162,78 @@ class RandomTransmissionMatrix(Medium):
     Every column is white complex Gaussian noise filtered by a circular pupil, so the speckle grain
     (FWHM of the intensity autocorrelation) is `grain_px` camera pixels. Columns are independent, so the
     medium has no memory effect. E|t|^2 = 1 / n_inputs: all inputs on gives mean intensity 1.
+
+    `representation` "band_limited" stores each column as its complex Gaussian pupil modes (the Fourier
+    transform of white noise is white noise, so drawing the modes directly is the same random medium) and
+    makes the field with an inverse FFT; "dense" stores every pixel; "auto" takes band_limited whenever the
+    pupil is smaller than the Nyquist square (grain > 1 pixel), dense otherwise.
     """
 
     kind = "transmission_matrix"
     _chunk = 256
 
-    def __init__(self, n_inputs: int, output_shape: tuple[int, int], seed: int, grain_px: float = 1.0) -> None:
+    def __init__(
+        self,
+        n_inputs: int,
+        output_shape: tuple[int, int],
+        seed: int,
+        grain_px: float = 1.0,
+        representation: str = "auto",
+    ) -> None:
         super().__init__(n_inputs, output_shape, seed)
         if grain_px < 1:
             raise ValueError(f"grain_px must be >= 1 camera pixel, got {grain_px}")
+        if representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {representation!r}")
         self.grain_px = float(grain_px)
+        self._pupil = circular_pupil(self.output_shape, pupil_radius_for_grain(self.grain_px))
+        # A grain of 1 pixel asks for a pupil past the Nyquist square: no filtering, white speckle.
+        self._filtered = self.grain_px > 1.0 and self._pupil.sum() < self._pupil.size
+        if not self._filtered:
+            self._pupil[...] = 1
+        if representation == "auto":
+            representation = "band_limited" if self._filtered else "dense"
+        self.representation = representation
+        self._modes = np.flatnonzero(self._pupil.ravel()) if representation == "band_limited" else None
+
+    @property
+    def n_coefficients(self) -> int:
+        return self.n_outputs if self._modes is None else len(self._modes)
+
+    @property
+    def pupil_modes(self) -> np.ndarray | None:
+        return self._modes
 
     def _build_matrix(self) -> np.ndarray:
+        return self._build_dense() if self._modes is None else self._build_band_limited()
+
+    def _build_band_limited(self) -> np.ndarray:
+        k = self.n_coefficients
+        rng = np.random.default_rng(self.seed)
+        matrix = np.empty((self.n_inputs, 2 * k), dtype=np.float32)
+        for start in range(0, self.n_inputs, self._chunk):
+            stop = min(start + self._chunk, self.n_inputs)
+            real = rng.standard_normal((stop - start, k), dtype=np.float32)
+            imag = rng.standard_normal((stop - start, k), dtype=np.float32)
+            # The inverse FFT is unnormalised (norm="forward"), so by Parseval the mean intensity over the
+            # camera is the sum of |mode|^2: normalise it per column to 1 / n_inputs, as the dense medium does.
+            power = np.sum(real.astype(np.float64) ** 2 + imag.astype(np.float64) ** 2, axis=1, keepdims=True)
+            scale = np.sqrt(1.0 / (power * self.n_inputs)).astype(np.float32)
+            matrix[start:stop, :k] = real * scale
+            matrix[start:stop, k:] = imag * scale
+        return matrix
+
+    def _build_dense(self) -> np.ndarray:
         rows, cols = self.output_shape
         n = self.n_outputs
         rng = np.random.default_rng(self.seed)
-        pupil = circular_pupil(self.output_shape, pupil_radius_for_grain(self.grain_px))
-        # A grain of 1 pixel asks for a pupil past the Nyquist square: no filtering, white speckle.
-        filtered = self.grain_px > 1.0 and pupil.sum() < pupil.size
         matrix = np.empty((self.n_inputs, 2 * n), dtype=np.float32)
         for start in range(0, self.n_inputs, self._chunk):
             stop = min(start + self._chunk, self.n_inputs)
             shape = (stop - start, rows, cols)
             field = rng.standard_normal(shape, dtype=np.float32) + 1j * rng.standard_normal(shape, dtype=np.float32)
-            if filtered:
-                field = scipy.fft.ifft2(scipy.fft.fft2(field, workers=-1) * pupil, workers=-1)
+            if self._filtered:
+                field = scipy.fft.ifft2(scipy.fft.fft2(field, workers=-1) * self._pupil, workers=-1)
             field = field.reshape(stop - start, n)
             # Normalise per column so that the grain filter does not change the mean intensity.
             power = np.mean(np.abs(field) ** 2, axis=1, keepdims=True)
@@ -142,11 +242,27 @@ class RandomTransmissionMatrix(Medium):
             matrix[start:stop, n:] = field.imag
         return matrix
 
+    def field_of(self, coefficients: np.ndarray) -> np.ndarray:
+        if self._modes is None:
+            return coefficients
+        grid = np.zeros((len(coefficients), self.n_outputs), np.complex64)
+        grid[:, self._modes] = coefficients
+        field = scipy.fft.ifft2(grid.reshape(-1, *self.output_shape), norm="forward", overwrite_x=True, workers=1)
+        return field.reshape(len(coefficients), self.n_outputs)
+
+    def intensity_of(self, product: np.ndarray) -> np.ndarray:
+        if self._modes is None:
+            return DenseMedium.intensity_of(self, product)
+        return super().intensity_of(product)
+
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), "grain_px": self.grain_px}
+        described = {**super().describe(), "grain_px": self.grain_px}
+        if self._modes is not None:
+            described["n_modes"] = len(self._modes)
+        return described
 
 
-class PhaseScreenDiffuser(Medium):
+class PhaseScreenDiffuser(DenseMedium):
     """A thin ground-glass diffuser: the DMD field passes a random phase screen, then propagates to the
     camera in the far field (Fraunhofer, one FFT).
 

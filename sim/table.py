@@ -15,6 +15,7 @@ import numpy as np
 
 from drivers.dmd import DmdGeometry
 from sim.medium import Medium
+from sim.torch_backend import COMPUTE_NUMPY, TorchMedium, torch_device_name
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,26 @@ class PatternInputs:
 
 def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gray: bool = False) -> PatternInputs:
     """Average each macropixel's mirrors; gray patterns split into bit planes weighted 2^b / 255."""
-    side, m = geometry.side_macropixels, geometry.macropixel_mirrors
+    m = geometry.macropixel_mirrors
     top, left, span = geometry.active_top, geometry.active_left, geometry.active_side_mirrors
     active = patterns[:, top : top + span, left : left + span]
-    n = len(patterns)
+    if m > 1:
+        corner = np.ascontiguousarray(active[:, ::m, ::m])
+        if np.array_equal(corner.repeat(m, axis=1).repeat(m, axis=2), active):
+            # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
+            active, m = corner, 1
+    return _levels_to_inputs(active, geometry.side_macropixels, m, coherent_gray)
+
+
+def macropixels_to_inputs(images: np.ndarray, coherent_gray: bool = False) -> PatternInputs:
+    """Macropixel images `[frame, side, side]` (bool or uint8, one level per macropixel) as the DMD shows them:
+    the same inputs as their mirror patterns give, without expanding them to mirrors and back."""
+    return _levels_to_inputs(images, images.shape[1], 1, coherent_gray)
+
+
+def _levels_to_inputs(active: np.ndarray, side: int, m: int, coherent_gray: bool) -> PatternInputs:
+    """The active area `[frame, side * m, side * m]`, `m` mirrors a macropixel side, as inputs."""
+    n = len(active)
 
     def reduce(binary: np.ndarray) -> np.ndarray:
         if m == 1:
@@ -43,12 +60,7 @@ def patterns_to_inputs(patterns: np.ndarray, geometry: DmdGeometry, coherent_gra
         blocks = binary.reshape(n, side, m, side, m).sum(axis=(2, 4), dtype=np.float32)
         return blocks.reshape(n, side * side) / np.float32(m * m)
 
-    if m > 1:
-        corner = np.ascontiguousarray(active[:, ::m, ::m])
-        if np.array_equal(corner.repeat(m, axis=1).repeat(m, axis=2), active):
-            # Every macropixel shows one level on all its mirrors (the usual case): work per macropixel.
-            active, m = corner, 1
-    if patterns.dtype == np.bool_:
+    if active.dtype == np.bool_:
         return PatternInputs(reduce(active)[:, None, :], np.ones(1, np.float32))
     if coherent_gray:
         gray = reduce(active.astype(np.float32)) / np.float32(255)
@@ -95,7 +107,11 @@ class OpticalTable:
         geometry: DmdGeometry,
         photons_per_joule: float = 5e9,
         coherent_gray: bool = False,
+        compute: str = COMPUTE_NUMPY,
     ) -> None:
+        """`compute`: "numpy", or "torch:<device>" to run the camera's fast path (GEMM, field, intensity, noise)
+        in torch on that device (`sim.torch_backend`)."""
+        torch_device_name(compute)  # checks the name
         if medium.n_inputs != geometry.n_inputs:
             raise ValueError(
                 f"the medium has {medium.n_inputs} inputs but the DMD active area has {geometry.n_inputs} macropixels"
@@ -104,6 +120,8 @@ class OpticalTable:
         self.geometry = geometry
         self.photons_per_joule = float(photons_per_joule)
         self.coherent_gray = coherent_gray
+        self.compute = compute
+        self._torch_medium: TorchMedium | None = None
         self._lock = threading.Condition()
         self._emitted_power_w = 0.0
         self._shown = PatternInputs(np.zeros((1, 1, geometry.n_inputs), np.float32), np.ones(1, np.float32))
@@ -212,10 +230,22 @@ class OpticalTable:
             total += weight * self.medium.intensities(planes[:, p])
         return total
 
+    @property
+    def torch_medium(self) -> TorchMedium:
+        """The medium on the torch device of `compute`, moved there on first use."""
+        device = torch_device_name(self.compute)
+        if device is None:
+            raise ValueError("this optical table computes with numpy; it has no torch medium")
+        with self._lock:
+            if self._torch_medium is None:
+                self._torch_medium = TorchMedium(self.medium, device)
+            return self._torch_medium
+
     def describe(self) -> dict[str, object]:
         g = self.geometry
         return {
             "medium": self.medium.describe(),
+            "compute": self.compute,
             "photons_per_joule": self.photons_per_joule,
             "coherent_gray": self.coherent_gray,
             "dmd_active_area": {

@@ -19,6 +19,12 @@ def add_parser(subparsers: Any) -> None:
         "demo", help="the cross-dataset study end to end on the simulated bench: capture, train, evaluate, report"
     )
     parser.add_argument("--quick", action="store_true", help="a smaller study that runs in a few minutes")
+    parser.add_argument(
+        "--scale",
+        choices=["standard", "reference"],
+        default="standard",
+        help="reference: 64x64 targets and 256x256 speckle, 4x the frames, sized for a GPU (see docs/simulator.md)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     parser.add_argument(
         "--faces",
@@ -50,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats is not None and args.repeats < 1:
         print(f"speckle-lab demo: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)
         return 2
-    design = study_design(args.quick, args.faces, args.digits, repeats=args.repeats)
+    if args.quick and args.scale == "reference":
+        print("speckle-lab demo: --quick and --scale reference do not go together", file=sys.stderr)
+        return 2
+    design = study_design(args.quick, args.faces, args.digits, repeats=args.repeats, scale=args.scale)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -104,23 +104,45 @@ def probe_windows(side: int, size: int, aligned: tuple[tuple[int, int], ...] = (
     return [*tiling, *aligned]
 
 
+# The reference experiment's scale: 64x64 targets, 256x256 speckle. A 128x128-macropixel DMD (2x2 mirrors of
+# a 256x256 array) holds two 64-macropixel regions side by side; the band-limited medium from its 16384
+# macropixels to 256x256 pixels at a 2-pixel grain holds ~13,600 pupil modes (1.8 GB; dense: 17 GB).
+REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE, REFERENCE_CAMERA_SIDE = 128, 64, 256
+REFERENCE_FRAMES_FACTOR = 4
+Scale = Literal["standard", "reference"]
+
+
 def study_design(
-    quick: bool, faces: str = "lfw", digits: str = "mnist", repeats: int | None = None, ablations: bool | None = None
+    quick: bool,
+    faces: str = "lfw",
+    digits: str = "mnist",
+    repeats: int | None = None,
+    ablations: bool | None = None,
+    scale: Scale = "standard",
 ) -> StudyDesign:
     """The quick study (2 repeats, the five nets) or the full one (3 repeats, more frames and epochs, and the
-    ablations: the other normalisation, few distinct faces, the thin diffuser and the ballistic fraction)."""
-    side, size = 32, 12
+    ablations: the other normalisation, few distinct faces, the thin diffuser and the ballistic fraction).
+
+    `scale="reference"`: the full study at the reference experiment's scale, sized for a GPU: 64x64 targets on
+    a 128x128-macropixel DMD, 256x256 speckle, 4x the frames, simulator and trainer on CUDA when present."""
+    reference = scale == "reference"
+    if reference and quick:
+        raise ValueError("--quick and --scale reference do not go together")
+    side, size = (REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE) if reference else (32, 12)
     n_train, n_test, epochs = (800, 160, 10) if quick else (2000, 300, 20)
+    if reference:
+        n_train, n_test = REFERENCE_FRAMES_FACTOR * n_train, REFERENCE_FRAMES_FACTOR * n_test
+    margin = min(2, side // 2 - size)  # from each half's left edge: both regions fit their half
     repeats = repeats or (2 if quick else 3)
     ablations = (not quick) if ablations is None else ablations
     top = (side - size) // 2
     regions = {
-        "roi": (top, 2, size, size),  # left half
-        "other": (top, side // 2 + 2, size, size),  # right half
+        "roi": (top, margin, size, size),  # left half
+        "other": (top, side // 2 + margin, size, size),  # right half
         "all": (0, 0, side, side),
     }
-    in_region = {"mode": "fixed", "top": top, "left": 2}
-    other_region = {"mode": "fixed", "top": top, "left": side // 2 + 2}
+    in_region = {"mode": "fixed", "top": top, "left": margin}
+    other_region = {"mode": "fixed", "top": top, "left": side // 2 + margin}
     common = {"target_rows": size, "target_cols": size, "display": "gray", "seed": PLAN_SEED, "reference_every": 500,
               "dark_frames": 8, "block_frames": 256}  # fmt: skip
     diverse = {**in_region, "scale_min": 1.0, "scale_max": 1.3, "gain_min": 0.6, "gain_max": 1.0,
@@ -135,6 +157,7 @@ def study_design(
         n_bases = bases[1] - bases[0] + 1
         return f"augment:copies={-(-n // n_bases)}:bases={bases[0]}-{bases[1]}:{faces}"
 
+    train_digits = min(n_train, DIGIT_TEST_OFFSET)  # training digits never reach the test positions
     homogenised = f"augment:copies=1:bases=0-{DIGIT_TEST_OFFSET - 1}:mode=homogenise:{digits}"
     if faces == "lfw":  # the 100 bundled faces: augmented, split by base image
         face_train = (
@@ -147,13 +170,13 @@ def study_design(
         face_test = plan(faces, n_test, in_region, offset=n_train)
     datasets = (
         DatasetSpec("train_faces", face_train[0], "train", face_train[1]),
-        DatasetSpec("train_digits", "digits", "train", plan(digits, n_train, in_region)),
+        DatasetSpec("train_digits", "digits", "train", plan(digits, n_train, in_region, n_targets=train_digits)),
         DatasetSpec("train_digits_diverse", "digits, enlarged + intensity jitter", "train",
-                    plan(digits, n_train, diverse)),
+                    plan(digits, n_train, diverse, n_targets=train_digits)),
         DatasetSpec("train_digits_homogenised", "digits, homogenised over the ROI + gray levels", "train",
                     plan(homogenised, n_train, gray_levels)),
         DatasetSpec("train_digits_random", "digits, placed at random over the whole area", "train",
-                    plan(digits, n_train, {"mode": "random"})),
+                    plan(digits, n_train, {"mode": "random"}, n_targets=train_digits)),
         DatasetSpec("test_faces", "faces (unseen identities)", "test", face_test),
         DatasetSpec("test_digits", "digits (unseen)", "test",
                     plan(digits, n_test, in_region, offset=DIGIT_TEST_OFFSET)),
@@ -161,14 +184,22 @@ def study_design(
                     plan(digits, n_test, other_region, offset=DIGIT_TEST_OFFSET)),
         *(DatasetSpec(f"probe_{t}_{c}", f"single-spot probes in the window at ({t}, {c})", "probe",
                       plan(f"spots:size={size}", size * size, {"mode": "fixed", "top": t, "left": c}))
-          for t, c in probe_windows(side, size, ((top, side // 2 + 2), (top, 2)))),
+          for t, c in probe_windows(side, size, ((top, side // 2 + margin), (top, margin)))),
     )  # fmt: skip
     bench_changes = {"bench": {"name": f"simulated bench ({'quick' if quick else 'full'} study)"},
                      "dmd": {"macropixel_mirrors": 8, "side_macropixels": side},
                      "camera": {"rows": 64, "cols": 64}}  # fmt: skip
+    if reference:
+        camera_side = REFERENCE_CAMERA_SIDE
+        bench_changes = {"bench": {"name": "simulated bench (reference scale)"},
+                         "dmd": {"mirror_rows": 256, "mirror_cols": 256, "macropixel_mirrors": 256 // side,
+                                 "side_macropixels": side},
+                         "camera": {"rows": camera_side, "cols": camera_side}, "sim": {"device": "auto"}}  # fmt: skip
     train = {"epochs": epochs, "patience_epochs": 4 if quick else 5, "batch_size": 16, "lr": 1e-3,
              "val_fraction": 0.1, "test_fraction": 0.0, "seed": 0, "device": "auto",
              "normalisation": NORMALISATION}  # fmt: skip
+    if reference:
+        train["batch_size"] = 64  # a GPU's batch
     conditions = [Condition("main", "ground glass (thick medium)", repeats, MAIN_TRAINING, MAIN_TESTS, probes=True)]
     if ablations:
         conditions += [
@@ -215,5 +246,10 @@ def study_design(
         "frames). Batch 16 rather than 32: with batch 32 the nets underfit their own kind of target (digits net on "
         "unseen digits PCC 0.92 against 0.99 for the ridge baseline), so twice the optimiser steps in the same epochs.",
     ]
-    return StudyDesign("quick" if quick else "full", bench_changes, side, size, regions, datasets, train,
+    if reference:
+        notes.append(f"Reference scale: {size}x{size} targets on a {side}x{side}-macropixel DMD, "
+                     f"{REFERENCE_CAMERA_SIDE}x{REFERENCE_CAMERA_SIDE} speckle, {REFERENCE_FRAMES_FACTOR}x the frames; "
+                     "sized for a GPU.")  # fmt: skip
+    name = "reference" if reference else "quick" if quick else "full"
+    return StudyDesign(name, bench_changes, side, size, regions, datasets, train,
                        tuple(conditions), notes=notes)  # fmt: skip

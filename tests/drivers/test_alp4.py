@@ -241,3 +241,24 @@ def test_real_alp4_shows_a_pattern_and_runs_a_sequence() -> None:
         dmd.load_sequence(patterns, picture_time_us=max(dmd.min_picture_time_us, 1_000.0))
         dmd.start(repeat=2)
         dmd.wait(timeout_s=2.0)
+
+
+def test_macropixel_images_upload_the_same_bytes_as_their_mirror_patterns(
+    dmd: Alp4DMD, board: type[fake_alp4.ALP4]
+) -> None:
+    """The engine hands macropixel images and the geometry; the ALP-4 expands them to mirrors itself."""
+    from drivers import DmdGeometry
+
+    geometry = DmdGeometry((ROWS, COLS), 5, 9, 4, 16)
+    images = np.random.default_rng(3).random((3, 16, 16)) < 0.5
+    dmd.load_macropixels(images, geometry, picture_time_us=100.0)
+    (sequence,) = alp(board).sequences.values()
+    assert np.array_equal(sequence.data.reshape(3, ROWS, COLS), geometry.to_mirrors(images).astype(np.uint8) * 255)
+    gray = np.random.default_rng(4).integers(0, 256, (16, 16), dtype=np.uint8)
+    dmd.show_macropixels(gray, geometry)
+    shown = [s for s in alp(board).sequences.values() if s.data.size == ROWS * COLS]
+    assert np.array_equal(shown[-1].data.reshape(ROWS, COLS), geometry.to_mirrors(gray[None])[0])
+    with pytest.raises(OutOfRange, match="not \\[frame, 16, 16\\]"):
+        dmd.load_macropixels(np.zeros((2, 8, 8), bool), geometry, picture_time_us=100.0)
+    with pytest.raises(OutOfRange, match="the geometry is for"):
+        dmd.load_macropixels(images, DmdGeometry((64, 64), 0, 0, 4, 16), picture_time_us=100.0)

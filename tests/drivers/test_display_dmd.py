@@ -224,3 +224,13 @@ def test_opened_from_a_worker_thread_lives_on_the_gui_thread(qapp: object, qtbot
         assert_shows(dmd, pattern)
     finally:
         dmd.close()
+
+
+def test_macropixel_images_show_as_their_mirror_patterns(dmd: DisplayDMD) -> None:
+    """The display DMD expands the engine's macropixel images to mirrors itself, pixel-exact."""
+    from drivers import DmdGeometry
+
+    geometry = DmdGeometry(SHAPE, 3, 17, 5, 16)
+    image = np.random.default_rng(5).integers(0, 256, (16, 16), dtype=np.uint8)
+    dmd.show_macropixels(image, geometry)
+    assert_shows(dmd, geometry.to_mirrors(image[None])[0])

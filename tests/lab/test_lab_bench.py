@@ -137,3 +137,23 @@ def test_real_laser_closes_with_emission_off_when_the_camera_fails(monkeypatch: 
         bench.close()
     assert not bench.laser.emission
     assert bench.table.emitted_power_w == 0.0
+
+
+def test_medium_representation_and_sim_device_come_from_the_config() -> None:
+    """`[sim] representation` picks how the matrix is stored; `[sim] device` where it is computed: cpu is
+    numpy, auto is numpy without a GPU, cuda without one is a clear error naming the key."""
+    with build_bench(BenchConfig().with_changes(**SMALL)) as bench:
+        assert bench.table.medium.representation == "band_limited" and bench.table.compute == "numpy"
+    config = BenchConfig().with_changes(**SMALL, sim={"device": "auto", "representation": "dense"})
+    with build_bench(config) as bench:
+        assert bench.table.medium.representation == "dense"
+        assert bench.table.compute == ("torch:cuda" if torch_cuda_available() else "numpy")
+    if not torch_cuda_available():
+        with pytest.raises(BenchConfigError, match=r"sim\.device"):
+            build_bench(BenchConfig().with_changes(**SMALL, sim={"device": "cuda"}))
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -72,11 +72,12 @@ def make_bench() -> Iterator[BenchFactory]:
         sensor: SensorModel | None = None,
         camera_seed: int = 0,
         coherent_gray: bool = False,
+        compute: str = "numpy",
     ) -> Bench:
         medium = medium or RandomTransmissionMatrix(side * side, output_shape, seed=seed, grain_px=grain_px)
         span = side * macropixel_mirrors
         geometry = DmdGeometry((span + 8, span + 12), 3, 7, macropixel_mirrors, side)
-        table = OpticalTable(medium, geometry, photons_per_joule=2e10, coherent_gray=coherent_gray)
+        table = OpticalTable(medium, geometry, photons_per_joule=2e10, coherent_gray=coherent_gray, compute=compute)
         bench = Bench(
             table,
             SimulatedLaser(table),

@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from drivers import DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
+from drivers import DeviceError, DeviceTimeout, DmdGeometry, LaserFault, OutOfRange, Roi, TriggerMode
+from sim.table import macropixels_to_inputs, patterns_to_inputs
 
 SIDE = 16
 POWER_W = 0.005  # 32 of 256 macropixels lit, 40 us: ~300 e- mean, ~75 DN above the offset; no pixel saturates
@@ -441,3 +442,50 @@ def test_read_before_start_is_an_error(make_bench) -> None:
         camera.read(timeout_s=5.0)
     with pytest.raises(DeviceError):
         camera.software_trigger()
+
+
+@pytest.mark.parametrize("coherent_gray", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "gray", "0/255"])
+def test_macropixel_images_are_the_inputs_of_their_mirror_patterns(make_bench, kind: str, coherent_gray: bool) -> None:
+    """The DMD contract takes macropixel images with the geometry; the simulated DMD turns them into the same
+    inputs their mirror patterns give, without expanding them."""
+    bench = make_bench(coherent_gray=coherent_gray)
+    rng = np.random.default_rng(9)
+    images = {
+        "binary": rng.random((3, SIDE, SIDE)) < 0.5,
+        "gray": rng.integers(0, 256, (3, SIDE, SIDE), dtype=np.uint8),
+        "0/255": np.where(rng.random((3, SIDE, SIDE)) < 0.5, 255, 0).astype(np.uint8),
+    }[kind]
+    direct = macropixels_to_inputs(images, coherent_gray)
+    through_mirrors = patterns_to_inputs(bench.geometry.to_mirrors(images), bench.geometry, coherent_gray)
+    np.testing.assert_array_equal(direct.planes, through_mirrors.planes)
+    np.testing.assert_array_equal(direct.weights, through_mirrors.weights)
+
+
+@pytest.mark.parametrize("grain_px", [1.0, 2.0])
+def test_macropixel_sequence_makes_the_frames_of_its_patterns(make_bench, grain_px: float) -> None:
+    """`load_macropixels` in hardware mode, on the dense (grain 1) and the band-limited (grain 2) medium:
+    each frame shows the speckle of its own pattern, in order; `show_macropixels` shows the image."""
+    bench = make_bench(grain_px=grain_px)
+    assert bench.table.medium.representation == ("dense" if grain_px == 1 else "band_limited")
+    patterns = disjoint_patterns(bench, 4)
+    g = bench.geometry
+    images = patterns[:, g.active_top : g.active_top + g.active_side_mirrors : g.macropixel_mirrors,
+                      g.active_left : g.active_left + g.active_side_mirrors : g.macropixel_mirrors]  # fmt: skip
+    camera = bench.camera
+    camera.set_trigger_mode(TriggerMode.HARDWARE)
+    camera.start()
+    emit(bench)
+    bench.dmd.load_macropixels(images, g, picture_time_us=100.0)
+    bench.dmd.start()
+    block = camera.read_block(4, timeout_s=1.0)
+    assert identify(bench, block.pixels, patterns) == [0, 1, 2, 3]
+    assert np.array_equal(bench.dmd.shown_pattern, patterns[-1])
+    bench.dmd.show_macropixels(images[1], g)
+    assert np.array_equal(bench.dmd.shown_pattern, patterns[1])
+    with pytest.raises(OutOfRange, match="the geometry is for"):
+        bench.dmd.load_macropixels(images, DmdGeometry((64, 64), 0, 0, 2, SIDE), picture_time_us=100.0)
+    # Another layout on the same mirrors goes through the mirrors, as a real DMD would show it.
+    shifted = DmdGeometry(g.mirror_shape, 0, 0, g.macropixel_mirrors, SIDE)
+    bench.dmd.show_macropixels(images[2], shifted)
+    assert np.array_equal(bench.dmd.shown_pattern, shifted.to_mirrors(images[2:3])[0])

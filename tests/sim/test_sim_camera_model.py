@@ -28,12 +28,14 @@ class FlatField(Medium):
         return matrix
 
 
-@pytest.fixture
-def flat_bench(make_bench):
-    """A 4x4-macropixel DMD fully on in front of a flat field; software-triggered camera, laser emitting."""
+@pytest.fixture(params=["numpy", "torch:cpu"])
+def flat_bench(make_bench, request: pytest.FixtureRequest):
+    """A 4x4-macropixel DMD fully on in front of a flat field; software-triggered camera, laser emitting.
+    The camera's noise comes from numpy or from the torch backend (`sim.torch_backend`) on the CPU."""
 
     def build(sensor: SensorModel | None = None, gain_db: float = 0.0, exposure_us: float = 40.0):
-        bench = make_bench(medium=FlatField(16, SHAPE, seed=0), side=4, sensor=sensor, camera_seed=3)
+        medium = FlatField(16, SHAPE, seed=0)
+        bench = make_bench(medium=medium, side=4, sensor=sensor, camera_seed=3, compute=request.param)
         bench.dmd.show(bench.pattern(np.ones((4, 4), dtype=bool)))
         bench.camera.set_gain_db(gain_db)
         bench.camera.set_exposure_us(exposure_us)

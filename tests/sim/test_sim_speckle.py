@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
+from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix, circular_pupil
 from sim.table import patterns_to_inputs
+from sim.torch_backend import TorchMedium
 
 SIDE = 16
 N_INPUTS = SIDE * SIDE
@@ -35,12 +36,25 @@ def lit(count: int, seed: int) -> np.ndarray:
     return x
 
 
-@pytest.fixture(scope="module")
-def medium() -> RandomTransmissionMatrix:
-    return RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=11, grain_px=1.0)
+REPRESENTATIONS = ["dense", "band_limited"]
+BACKENDS = [*REPRESENTATIONS, "torch"]  # torch: the band-limited medium computed by sim.torch_backend on the CPU
 
 
-def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix) -> None:
+def make_medium(
+    backend: str, shape: tuple[int, int] = SHAPE, seed: int = 11, grain_px: float = 1.0
+) -> RandomTransmissionMatrix | TorchMedium:
+    representation = "dense" if backend == "dense" else "band_limited"
+    medium = RandomTransmissionMatrix(N_INPUTS, shape, seed, grain_px, representation)
+    return TorchMedium(medium, "cpu") if backend == "torch" else medium
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def medium(request: pytest.FixtureRequest) -> RandomTransmissionMatrix | TorchMedium:
+    """A grain of 1 pixel: the band-limited medium keeps every mode of the Nyquist square."""
+    return make_medium(request.param)
+
+
+def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix | TorchMedium) -> None:
     """Fully developed speckle: I = |sum of circular Gaussians|^2 is exponential (KS test, p > 0.01 / 3)."""
     for seed in range(3):
         intensity = medium.intensities(lit(N_INPUTS // 2, seed)[None])[0].astype(np.float64)
@@ -49,7 +63,7 @@ def test_speckle_histogram_is_exponential(medium: RandomTransmissionMatrix) -> N
 
 
 @pytest.mark.parametrize("count", [1, 16, 64, 128, 256])
-def test_speckle_contrast_is_one(medium: RandomTransmissionMatrix, count: int) -> None:
+def test_speckle_contrast_is_one(medium: RandomTransmissionMatrix | TorchMedium, count: int) -> None:
     """Contrast std/mean of fully developed speckle is 1 (16384 pixels: standard error ~0.011, tolerance 0.05)."""
     intensity = medium.intensities(lit(count, seed=count)[None])[0]
     assert abs(contrast(intensity) - 1) < 0.05
@@ -73,7 +87,7 @@ def test_mean_intensity_is_proportional_to_lit_macropixels(make_bench) -> None:
 
 
 @pytest.mark.parametrize("shared", [0, 32, 64, 96, 128])
-def test_siegert_relation(medium: RandomTransmissionMatrix, shared: int) -> None:
+def test_siegert_relation(medium: RandomTransmissionMatrix | TorchMedium, shared: int) -> None:
     """Intensity correlation of two patterns = |x1.x2|^2 / (|x1|^2 |x2|^2) (Siegert), within 0.04."""
     order = np.random.default_rng(5).permutation(N_INPUTS)
     x1 = np.zeros(N_INPUTS, np.float32)
@@ -86,7 +100,7 @@ def test_siegert_relation(medium: RandomTransmissionMatrix, shared: int) -> None
     assert pearson(i1, i2) == pytest.approx(expected, abs=0.04)
 
 
-def test_siegert_relation_unequal_patterns(medium: RandomTransmissionMatrix) -> None:
+def test_siegert_relation_unequal_patterns(medium: RandomTransmissionMatrix | TorchMedium) -> None:
     """A 64-macropixel subset of a 128-macropixel pattern: correlation 64^2 / (128 * 64) = 0.5."""
     x1 = lit(128, seed=7)
     x2 = x1.copy()
@@ -175,10 +189,11 @@ def autocorrelation_fwhm(frames: np.ndarray) -> tuple[float, float]:
     return width(acov[0, :]), width(acov[:, 0])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("grain_px", [1.0, 2.0, 4.0])
-def test_grain_size_matches_autocorrelation_width(grain_px: float) -> None:
+def test_grain_size_matches_autocorrelation_width(grain_px: float, backend: str) -> None:
     """The FWHM of the intensity autocovariance (|jinc|^2 for a circular pupil) is the configured grain size."""
-    medium = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=15, grain_px=grain_px)
+    medium = make_medium(backend, seed=15, grain_px=grain_px)
     x = np.stack([lit(128, seed) for seed in range(8)])
     frames = medium.intensities(x).reshape(-1, *SHAPE)
     along_rows, along_cols = autocorrelation_fwhm(frames)
@@ -192,7 +207,7 @@ def tilt(medium_side: int, grid: int, shift: tuple[int, int]) -> np.ndarray:
     return np.exp(2j * np.pi * (shift[0] * r + shift[1] * c) / grid).astype(np.complex64)
 
 
-def shifted_correlation(medium: Medium, field_in: np.ndarray, shift: tuple[int, int], grid: int) -> float:
+def shifted_correlation(medium: Medium | TorchMedium, field_in: np.ndarray, shift: tuple[int, int], grid: int) -> float:
     """Correlation of the tilted input's speckle, shifted back by `shift`, with the untilted one (overlap only)."""
     side = int(np.sqrt(medium.n_inputs))
     before, after = np.abs(medium.fields(np.stack([field_in, field_in * tilt(side, grid, shift)]))) ** 2
@@ -202,22 +217,23 @@ def shifted_correlation(medium: Medium, field_in: np.ndarray, shift: tuple[int, 
     return pearson(moved, still)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shift", [(2, 3), (-3, 1), (0, -5)])
-def test_thin_diffuser_memory_effect(shift: tuple[int, int]) -> None:
+def test_thin_diffuser_memory_effect(shift: tuple[int, int], backend: str) -> None:
     """A thin screen has the memory effect: a tilt by k cycles shifts the speckle by k pixels; a thick random
     matrix has none (the same shift leaves uncorrelated speckle, |rho| < 0.1 at 4096 pixels, SE 0.016)."""
     diffuser = PhaseScreenDiffuser(SIDE, (64, 64), seed=16, grain_px=4.0)
     amplitude = lit(160, seed=17).astype(np.complex64)
     assert shifted_correlation(diffuser, amplitude, shift, diffuser.grid) > 0.99
-    matrix = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=16)
+    matrix = make_medium(backend, (64, 64), seed=16)
     assert abs(shifted_correlation(matrix, amplitude, shift, diffuser.grid)) < 0.1
 
 
-def test_same_seed_same_medium_different_seed_uncorrelated() -> None:
+@pytest.mark.parametrize("representation", REPRESENTATIONS)
+def test_same_seed_same_medium_different_seed_uncorrelated(representation: str) -> None:
     """A medium is reproducible from its seed (same matrix, same checksum); another seed gives independent speckle."""
-    a = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=31, grain_px=2.0)
-    b = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=31, grain_px=2.0)
-    c = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=32, grain_px=2.0)
+    a, b = (RandomTransmissionMatrix(N_INPUTS, SHAPE, 31, 2.0, representation) for _ in range(2))
+    c = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=32, grain_px=2.0, representation=representation)
     assert np.array_equal(a.matrix, b.matrix) and a.checksum == b.checksum
     assert c.checksum != a.checksum
     assert a.describe() == b.describe()
@@ -227,3 +243,37 @@ def test_same_seed_same_medium_different_seed_uncorrelated() -> None:
     screen_a, screen_b = (PhaseScreenDiffuser(SIDE, (64, 64), seed=33, grain_px=4.0) for _ in range(2))
     assert np.array_equal(screen_a.matrix, screen_b.matrix) and screen_a.checksum == screen_b.checksum
     assert PhaseScreenDiffuser(SIDE, (64, 64), seed=34, grain_px=4.0).checksum != screen_a.checksum
+
+
+def test_band_limited_medium_is_the_pupil_modes() -> None:
+    """At a 2-pixel grain the band-limited medium holds only the pupil's modes (about pi r^2 N of N pixels),
+    says so in its description, and its fields carry no power outside the pupil."""
+    dense = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=41, grain_px=2.0, representation="dense")
+    band = RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=41, grain_px=2.0)
+    assert band.representation == "band_limited" and dense.representation == "dense"
+    radius = 1.6163 / (np.pi * 2.0)
+    assert band.n_coefficients == pytest.approx(np.pi * radius**2 * SHAPE[0] * SHAPE[1], rel=0.02)
+    assert band.memory_bytes == band.matrix.nbytes < dense.matrix.nbytes / 4
+    assert band.describe()["representation"] == "band_limited" and band.describe()["n_modes"] == band.n_coefficients
+    assert dense.describe()["representation"] == "dense" and "n_modes" not in dense.describe()
+    spectrum = np.abs(np.fft.fft2(band.fields(lit(128, seed=2)[None])[0])) ** 2
+    outside = spectrum[circular_pupil(SHAPE, radius) == 0]
+    assert outside.max() < 1e-8 * spectrum.max()
+    # Mean intensity with all inputs on is 1 (E|t|^2 = 1 / n_inputs), as for the dense medium.
+    assert band.intensities(np.ones((1, N_INPUTS), np.float32)).mean() == pytest.approx(1.0, rel=0.05)
+
+
+def test_representation_is_checked() -> None:
+    with pytest.raises(ValueError, match="representation must be one of"):
+        RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=1, representation="sparse")
+
+
+def test_torch_medium_computes_what_the_medium_computes() -> None:
+    """The torch backend is the same linear map: fields and intensities agree with numpy's to float32 rounding."""
+    for representation in REPRESENTATIONS:
+        medium = RandomTransmissionMatrix(N_INPUTS, (64, 64), seed=42, grain_px=2.0, representation=representation)
+        x = np.stack([lit(100, seed) for seed in range(3)])
+        on_torch = TorchMedium(medium, "cpu")
+        np.testing.assert_allclose(on_torch.intensities(x), medium.intensities(x), rtol=1e-3, atol=1e-6)
+        field_in = x[0] * tilt(SIDE, 64, (1, 2))
+        np.testing.assert_allclose(on_torch.fields(field_in), medium.fields(field_in), atol=1e-5)
