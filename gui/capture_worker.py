@@ -26,6 +26,7 @@ from gui.errors import Problem, describe
 from gui.thread_runner import ThreadRunner
 from lab.bench import Bench
 from lab.capture_queue import CaptureJob, CaptureQueue
+from lab.logging_setup import capture_log
 
 UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
 LASER_SAMPLE_INTERVAL_S = 0.5
@@ -148,7 +149,8 @@ class CaptureRunner(ThreadRunner):
             run = self._make_run(index, job, control)
             if job.plan is not None:
                 self.preflight.emit(run.preflight())
-            result = run.run()
+            with capture_log(job.out):  # the same per-capture log file as the command line writes
+                result = run.run()
         except Exception as error:
             return JobReport(
                 index,

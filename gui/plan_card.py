@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from acquisition.plan import CapturePlan, PlanError, plan_from_dict
+from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
 from gui.devices_panel import source_names
 from gui.fields import NumberField
 from gui.paths import default_data_dir, fresh_name
@@ -48,7 +48,7 @@ class PlanCard(Card):
         self.placement = QComboBox()
         self.placement.addItems(["fixed", "random"])
         self.display = QComboBox()
-        self.display.addItems(["gray", "threshold", "dither", "ordered"])
+        self.display.addItems(list(DISPLAY_MODES))
         self.display.setToolTip("gray: 8-bit DMD levels; threshold, dither, ordered: binary patterns (faster)")
         self.exposure_us = NumberField("plan exposure", "µs", 1.0, 10_000_000.0, decimals=1)
         self.exposure_us.set_text("40.0")

@@ -27,9 +27,10 @@ from gui import theme
 from gui.paths import default_runs_dir, fresh_name
 from gui.settings import Settings
 from gui.widgets import Card, ImageGrid, Pill, bound_form_rows, button, label
+from model.metric_names import QUALITY_METRICS, Metric
 
 N_SAMPLES = 4
-METRICS = (("pcc", "PCC"), ("ssim", "SSIM"), ("cs", "Cosine"), ("dice", "Dice"))
+METRICS = tuple((str(m), m.short) for m in (*QUALITY_METRICS, Metric.DICE))  # (key, column header)
 
 
 class DataCard(Card):

@@ -23,6 +23,7 @@ import numpy as np
 
 from acquisition.plan import CapturePlan
 from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
+from drivers.capabilities import PatternReadback
 from lab.bench import Bench, open_bench
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
 from lab.capture_service import make_run
@@ -351,7 +352,8 @@ class BenchSession:
         self.emit_pattern()
 
     def emit_pattern(self) -> None:
-        shown = getattr(self._bench.dmd, "shown_pattern", None)  # simulated DMDs read back; real ones: what we sent
+        dmd = self._bench.dmd  # simulated DMDs read back; real ones: what we sent
+        shown = dmd.shown_pattern if isinstance(dmd, PatternReadback) else None
         if shown is not None:
             description = self._pattern.description if self._pattern is not None else "left by the last capture"
             self._emit(PatternShown(np.array(shown, copy=True), description))

@@ -24,6 +24,7 @@ from acquisition.scheduler import CaptureResult, CaptureRun
 from lab.bench import Bench, build_bench
 from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
 from lab.capture_service import ProgressCallback, check_output_path, claim_resume, make_run
+from lab.logging_setup import capture_log
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ class CaptureQueue:
         starts from freshly opened devices rather than from ones in an unknown state."""
         capture = self.prepare(job, control=control, on_progress=on_progress)
         try:
-            result = capture.run()
+            with capture_log(job.out):
+                result = capture.run()
         except BaseException:
             self.close()
             raise

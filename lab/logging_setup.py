@@ -104,8 +104,12 @@ def configure_console(verbosity: int = 0) -> logging.Handler:
 
 
 def user_log_dir() -> Path:
-    """The per-user log folder: $XDG_STATE_HOME/speckle-lab/log (~/.local/state/...) on Linux,
-    ~/Library/Logs/speckle-lab on macOS, %LOCALAPPDATA%/speckle-lab/Logs on Windows."""
+    """The per-user log folder: $SPECKLE_LAB_LOG_DIR when set, else $XDG_STATE_HOME/speckle-lab/log
+    (~/.local/state/...) on Linux, ~/Library/Logs/speckle-lab on macOS, %LOCALAPPDATA%/speckle-lab/Logs on
+    Windows."""
+    override = os.environ.get("SPECKLE_LAB_LOG_DIR")
+    if override:
+        return Path(override)
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / APP_NAME / "Logs"
