@@ -12,10 +12,10 @@ from acquisition.datafile import CaptureFileError
 from acquisition.plan import PlanError
 from acquisition.targets import TargetSpecError
 from drivers import DeviceError
-from lab.commands import capture, demo, devices, evaluate, gui, inspect, targets, train
+from lab.commands import analyze, capture, demo, devices, evaluate, gui, inspect, study, targets, train
 from lab.config_errors import BenchConfigError
 
-COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui)
+COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
 EXIT_DEVICE_ERROR = 1
 EXIT_USAGE = 2  # bad arguments or a bad bench file, as argparse does
 

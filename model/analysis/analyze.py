@@ -43,6 +43,11 @@ def features_of(trained: TrainedModel, source: FrameSource, indices: np.ndarray,
     return extract_features(trained.model, batches, trained.device, pool)
 
 
+def mean_mse(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Mean squared error per pixel, averaged over frames."""
+    return float(np.mean((np.asarray(prediction, np.float64) - np.asarray(target, np.float64)) ** 2))
+
+
 def raw_frames(source: FrameSource, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Camera counts and targets of the given (sorted) rows, read one contiguous block at a time."""
     speckle, target = [], []
@@ -119,6 +124,7 @@ def analyze_run(
         "d_repr_le_d_data": {"targets": bounded(d_repr, d_targets), "speckle": bounded(d_repr, d_speckle)},
         "label_sharpness": label_sharpness(speckle, targets),
         "net_pcc": {"id_test": mean_pcc(test[2], test[1]), **{k: mean_pcc(v[2], v[1]) for k, v in ood.items()}},
+        "net_mse": {"id_test": mean_mse(test[2], test[1]), **{k: mean_mse(v[2], v[1]) for k, v in ood.items()}},
         "mean_target_pcc": {
             "id_test": mean_pcc(np.broadcast_to(train[1].mean(axis=0), test[1].shape), test[1]),
             **{k: mean_pcc(np.broadcast_to(train[1].mean(axis=0), v[1].shape), v[1]) for k, v in ood.items()},
