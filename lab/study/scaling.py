@@ -206,6 +206,7 @@ def summarise(design: ScalingDesign, sets: dict[str, dict], nets: list[dict]) ->
         ),
         "pearson_d_data_ood_final_retained": _pearson(d, retained),
         "d_repr_le_d_data_all": all(n["d_repr_le_d_data"] for n in nets),
+        "d_repr_le_d_data_speckle_all": all(n["d_repr_le_d_data_speckle"] for n in nets),
     }
 
 
@@ -250,6 +251,7 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
                 "d_repr": d_repr,
                 "d_repr_max": max(d_repr.values()),
                 "d_repr_le_d_data": all(v <= sets[target_set.key]["d_data"] for v in d_repr.values()),
+                "d_repr_le_d_data_speckle": all(v <= sets[target_set.key]["d_data_speckle"] for v in d_repr.values()),
                 "probe_levels": analysis["probes"]["levels"],
                 "probe_id_pcc": analysis["probes"]["id_pcc"],
                 "probe_ood_pcc": probe["pcc"],

@@ -92,7 +92,9 @@ def write_scaling_report(results: dict, out_dir: Path, figure: bool = True) -> P
         f"Pearson correlation of log d_data and log(1 - PCC): {_f(summary['pearson_log_d_data_log_error'])}; "
         f"of log K_F and log(1 - PCC): {_f(summary['pearson_log_k_f_log_error'])}; of d_data and the % OOD "
         f"retained at the last level: {_f(summary['pearson_d_data_ood_final_retained'])}. "
-        f"d_repr <= d_data at every level of every net: {'yes' if summary['d_repr_le_d_data_all'] else 'no'}.",
+        f"d_repr <= d_data at every level of every net: of the targets "
+        f"{'yes' if summary['d_repr_le_d_data_all'] else 'no'}, of the speckle (the net's input) "
+        f"{'yes' if summary['d_repr_le_d_data_speckle_all'] else 'no'}.",
         "",
         "## Per training set (means over repeats)",
         "",

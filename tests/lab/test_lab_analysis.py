@@ -105,6 +105,7 @@ def test_the_scaling_study_on_a_tiny_design_writes_report_and_documented_json(tm
     fit = stored["summary"]["fits"]["one_minus_pcc"]
     assert len(fit["per_repeat"]) == 2 and fit["slope"]["n"] == 2 and fit["on_means"]["n_points"] == 3
     assert {"slope", "intercept", "r2"} <= set(stored["summary"]["fits"]["mse"])
+    assert isinstance(stored["summary"]["d_repr_le_d_data_speckle_all"], bool)
     report = (tmp_path / "report.md").read_text()
     assert "## Fit log(error)" in report and (tmp_path / "scaling.png").exists()
     assert len(list((tmp_path / "analysis").iterdir())) == 6
