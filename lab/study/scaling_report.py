@@ -74,7 +74,7 @@ def write_scaling_report(results: dict, out_dir: Path, figure: bool = True) -> P
         "",
         f"{len(results['sets'])} training sets of {results['design']['n_frames']} frames, "
         f"{results['design']['target_size']}x{results['design']['target_size']} targets, "
-        f"{results['design']['repeats']} repeats; {results['seconds']['total']:.0f} s in all.",
+        f"{results['design']['repeats']} repeats; {_f(results['seconds']['total'], 0)} s in all.",
         "",
         "## Fit log(error) = slope * log(d_data) + intercept",
         "",
