@@ -91,9 +91,10 @@ def scaling_design(quick: bool) -> ScalingDesign:
 
 def _notes(quick: bool) -> list[str]:
     return [
-        "Every set has the same number of frames, each frame a distinct target, except the faces: 100 bundled LFW "
-        "faces, each frame shown with a random scale (1-1.3), gain (0.6-1), gradient (<= 0.3) and jitter (0.05), so "
-        "held-out faces are new views of seen faces, and their d_data includes those augmentations.",
+        "Every set has the same number of frames. The coarse binary sets draw from few patterns, so some repeat "
+        "(n_distinct_targets says how many are distinct). The faces are 100 bundled LFW faces, each frame shown with "
+        "a random scale (1-1.3), gain (0.6-1), gradient (<= 0.3) and jitter (0.05), so held-out faces are new views "
+        "of seen faces, and their d_data includes those augmentations.",
         "Repeats differ in the training seed, hence in the split (which targets are held out) and the initial weights.",
         "Shared OOD set: scikit-learn's 8x8 digits, upsampled, a source no training set draws from.",
         "Quick run: the quick demo's bench, 12x12 targets, 600 frames a set, 8 epochs, 2 repeats."
