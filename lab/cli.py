@@ -14,11 +14,11 @@ from acquisition.scheduler import CaptureError
 from acquisition.targets import TargetSpecError
 from acquisition.version import software_version
 from drivers import DeviceError
-from lab.commands import capture, demo, devices, evaluate, gui, inspect, targets, train
+from lab.commands import analyze, capture, demo, devices, evaluate, gui, inspect, study, targets, train
 from lab.config_errors import BenchConfigError
 from model.errors import ModelError
 
-COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui)
+COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
 EXIT_DEVICE_ERROR = 1
 EXIT_USAGE = 2  # bad arguments or a bad input file, as argparse does
 EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
