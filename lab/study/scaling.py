@@ -21,12 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError
 from acquisition.targets.diversity import label_sharpness
-from lab.bench import build_bench
 from lab.bench_config import load_bench
-from lab.capture_service import make_run
+from lab.study.runner import capture_plans
 from model.analysis.analyze import analyze_run, json_ready
 from model.analysis.dimension import K_NEIGHBOURS, safe_dimension
 
@@ -122,18 +119,10 @@ def capture_sets(design: ScalingDesign, data_dir: Path, log: Log) -> dict[str, P
     jobs = [(s, design.n_frames) for s in design.sets] + [(design.ood, design.n_ood_frames)]
     config = load_bench(None)
     config = config.with_changes(**design.bench_changes) if design.bench_changes else config
-    paths = {}
-    with build_bench(config) as bench:
-        for i, (target_set, n_frames) in enumerate(jobs, 1):
-            path = data_dir / f"{target_set.key}.h5"
-            path.unlink(missing_ok=True)
-            log(f"[capture {i}/{len(jobs)}] {target_set.label}: {n_frames} frames")
-            plan = CapturePlan.model_validate(plan_for(design, target_set, n_frames))
-            result = make_run(plan, bench, path).run()
-            if not result.ok:
-                raise CaptureError(f"capture of {target_set.key} stopped: {result.message}")
-            paths[target_set.key] = path
-    return paths
+    for i, (target_set, n_frames) in enumerate(jobs, 1):
+        log(f"[capture {i}/{len(jobs)}] {target_set.label}: {n_frames} frames")
+    plans = [(s.key, plan_for(design, s, n)) for s, n in jobs]
+    return capture_plans(config, plans, data_dir, log)  # the capture queue: one bench, overwrite by the writer
 
 
 def dataset_numbers(path: Path) -> dict[str, float]:
