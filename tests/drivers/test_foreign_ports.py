@@ -40,7 +40,7 @@ def test_serialbase_port_without_in_waiting_drives_a_cobolt(cobolt_state: FakeCo
     port = ForeignPort(cobolt_state.answer, b"\r")
     assert not hasattr(port, "in_waiting") and not hasattr(port, "reset_input_buffer")
     laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.05, timeout_s=TIMEOUT_S)
-    assert port.received[:2] == ["@cobas 0", "l0"] and not cobolt_state.emission
+    assert port.received[:3] == ["@cobas 0", "l?", "l0"] and not cobolt_state.emission
     laser.set_power_w(0.02)
     assert laser.power_setpoint_w == pytest.approx(0.02)
     laser.close()
