@@ -65,7 +65,8 @@ def log_file(path: str | os.PathLike[str], level: int = logging.INFO) -> Iterato
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    # delay: the file appears with its first record, so a command refused before it ran leaves no empty log
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
     handler.setLevel(level)
     handler.setFormatter(formatter())
     previous = _listen(handler, level)

@@ -102,8 +102,13 @@ def init(env: DistEnv, device: torch.device) -> bool:
     return True
 
 
-def shutdown() -> None:
+def shutdown(wait_for_all: bool = False) -> None:
+    """Leave the process group. `wait_for_all` (the normal end of a run): first a barrier, so no rank tears its
+    gloo connections down while another still uses them (a rank leaving early was seen to abort with
+    "terminate called without an active exception"). Not after an error: the other ranks may never come."""
     if dist.is_initialized():
+        if wait_for_all:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -410,7 +410,7 @@ def train(
     if env.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     start_s = time.perf_counter()
-    created = distributed.init(env, device)
+    created, finished = distributed.init(env, device), False
     try:
         with open_data(data) as source:
             if checkpoint is not None:
@@ -429,9 +429,10 @@ def train(
                     "training ended (%s) after epoch %d; best epoch %s, val Dice %.4f",
                     *(reason, trainer.epoch, trainer.early.best_epoch, trainer.early.best_val_dice),
                 )
+        finished = True
     finally:
         if created:
-            distributed.shutdown()
+            distributed.shutdown(wait_for_all=finished)
     if progress is not None:
         progress(ProgressEvent("done", trainer.epoch, config.epochs, stop_reason=reason))
     return TrainResult(

@@ -35,6 +35,7 @@ from acquisition.datafile.records import FrameRows, RunMetadata
 from acquisition.datafile.space import retry_lingering
 from acquisition.datafile.summary import build_summary
 from acquisition.h5clear import SuperblockError, read_superblock
+from acquisition.text import resume_command
 
 READER_CHUNK_CACHE_BYTES = 16 << 20
 
@@ -71,7 +72,7 @@ def _open_hdf5(path: Path) -> h5py.File:
             raise CaptureFileError(f"{path}: is being created or reopened by another process right now; try again")
         raise CaptureFileError(
             f"{path}: its writer died while creating or reopening it (crash flags set, not in SWMR mode); "
-            f"recover it with: speckle-lab capture --resume {path}"
+            f"recover it with: {resume_command(path)}"
         )
     try:  # a foreign file in an older format cannot be opened in SWMR mode: open it plainly to say what it is
         return h5py.File(path, "r")
