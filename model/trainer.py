@@ -15,6 +15,7 @@ checkpoint); on the CPU nothing changes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import sys
@@ -298,6 +299,13 @@ class Trainer:
         )
         write_metrics_csv(self.out_dir / METRICS_CSV, self.history)
 
+    def release_process_group(self) -> None:
+        """Drop the DistributedDataParallel wrapper (its reducer holds the process group and gloo's pending
+        work) while the interpreter is fully alive: freed only at interpreter exit, gloo's threads were seen to
+        abort the process ("terminate called without an active exception")."""
+        self.net = self.eval_net
+        gc.collect()
+
     def validate(self) -> dict[str, float]:
         """Means over the validation frames; under torchrun each rank measures its share and the sums are pooled."""
         names = tuple(str(k) for k in VALIDATION_METRICS)
@@ -410,7 +418,7 @@ def train(
     if env.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
     start_s = time.perf_counter()
-    created, finished = distributed.init(env, device), False
+    created, finished, trainer = distributed.init(env, device), False, None
     try:
         with open_data(data) as source:
             if checkpoint is not None:
@@ -432,6 +440,8 @@ def train(
         finished = True
     finally:
         if created:
+            if trainer is not None:
+                trainer.release_process_group()
             distributed.shutdown(wait_for_all=finished)
     if progress is not None:
         progress(ProgressEvent("done", trainer.epoch, config.epochs, stop_reason=reason))
