@@ -303,6 +303,7 @@ class EvaluationCard(Card):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file's end tells files apart
         self.table.setMinimumHeight(100)
         self.body.addWidget(self.table, 1)
         row = QHBoxLayout()
@@ -324,14 +325,14 @@ class EvaluationCard(Card):
         cells = [
             (Path(run_dir).name, f"{run_dir}\nbest net: epoch {result.get('epoch', '?')}"),
             (names, "\n".join(map(str, paths))),
-            (f"{result.get('n_frames', '?')} · {subset}", f"{result.get('n_frames', '?')} frames: {subset}"),
+            (f"{result.get('n_frames', '?')} {subset.split()[0]}", f"{result.get('n_frames', '?')} frames: {subset}"),
         ]
         metrics = result.get("metrics", {})
         for key, _ in METRICS:
             value = metrics.get(key)
             cells.append(
                 (
-                    f"{value['mean']:.3f} ± {value['std']:.3f}",
+                    f"{value['mean']:.3f}\n± {value['std']:.3f}",  # two lines: all the metrics fit the card
                     f"{Metric(key).label}: {value['mean']:.4f} ± {value['std']:.4f} (mean ± std over the frames)",
                 )
                 if value
@@ -343,6 +344,7 @@ class EvaluationCard(Card):
             if column >= len(self.COLUMNS):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, column, item)
+        self.table.resizeRowToContents(row)
         self.table.scrollToBottom()
         self.status.setText("")
 

@@ -70,8 +70,8 @@ class TrainingPanel(QWidget):
         right.addWidget(self.evaluation, 1, 1)
         right.setRowStretch(0, 3)
         right.setRowStretch(1, 2)
-        right.setColumnStretch(0, 1)
-        right.setColumnStretch(1, 1)
+        right.setColumnStretch(0, 2)  # the samples keep their aspect; the evaluation rows need the width
+        right.setColumnStretch(1, 3)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)

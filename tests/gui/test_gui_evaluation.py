@@ -50,12 +50,13 @@ def test_evaluation_dialog_rows_name_run_and_data(qtbot, open_window, bench_file
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     assert headers == ["Run", "Data", "Frames", *(Metric(key).short for key, _ in METRICS)]
     first, second = panel.evaluation.row_texts(0), panel.evaluation.row_texts(1)
-    assert first[:2] == ["run-a", "train.h5"] and first[2].endswith("test split")
-    assert second[:3] == ["run-a", "other.h5", "60 · all frames"]
+    assert first[:2] == ["run-a", "train.h5"] and first[2].endswith(" test")
+    assert second[:3] == ["run-a", "other.h5", "60 all"]
     assert first != second
     assert str(run_dir) in table.item(1, 0).toolTip()
     assert table.item(1, 1).toolTip() == str(other_file)  # the whole path
+    assert table.item(0, 2).toolTip().endswith("frames: test split")
     for column in range(3, table.columnCount()):
-        mean, std = (float(v) for v in table.item(1, column).text().split(" ± "))
+        mean, std = (float(v) for v in table.item(1, column).text().split("±"))
         assert -1.0 <= mean <= 1.0 and std >= 0.0
     assert panel.evaluation.status.text() == ""
