@@ -216,6 +216,7 @@ class CameraCard(Card):
         self.view = LiveView()
         self.view.frame_drawn.connect(controller.frame_shown)
         settings.bind(self.view.auto_levels, "devices/auto_levels")
+        self.view.persist_levels(settings, "devices/live_levels_dn")
         self.body.addWidget(self.view, 1)
 
         controls = QGridLayout()

@@ -17,6 +17,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from gui.device_worker import LiveFrame
+from gui.settings import Settings
 from gui.widgets import Metric, button, label
 
 log = logging.getLogger("gui.live_view")
@@ -117,6 +118,50 @@ class LiveView(QWidget):
         self._draw_times: list[float] = []
         self._shape: tuple[int, ...] | None = None
         self._saturation_dn = 4095
+        self._manual_levels: tuple[float, float] | None = None  # as the operator set them on the colour bar
+        self._levels_store: tuple[Settings, str] | None = None
+        self._showing_levels = False  # the histogram reports our own setLevels as a finished change too
+        self.histogram.sigLevelChangeFinished.connect(self._levels_set_by_hand)
+
+    def persist_levels(self, settings: Settings, key: str) -> None:
+        """Restore the manual levels (DN) of the last session from `key`, and store each one the operator sets.
+
+        Only a drag on the colour bar (or `set_manual_levels`) counts: the full range set for a new camera and
+        the levels auto levels compute are not the operator's and are never stored."""
+        self._levels_store = (settings, key)
+        stored = settings.get(key, [])
+        if isinstance(stored, list) and len(stored) == 2:
+            try:
+                low, high = float(stored[0]), float(stored[1])
+            except (TypeError, ValueError):
+                return
+            if high > low:
+                self._manual_levels = (low, high)
+                self._show_levels(low, high)
+
+    def set_manual_levels(self, low_dn: float, high_dn: float) -> None:
+        """Levels typed or scripted rather than dragged: shown at once and persisted like a drag."""
+        if not high_dn > low_dn:
+            raise ValueError(f"levels: expected low < high in DN, got {low_dn} and {high_dn}")
+        self.auto_levels.setChecked(False)
+        self._show_levels(low_dn, high_dn)
+        self._levels_set_by_hand()
+
+    def _show_levels(self, low: float, high: float) -> None:
+        self._showing_levels = True
+        try:
+            self.histogram.setLevels(low, high)
+        finally:
+            self._showing_levels = False
+
+    def _levels_set_by_hand(self, *_: object) -> None:
+        if self._showing_levels or self.auto_levels.isChecked():
+            return  # the next frame overwrites them; auto levels are never the operator's manual levels
+        low, high = (float(v) for v in self.histogram.getLevels())
+        self._manual_levels = (low, high)
+        if self._levels_store is not None:
+            settings, key = self._levels_store
+            settings.set(key, [low, high])
 
     def _mouse_moved(self, position: QPointF) -> None:
         frame = self.last_frame
@@ -166,7 +211,8 @@ class LiveView(QWidget):
 
     def set_bit_depth(self, bit_depth: int) -> None:
         self._saturation_dn = 2**bit_depth - 1
-        self.histogram.setLevels(0, self._saturation_dn)
+        if self._manual_levels is None:  # the full range until the operator sets levels (this or a past session)
+            self._show_levels(0, self._saturation_dn)
 
     def set_live(self, live: bool) -> None:
         self.placeholder.setVisible(not live)
@@ -194,7 +240,7 @@ class LiveView(QWidget):
         if self.auto_levels.isChecked():
             low, high = float(pixels.min()), float(pixels.max())
             self.image.setImage(pixels, autoLevels=False, levels=(low, max(high, low + 1)))
-            self.histogram.setLevels(low, max(high, low + 1))
+            self._show_levels(low, max(high, low + 1))
         else:  # the levels on the colour bar, as the operator left them
             self.image.setImage(pixels, autoLevels=False, levels=self.histogram.getLevels())
         if pixels.shape != self._shape:

@@ -283,45 +283,70 @@ class SamplesCard(Card):
 
 
 class EvaluationCard(Card):
-    """One row per evaluation: mean of each metric over the frames (the spread in the tooltip)."""
+    """One row per evaluation, told apart by run folder and data file names (whole paths in the tooltips), with
+    the mean ± standard deviation over the frames of each metric."""
+
+    COLUMNS = ("Run", "Data", "Frames")
 
     def __init__(self) -> None:
         super().__init__("Evaluation", "Best net of each run, on its test split or on other files")
-        self.table = QTableWidget(0, 2 + len(METRICS))
-        self.table.setHorizontalHeaderLabels(["Run", "Data", *(name for _, name in METRICS)])
+        self.table = QTableWidget(0, len(self.COLUMNS) + len(METRICS))
+        self.table.setHorizontalHeaderLabels([*self.COLUMNS, *(name for _, name in METRICS)])
+        for column, (key, _) in enumerate(METRICS, start=len(self.COLUMNS)):
+            self.table.horizontalHeaderItem(column).setToolTip(f"{Metric(key).label}: mean ± std over the frames")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file's end tells files apart
         self.table.setMinimumHeight(100)
         self.body.addWidget(self.table, 1)
         row = QHBoxLayout()
-        row.addStretch(1)
-        self.evaluate = button("Evaluate a run on files…")
+        self.status = label("", "muted")
+        row.addWidget(self.status, 1)
+        self.evaluate = button("Evaluate a run…")
         row.addWidget(self.evaluate)
         self.body.addLayout(row)
 
     def add_result(self, result: dict) -> None:
+        """`result` is model.evaluate.evaluate's, plus the job's file paths as `data_paths` where known."""
         row = self.table.rowCount()
         self.table.insertRow(row)
-        data = ", ".join(d.get("name", "?") for d in result.get("data", []))
-        where = f"{data} · {result.get('subset', '')} · {result.get('n_frames', '?')} frames"
+        run_dir = result.get("run_dir", "")
+        records = result.get("data", [])
+        paths = result.get("data_paths") or [d.get("name", "?") for d in records]
+        names = ", ".join(Path(p).name for p in paths)
+        subset = result.get("subset", "")
+        cells = [
+            (Path(run_dir).name, f"{run_dir}\nbest net: epoch {result.get('epoch', '?')}"),
+            (names, "\n".join(map(str, paths))),
+            (f"{result.get('n_frames', '?')} {subset.split()[0]}", f"{result.get('n_frames', '?')} frames: {subset}"),
+        ]
         metrics = result.get("metrics", {})
-        cells = [(Path(result.get("run_dir", "")).name, result.get("run_dir", "")), (where, where)]
-        for key, name in METRICS:
+        for key, _ in METRICS:
             value = metrics.get(key)
             cells.append(
-                (f"{value['mean']:.3f}", f"{name}: {value['mean']:.4f} ± {value['std']:.4f} (mean ± std)")
+                (
+                    f"{value['mean']:.3f}\n± {value['std']:.3f}",  # two lines: all the metrics fit the card
+                    f"{Metric(key).label}: {value['mean']:.4f} ± {value['std']:.4f} (mean ± std over the frames)",
+                )
                 if value
                 else ("–", "")
             )
         for column, (text, tooltip) in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(tooltip)
-            if column >= 2:
+            if column >= len(self.COLUMNS):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, column, item)
+        self.table.resizeRowToContents(row)
+        self.table.scrollToBottom()
+        self.status.setText("")
+
+    def row_texts(self, row: int) -> list[str]:
+        return [self.table.item(row, column).text() for column in range(self.table.columnCount())]

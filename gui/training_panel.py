@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QProgressBar,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from gui.controller import LabController
 from gui.errors import Problem
+from gui.evaluation_dialog import EvaluationDialog
 from gui.paths import default_runs_dir
 from gui.settings import Settings
 from gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
@@ -39,6 +39,8 @@ class TrainingPanel(QWidget):
         self.capture_path: Path | None = None
         self.epochs_seen: list[dict] = []
         self.last_done: dict | None = None
+        self.evaluation_dialog: EvaluationDialog | None = None
+        self._last_evaluated = ""
         self._state = "idle"
         self._running: dict[str, tuple[int, int, float]] = {}  # key -> (epoch, batch, running mean)
         self._smoothed: dict[str, float] = {}
@@ -68,8 +70,8 @@ class TrainingPanel(QWidget):
         right.addWidget(self.evaluation, 1, 1)
         right.setRowStretch(0, 3)
         right.setRowStretch(1, 2)
-        right.setColumnStretch(0, 1)
-        right.setColumnStretch(1, 1)
+        right.setColumnStretch(0, 2)  # the samples keep their aspect; the evaluation rows need the width
+        right.setColumnStretch(1, 3)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
@@ -131,18 +133,21 @@ class TrainingPanel(QWidget):
         self.controller.start_training(job)
 
     def evaluate_run(self, run_dir: Path, paths: list[str]) -> None:
+        """Evaluate off the UI thread (the training child process); the row arrives by training_evaluation."""
+        self._last_evaluated = str(run_dir)
+        names = ", ".join(Path(p).name for p in paths)
+        self.evaluation.status.setText(f"Evaluating {Path(run_dir).name} on {names}…")
         job = TrainingJob(data=tuple(paths), out_dir=str(run_dir), kind="evaluate", samples=0)
         self.controller.start_training(job)
 
     def _choose_evaluation(self) -> None:
-        run_dir = QFileDialog.getExistingDirectory(self, "A finished run", str(default_runs_dir()))
-        if not run_dir:
-            return
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Data to evaluate it on", str(Path(run_dir).parent), "HDF5 (*.h5 *.hdf5)"
-        )
-        if paths:
-            self.evaluate_run(Path(run_dir), paths)
+        """The evaluation dialog, proposing the last run evaluated or trained and the training data list."""
+        run_dir = self._last_evaluated or (self.last_done or {}).get("run_dir", "")
+        dialog = EvaluationDialog(run_dir or str(default_runs_dir()), self.data.paths(), self)
+        dialog.accepted.connect(lambda: self.evaluate_run(*dialog.choice()))
+        dialog.finished.connect(dialog.deleteLater)
+        self.evaluation_dialog = dialog
+        dialog.open()
 
     def set_state(self, state: str) -> None:
         self._state = state
@@ -154,6 +159,8 @@ class TrainingPanel(QWidget):
         self.evaluation.evaluate.setEnabled(idle)
         kinds = {"idle": "idle", "running": "active", "stopping": "warn", "evaluating": "info"}
         card.pill.set_state(state, kinds.get(state, "idle"))
+        if idle:
+            self.evaluation.status.setText("")
 
     def _batch(self, event: dict) -> None:
         """The trainer reports the running mean over the epoch; the curve shows a smoothed per-batch value

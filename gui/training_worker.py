@@ -48,7 +48,8 @@ class TrainingRunner(ThreadRunner):
                 if kind in signals:
                     signals[kind].emit(event)
                 elif kind == "evaluation":
-                    self.evaluation.emit(event["result"])
+                    # the result names files only: the job knows their whole paths, which the table shows
+                    self.evaluation.emit({**event["result"], "data_paths": list(self.job.data)})
                 elif kind == "error":
                     failed = True
                     self.failed.emit(describe(TrainingError(event.get("message", "")), "training"))
