@@ -219,8 +219,11 @@ def _scattering_medium(config: BenchConfig, source: str) -> Medium:
                 phase_std_rad=medium.phase_std_rad,
                 correlation_px=medium.correlation_px,
             )
+        # Ballistic light is mixed into a matrix to every camera pixel (sim.ballistic): it needs the dense form.
+        ballistic = getattr(medium, "ballistic_fraction", 0.0) > 0
+        representation = "dense" if ballistic else config.sim.representation
         return RandomTransmissionMatrix(
-            side * side, output_shape, medium.seed, grain_px=medium.grain_px, representation=config.sim.representation
+            side * side, output_shape, medium.seed, grain_px=medium.grain_px, representation=representation
         )
     except ValueError as error:
         raise BenchConfigError(source, [f"medium.grain_px: {error}"]) from None

@@ -47,3 +47,19 @@ def test_the_ballistic_share_of_the_mean_intensity_is_eta(eta: float) -> None:
 def test_eta_outside_zero_one_is_refused() -> None:
     with pytest.raises(ValueError, match="eta"):
         BallisticMixture(_medium(), 1.5)
+
+
+def test_a_bench_with_ballistic_light_builds_and_describes_its_medium() -> None:
+    """The study's ballistic condition: the band-limited default must not meet the dense mixing (it did)."""
+    from lab.bench import build_medium
+    from lab.bench_config import BenchConfig
+
+    config = BenchConfig().with_changes(
+        dmd={"macropixel_mirrors": 8, "side_macropixels": 16},
+        camera={"rows": 32, "cols": 32},
+        medium={"ballistic_fraction": 0.3},
+    )
+    medium = build_medium(config)
+    described = medium.describe()
+    assert described["ballistic_fraction"] == 0.3 and len(described["checksum_sha256"]) == 64
+    assert medium.matrix.shape == (16 * 16, 2 * 32 * 32)
