@@ -21,13 +21,20 @@ def best_and_median_s(run: Callable[[], object], repeats: int) -> tuple[float, f
     return min(times), statistics.median(times)
 
 
-def interleaved(candidate: Callable[[], object], baseline: Callable[[], object], rounds: int) -> dict[str, float]:
-    """Median seconds of each, measured alternately so load changes hit both alike."""
+def interleaved(
+    candidate: Callable[[], object], baseline: Callable[[], object], rounds: int, settle_s: float = 0.0
+) -> dict[str, float]:
+    """Median seconds of each, measured alternately so load changes hit both alike.
+
+    `settle_s`: a pause before each measured call, so that neither starts in the wake of the other. A
+    multithreaded BLAS call leaves its workers spinning on the cores for about 0.1 s after it returns
+    (OpenBLAS); whatever runs next on those cores is measured slower than it would run on its own."""
     candidate()
     baseline()
     cand, base = [], []
     for _ in range(rounds):
         for fn, times in ((candidate, cand), (baseline, base)):
+            time.sleep(settle_s)
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)

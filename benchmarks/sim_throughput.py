@@ -31,6 +31,10 @@ from sim.table import OpticalTable
 TARGET_RATIO = 3.0
 TARGET_REFERENCE_MB = 600
 GRAIN_PX = 2.0
+# Each measured call starts 0.2 s after the previous one: past the ~0.1 s that OpenBLAS's workers spin after a
+# multithreaded GEMM, which would otherwise slow whichever side runs next (measured: 2,040 against 2,400
+# simulated frames/s right after a dense GEMM, with no pause and with 0.2 s).
+SETTLE_S = 0.2
 DMD_RATE_FPS = 1e6 / 44.0
 
 
@@ -80,7 +84,7 @@ def headline(rounds: int) -> dict[str, object]:
     medium = RandomTransmissionMatrix(side * side, camera, seed=1, grain_px=GRAIN_PX)
     path = SimulatedPath(medium, side, block)
     gemm, _ = dense_gemm(side * side, camera[0] * camera[1], block)
-    times = interleaved(path, gemm, rounds)
+    times = interleaved(path, gemm, rounds, SETTLE_S)
     path.close()
     sim_fps, gemm_fps = block / times["candidate_s"], block / times["baseline_s"]
     return {
@@ -103,7 +107,7 @@ def reference(rounds: int, torch_device: str | None) -> dict[str, object]:
     block = 256
     path = SimulatedPath(medium, side, block)
     gemm, matrix = dense_gemm(side * side, camera[0] * camera[1], block)
-    times = interleaved(path, gemm, rounds)
+    times = interleaved(path, gemm, rounds, SETTLE_S)
     path.close()
     del matrix, gemm
     sim_fps, gemm_fps = block / times["candidate_s"], block / times["baseline_s"]
@@ -122,7 +126,7 @@ def reference(rounds: int, torch_device: str | None) -> dict[str, object]:
     if torch_device:
         torch_path = SimulatedPath(medium, side, 1024, compute=f"torch:{torch_device}")
         numpy_path = SimulatedPath(medium, side, 1024)
-        times = interleaved(torch_path, numpy_path, rounds)
+        times = interleaved(torch_path, numpy_path, rounds, SETTLE_S)
         torch_path.close()
         numpy_path.close()
         torch_fps = 1024 / times["candidate_s"]

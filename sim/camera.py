@@ -26,6 +26,7 @@ from sim.table import OpticalTable, PatternInputs, TriggerBatch
 from sim.torch_backend import COMPUTE_NUMPY
 
 _PIECE_PIXELS = 2**18
+_GEMM_ROWS = 256
 
 
 class SimulatedCamera(Camera):
@@ -242,22 +243,26 @@ class SimulatedCamera(Camera):
             if self._table.compute != COMPUTE_NUMPY:
                 self._expose_rows_torch(inputs.planes[rows, 0], scale, out)
                 return
-            product = medium.project(inputs.planes[rows, 0])
+            planes = inputs.planes[rows, 0]
             flat_out = out.reshape(len(rows), -1)
-
-            # Pieces of a few frames keep the field, the intensity and the noise in the core's cache.
+            # Each core takes its own frames through the whole path: GEMMs of up to `_GEMM_ROWS` frames, then
+            # field, intensity and noise in pieces of a few frames that stay in the core's cache.
             piece = max(1, _PIECE_PIXELS // medium.n_outputs)
 
             def work(chunk: int, start: int, stop: int) -> None:
-                for first in range(start, stop, piece):
-                    last = min(first + piece, stop)
-                    photons = medium.intensity_of(product[first:last])
-                    photons *= scale[first:last] if np.ndim(scale) else scale
-                    self._sensor.digitize(
-                        photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[first:last]
-                    )
+                for gemm_start in range(start, stop, _GEMM_ROWS):
+                    gemm_stop = min(gemm_start + _GEMM_ROWS, stop)
+                    product = medium.project(planes[gemm_start:gemm_stop])
+                    for first in range(0, gemm_stop - gemm_start, piece):
+                        last = min(first + piece, gemm_stop - gemm_start)
+                        photons = medium.intensity_of(product[first:last])
+                        frames = slice(gemm_start + first, gemm_start + last)
+                        photons *= scale[frames] if np.ndim(scale) else scale
+                        self._sensor.digitize(
+                            photons, self._exposure_us, self._gain_db, self._rngs[chunk], flat_out[frames]
+                        )
 
-            map_row_chunks(work, len(rows))
+            map_row_chunks(work, len(rows), blas_in_chunks=True)
             return
         photons = self._table.intensity(inputs, rows)
         photons *= scale

@@ -195,6 +195,14 @@ class RandomTransmissionMatrix(Medium):
             representation = "band_limited" if self._filtered else "dense"
         self.representation = representation
         self._modes = np.flatnonzero(self._pupil.ravel()) if representation == "band_limited" else None
+        if self._modes is not None:
+            # The pupil fills only the rows |fy| <= radius of the Fourier grid (about half of them at a 2-pixel
+            # grain): the inverse FFT transforms those rows along x first, then every column along y, which
+            # skips the empty rows' transforms. Positions are in the float32 view of the complex rows.
+            mode_rows, mode_cols = np.divmod(self._modes, self.output_shape[1])
+            self._pupil_rows = np.unique(mode_rows)
+            slot = np.searchsorted(self._pupil_rows, mode_rows) * self.output_shape[1] + mode_cols
+            self._real_slots, self._imag_slots = 2 * slot, 2 * slot + 1
 
     @property
     def n_coefficients(self) -> int:
@@ -245,15 +253,32 @@ class RandomTransmissionMatrix(Medium):
     def field_of(self, coefficients: np.ndarray) -> np.ndarray:
         if self._modes is None:
             return coefficients
-        grid = np.zeros((len(coefficients), self.n_outputs), np.complex64)
-        grid[:, self._modes] = coefficients
-        field = scipy.fft.ifft2(grid.reshape(-1, *self.output_shape), norm="forward", overwrite_x=True, workers=1)
-        return field.reshape(len(coefficients), self.n_outputs)
+        return self._field_of_parts(coefficients.real, coefficients.imag)
+
+    def _field_of_parts(self, real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+        """Complex fields `[frame, pixel]` of the pupil modes' real and imaginary parts `[frame, mode]`: the
+        modes go straight into the pupil's rows (no complex copy), then the two-stage inverse FFT."""
+        n_frames, (rows, cols) = len(real), self.output_shape
+        pupil = np.zeros((n_frames, len(self._pupil_rows) * cols), np.complex64)
+        as_floats = pupil.view(np.float32)
+        as_floats[:, self._real_slots] = real
+        as_floats[:, self._imag_slots] = imag
+        along_x = scipy.fft.ifft(
+            pupil.reshape(n_frames, -1, cols), axis=-1, norm="forward", overwrite_x=True, workers=1
+        )
+        grid = np.zeros((n_frames, rows, cols), np.complex64)
+        grid[:, self._pupil_rows] = along_x
+        field = scipy.fft.ifft(grid, axis=-2, norm="forward", overwrite_x=True, workers=1)
+        return field.reshape(n_frames, self.n_outputs)
 
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
         if self._modes is None:
             return DenseMedium.intensity_of(self, product)
-        return super().intensity_of(product)
+        k = self.n_coefficients
+        field = self._field_of_parts(product[:, :k], product[:, k:])
+        intensity = np.square(field.real)
+        intensity += np.square(field.imag)
+        return intensity
 
     def describe(self) -> dict[str, object]:
         described = {**super().describe(), "grain_px": self.grain_px}

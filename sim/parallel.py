@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 # Work is always cut into this many chunks, whatever the core count, so that seeded noise streams
 # (one per chunk) give the same frames on every machine.
@@ -24,12 +27,58 @@ def chunk_bounds(n_rows: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(int(e) for e in edges))
 
 
-def map_row_chunks(work: Callable[[int, int, int], None], n_rows: int) -> None:
-    """Call `work(chunk_index, start, stop)` for each row chunk, in parallel; re-raises the first error."""
+def map_row_chunks(work: Callable[[int, int, int], None], n_rows: int, blas_in_chunks: bool = False) -> None:
+    """Call `work(chunk_index, start, stop)` for each row chunk, in parallel; re-raises the first error.
+
+    `blas_in_chunks`: each chunk makes its own matrix products, so BLAS runs one thread per call while the
+    chunks run. Otherwise a GEMM on all cores followed by elementwise work on all cores leaves BLAS's idle
+    workers spinning on the cores the elementwise threads need (measured: 30-50 % slower post-processing).
+    """
     bounds = chunk_bounds(n_rows)
     if len(bounds) == 1:
         work(0, 0, n_rows)
         return
-    futures = [_pool.submit(work, i, start, stop) for i, (start, stop) in enumerate(bounds)]
-    for future in futures:
-        future.result()
+    with one_blas_thread() if blas_in_chunks else _no_limit():
+        futures = [_pool.submit(work, i, start, stop) for i, (start, stop) in enumerate(bounds)]
+        for future in futures:
+            future.result()
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: list[object] = []
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread per call while the block runs (nested and concurrent uses share one limit).
+
+    The limit is process-wide (BLAS has no per-call setting): another thread's matrix product during the
+    block also runs on one core."""
+    global _blas_users
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter[:] = [_controller().limit(limits=1, user_api="blas")]
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.pop().restore_original_limits()
+
+
+@contextmanager
+def _no_limit() -> Iterator[None]:
+    yield
+
+
+_controllers: list[ThreadpoolController] = []
+
+
+def _controller() -> ThreadpoolController:
+    """Built on first use, after numpy's BLAS is loaded."""
+    if not _controllers:
+        _controllers.append(ThreadpoolController())
+    return _controllers[0]
