@@ -20,6 +20,7 @@ from acquisition.targets.selection import ChosenIndices
 from drivers import DmdGeometry
 
 _STATS_SAMPLE = 500
+_CACHED_TARGETS = 4096  # prepared targets kept (4096 of 64x64 float32: 64 MB)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,11 @@ class RowMaker:
         self._spec = plan.placement_spec()
         self._placements = self._draw(0)
         self.binarize = None if plan.display == "gray" else plan.display
-        self._cache: dict[int, np.ndarray] = {}
+        # Prepared targets by target-list row, for plans that cycle through a list: one array, so a block
+        # takes its targets in one indexing step. Rows past `_CACHED_TARGETS` are prepared each time.
+        n_cached = min(n_targets, _CACHED_TARGETS)
+        self._prepared = np.empty((n_cached, *plan.target_shape), np.float32)
+        self._is_prepared = np.zeros(n_cached, bool)
 
     def _draw(self, n: int) -> Placements:
         plan = self.plan
@@ -75,18 +80,26 @@ class RowMaker:
         return fields
 
     def prepared(self, list_row: int) -> np.ndarray:
-        """The prepared target of one row of the target list, cached for plans that cycle."""
-        image = self._cache.get(list_row)
-        if image is None:
-            raw = self.source.image(int(self.target_list[self._offset + list_row]))
-            image = prepare(raw, self.plan.target_shape)
-            if len(self._cache) < 4096:
-                self._cache[list_row] = image
-        return image
+        """The prepared target of one row of the target list."""
+        raw = self.source.image(int(self.target_list[self._offset + list_row]))
+        return prepare(raw, self.plan.target_shape)
+
+    def _targets(self, target_index: np.ndarray) -> np.ndarray:
+        cached = target_index < len(self._is_prepared)
+        for i in np.unique(target_index[cached][~self._is_prepared[target_index[cached]]]):
+            self._prepared[i] = self.prepared(int(i))
+            self._is_prepared[i] = True
+        if cached.all():
+            return self._prepared[target_index]
+        images = np.empty((len(target_index), *self.plan.target_shape), np.float32)
+        images[cached] = self._prepared[target_index[cached]]
+        for k in np.flatnonzero(~cached):
+            images[k] = self.prepared(int(target_index[k]))
+        return images
 
     def make(self, rows: range) -> RowBlock:
         target_index = self.plan.target_index(rows)
-        images = np.stack([self.prepared(int(i)) for i in target_index])
+        images = self._targets(target_index)
         placements = self.placements(rows)
         macropixels, displayed = render_block(images, placements, None, self.geometry.side_macropixels, self.binarize)
         levels = to_dmd_levels(macropixels, binary=self.binarize is not None)

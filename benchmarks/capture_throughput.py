@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.frame_capture import SequenceCapture
 from acquisition.plan import CapturePlan
 from acquisition.scheduler import CaptureDevices, CaptureRun
 from benchmarks.common import report
@@ -48,6 +49,8 @@ def software_overhead(folder: Path, n_frames: int) -> tuple[float, float]:
     path = folder / "overhead.h5"
     path.unlink(missing_ok=True)
     run = CaptureRun(plan, devices, path, bench={}, medium=None)
+    if not isinstance(run.capture, SequenceCapture):  # step mode would measure another engine path
+        raise RuntimeError(f"the null DMD was driven in {type(run.capture).__name__}, not sequence mode")
     started, cpu_started = time.perf_counter(), time.process_time()
     result = run.run()
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started

@@ -48,6 +48,8 @@ class NullDMD(DMD):
     identity = property(lambda self: _identity("dmd"))
     mirror_shape = property(lambda self: self._shape)
     max_pattern_rate_hz = property(lambda self: 1e6 / 44.0)
+    # A sequencer with a trigger output (`drivers.TriggeredSequences`): the engine runs it in sequence mode.
+    trigger_out_line = property(lambda self: "null")
 
     def show(self, pattern: np.ndarray) -> None:
         pass

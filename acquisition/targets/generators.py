@@ -88,7 +88,7 @@ def draw_binary(rng: np.random.Generator, size_px: int) -> np.ndarray:
     density = rng.uniform(0.1, 0.9)
     cells = -(-size_px // cell)
     coarse = rng.random((cells, cells)) < density
-    return np.kron(coarse, np.ones((cell, cell), dtype=bool))[:size_px, :size_px].astype(np.float32)
+    return coarse.repeat(cell, axis=0).repeat(cell, axis=1)[:size_px, :size_px].astype(np.float32)
 
 
 def draw_natural_patch(rng: np.random.Generator, size_px: int) -> np.ndarray:

@@ -203,3 +203,26 @@ def test_target_offset_gives_disjoint_train_and_test_targets(small_bench: Bench)
     train_sources = set(train.make(range(160)).fields["source_index"].tolist())
     test_sources = set(test.make(range(40)).fields["source_index"].tolist())
     assert len(train_sources) == 80 and len(test_sources) == 20 and not train_sources & test_sources
+
+
+@pytest.mark.parametrize("cached_targets", [0, 7, 4096])
+def test_cycled_targets_are_the_same_whether_cached_or_prepared_again(
+    small_bench: Bench, monkeypatch: pytest.MonkeyPatch, cached_targets: int
+) -> None:
+    """A list of 20 targets cycled over 50 rows: every row shows the target its list row names, whether the
+    list fits the prepared-target cache, overflows it or there is none."""
+    from acquisition import rows as rows_module
+
+    monkeypatch.setattr(rows_module, "_CACHED_TARGETS", cached_targets)
+    geometry = small_bench.geometry
+    maker = rows_module.RowMaker(plan(targets="mnist", n_frames=50, n_targets=20), geometry, geometry.mirror_shape)
+    first, second = maker.make(range(0, 30)), maker.make(range(30, 50))
+    index = np.concatenate([first.target_index, second.target_index])
+    assert index.tolist() == [row % 20 for row in range(50)]
+    expected = np.stack([maker.prepared(int(i)) for i in range(20)])
+    fresh = rows_module.RowMaker(plan(targets="mnist", n_frames=50, n_targets=20), geometry, geometry.mirror_shape)
+    assert np.array_equal(
+        fresh.make(range(0, 50)).fields["source_index"],
+        np.concatenate([first.fields["source_index"], second.fields["source_index"]]),
+    )
+    assert np.array_equal(maker._targets(index), expected[index])
