@@ -9,8 +9,9 @@ followed by a fixed linear transform from coefficients to the camera's complex f
   speckle whose grain is set by a pupil has only as many degrees of freedom as the pupil has modes (about
   pi r^2 N: 3,400 of 16,384 pixels at a 2-pixel grain), so the GEMM shrinks by N / modes.
 
-The complex field is made in one place, `field_of`: a term added to the field (a ballistic fraction, say)
-belongs there or in `project`, and then reaches every path (fields, intensities and the camera's fast path).
+The complex field is made in one place, `field_of` (for the band-limited medium, the `_field_of_parts` it and
+`intensity_of` share): a term added to the field (a ballistic fraction, say) belongs there or in `project`, and
+then reaches every path (fields, intensities and the camera's fast path).
 """
 
 from __future__ import annotations

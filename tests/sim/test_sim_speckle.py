@@ -263,6 +263,23 @@ def test_band_limited_medium_is_the_pupil_modes() -> None:
     assert band.intensities(np.ones((1, N_INPUTS), np.float32)).mean() == pytest.approx(1.0, rel=0.05)
 
 
+@pytest.mark.parametrize("shape", [(32, 32), (24, 40)])
+def test_band_limited_field_is_the_inverse_fft_of_the_whole_grid(shape: tuple[int, int]) -> None:
+    """The two-stage inverse FFT that skips the pupil's empty rows gives the field of the plain 2-D inverse FFT
+    of the modes placed in the whole Fourier grid (square and oblong cameras)."""
+    band = RandomTransmissionMatrix(N_INPUTS, shape, seed=43, grain_px=2.5)
+    coefficients = band.coefficients(lit(64, seed=3)[None].repeat(3, axis=0)).astype(np.complex64)
+    grid = np.zeros((3, shape[0] * shape[1]), np.complex128)
+    grid[:, band.pupil_modes] = coefficients
+    expected = np.fft.ifft2(grid.reshape(3, *shape), norm="forward").reshape(3, -1)
+    field = band.field_of(coefficients)
+    assert np.abs(field - expected).max() < 1e-5 * np.abs(expected).max()
+    product = band.project(lit(64, seed=3)[None])
+    assert np.allclose(
+        band.intensity_of(product.copy()), np.abs(expected[:1]) ** 2, rtol=0, atol=1e-5 * np.abs(expected).max() ** 2
+    )
+
+
 def test_representation_is_checked() -> None:
     with pytest.raises(ValueError, match="representation must be one of"):
         RandomTransmissionMatrix(N_INPUTS, SHAPE, seed=1, representation="sparse")
