@@ -27,7 +27,7 @@ from sim.torch_backend import COMPUTE_NUMPY
 
 _PIECE_PIXELS = 2**18
 _GEMM_ROWS = 256
-_MIN_ROWS_PER_CORE_GEMM = 64  # fewer frames per core: one shared GEMM (measured at 16 and 67 frames per core)
+_MIN_ROWS_PER_CORE_GEMM = 128  # fewer frames per core: one shared GEMM (OpenBLAS packs the whole matrix per call)
 
 
 class SimulatedCamera(Camera):
@@ -248,8 +248,9 @@ class SimulatedCamera(Camera):
             flat_out = out.reshape(len(rows), -1)
             # With enough frames each core takes its own through the whole path: GEMMs of up to `_GEMM_ROWS`
             # frames, then field, intensity and noise in pieces of a few frames that stay in the core's cache.
-            # With few frames a GEMM per core would stream the whole matrix once per core (memory-bound), so
-            # one GEMM on all cores comes first.
+            # With few frames per core, a GEMM per core costs more than it saves: OpenBLAS copies (packs) the
+            # whole matrix on every call, so one GEMM on all cores comes first (measured: 67 frames per core
+            # against a 445 MB medium ran 2.5x slower per core than shared).
             per_core = len(rows) >= N_CHUNKS * _MIN_ROWS_PER_CORE_GEMM
             shared = None if per_core else medium.project(planes)
             piece = max(1, _PIECE_PIXELS // medium.n_outputs)
