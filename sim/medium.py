@@ -9,9 +9,9 @@ followed by a fixed linear transform from coefficients to the camera's complex f
   speckle whose grain is set by a pupil has only as many degrees of freedom as the pupil has modes (about
   pi r^2 N: 3,400 of 16,384 pixels at a 2-pixel grain), so the GEMM shrinks by N / modes.
 
-The complex field is made in one place, `field_of` (for the band-limited medium, the `_field_of_parts` it and
-`intensity_of` share): a term added to the field (a ballistic fraction, say) belongs there or in `project`, and
-then reaches every path (fields, intensities and the camera's fast path).
+The complex field is made in one place, `field_of` (for the band-limited medium, the `_field_of_parts` that it
+and `_field_of_product` share): a term added to the field (a ballistic fraction, say) belongs there or in
+`project`, and then reaches every path (fields, intensities and the camera's fast path).
 """
 
 from __future__ import annotations
@@ -118,13 +118,17 @@ class Medium(ABC):
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
         """|field|^2 float32 `[frame, pixel]` from rows of `project` (which it may overwrite and return a view
         of). Called on row chunks in parallel, so it must not use more than one core itself."""
-        k = self.n_coefficients
-        coefficients = np.empty((len(product), k), np.complex64)
-        coefficients.real, coefficients.imag = product[:, :k], product[:, k:]
-        field = self.field_of(coefficients)
+        field = self._field_of_product(product)
         intensity = np.square(field.real)
         intensity += np.square(field.imag)
         return intensity
+
+    def _field_of_product(self, product: np.ndarray) -> np.ndarray:
+        """Complex fields `[frame, pixel]` of rows of `project` (real parts, then imaginary parts)."""
+        k = self.n_coefficients
+        coefficients = np.empty((len(product), k), np.complex64)
+        coefficients.real, coefficients.imag = product[:, :k], product[:, k:]
+        return self.field_of(coefficients)
 
     def intensities(self, inputs: np.ndarray) -> np.ndarray:
         """|T x|^2 `[frame, pixel]` float32 for real inputs `[frame, input]`."""
@@ -272,14 +276,16 @@ class RandomTransmissionMatrix(Medium):
         field = scipy.fft.ifft(grid, axis=-2, norm="forward", overwrite_x=True, workers=1)
         return field.reshape(n_frames, self.n_outputs)
 
+    def _field_of_product(self, product: np.ndarray) -> np.ndarray:
+        if self._modes is None:
+            return super()._field_of_product(product)
+        k = self.n_coefficients
+        return self._field_of_parts(product[:, :k], product[:, k:])
+
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
         if self._modes is None:
             return DenseMedium.intensity_of(self, product)
-        k = self.n_coefficients
-        field = self._field_of_parts(product[:, :k], product[:, k:])
-        intensity = np.square(field.real)
-        intensity += np.square(field.imag)
-        return intensity
+        return super().intensity_of(product)
 
     def describe(self) -> dict[str, object]:
         described = {**super().describe(), "grain_px": self.grain_px}

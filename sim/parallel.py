@@ -3,12 +3,13 @@ so the post-processing after a GEMM uses every core, as the GEMM itself does."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -38,7 +39,7 @@ def map_row_chunks(work: Callable[[int, int, int], None], n_rows: int, blas_in_c
     if len(bounds) == 1:
         work(0, 0, n_rows)
         return
-    with one_blas_thread() if blas_in_chunks else _no_limit():
+    with one_blas_thread() if blas_in_chunks else nullcontext():
         futures = [_pool.submit(work, i, start, stop) for i, (start, stop) in enumerate(bounds)]
         for future in futures:
             future.result()
@@ -69,16 +70,7 @@ def one_blas_thread() -> Iterator[None]:
                 _blas_limiter.pop().restore_original_limits()
 
 
-@contextmanager
-def _no_limit() -> Iterator[None]:
-    yield
-
-
-_controllers: list[ThreadpoolController] = []
-
-
+@functools.cache
 def _controller() -> ThreadpoolController:
     """Built on first use, after numpy's BLAS is loaded."""
-    if not _controllers:
-        _controllers.append(ThreadpoolController())
-    return _controllers[0]
+    return ThreadpoolController()
