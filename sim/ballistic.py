@@ -35,6 +35,11 @@ class BallisticMixture(Medium):
     def __init__(self, scattered: Medium, eta: float) -> None:
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"the ballistic fraction eta must lie in [0, 1], got {eta}")
+        if scattered.n_coefficients != scattered.n_outputs:
+            raise ValueError(
+                f"ballistic light is added pixel by pixel: the scattered medium must hold every camera pixel "
+                f"(representation 'dense'), not {scattered.n_coefficients} {scattered.representation} coefficients"
+            )
         side = round(float(np.sqrt(scattered.n_inputs)))
         if side * side != scattered.n_inputs:
             raise ValueError(f"ballistic light needs a square DMD area, not {scattered.n_inputs} inputs")

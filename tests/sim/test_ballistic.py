@@ -63,3 +63,10 @@ def test_a_bench_with_ballistic_light_builds_and_describes_its_medium() -> None:
     described = medium.describe()
     assert described["ballistic_fraction"] == 0.3 and len(described["checksum_sha256"]) == 64
     assert medium.matrix.shape == (16 * 16, 2 * 32 * 32)
+
+
+def test_a_band_limited_medium_is_refused_with_the_reason() -> None:
+    """Mixing needs a matrix to every camera pixel; pupil modes are refused in one line, not by a shape error."""
+    band = RandomTransmissionMatrix(16 * 16, (32, 32), seed=3, grain_px=2.0, representation="band_limited")
+    with pytest.raises(ValueError, match="dense"):
+        BallisticMixture(band, 0.3)
