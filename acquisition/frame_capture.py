@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from drivers import DMD, Camera, DeviceError, DmdGeometry, FrameBlock, TriggerMode
+from speckle_lab.drivers import DMD, Camera, DeviceError, DmdGeometry, FrameBlock, TriggerMode
 
 
 class FrameGapError(DeviceError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from drivers import DeviceError, Laser
+from speckle_lab.drivers import DeviceError, Laser
 
 log = logging.getLogger("speckle_lab.safety")
 

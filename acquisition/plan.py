@@ -10,8 +10,8 @@ from typing import Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from acquisition.targets import PlacementSpec
-from acquisition.targets.prepare import BinarizeMode
+from speckle_lab.acquisition.targets import PlacementSpec
+from speckle_lab.acquisition.targets.prepare import BinarizeMode
 
 # The DMD display modes: 8-bit gray levels, or one of the binarisations (the one list; the CLI and the panel
 # offer exactly these).

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.datafile.layout import EVENT_DTYPE, FEW_FRAMES_CHUNK, VECTOR_CHUNK_ROWS, image_chunks
-from acquisition.datafile.space import EVENT_HEADROOM_BYTES, METADATA_MARGIN_BYTES
-from acquisition.plan import CapturePlan
-from acquisition.text import format_bytes, format_duration
+from speckle_lab.acquisition.datafile.layout import EVENT_DTYPE, FEW_FRAMES_CHUNK, VECTOR_CHUNK_ROWS, image_chunks
+from speckle_lab.acquisition.datafile.space import EVENT_HEADROOM_BYTES, METADATA_MARGIN_BYTES
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.text import format_bytes, format_duration
 
 #: An empty capture file's own structure (superblock, groups, metadata, counters): measured about 42 KiB.
 _EMPTY_FILE_BYTES = 64 << 10

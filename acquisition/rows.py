@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acquisition.plan import CapturePlan
-from acquisition.targets import (
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.targets import (
     Placements,
     draw_placements,
     open_source,
@@ -16,8 +16,8 @@ from acquisition.targets import (
     target_set_stats,
     to_dmd_levels,
 )
-from acquisition.targets.selection import ChosenIndices
-from drivers import DmdGeometry
+from speckle_lab.acquisition.targets.selection import ChosenIndices
+from speckle_lab.drivers import DmdGeometry
 
 _STATS_SAMPLE = 500
 _CACHED_TARGETS = 4096  # prepared targets kept (4096 of 64x64 float32: 64 MB)

@@ -15,19 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.control import CaptureAborted, CaptureControl
-from acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
-from acquisition.datafile.layout import EventKind
-from acquisition.datafile.lock import WriterLock
-from acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
-from acquisition.killpoints import kill_point
-from acquisition.laser_safety import LaserOffFailed, switch_off
-from acquisition.plan import CapturePlan
-from acquisition.preflight import Preflight, preflight
-from acquisition.rows import RowBlock, RowMaker
-from acquisition.text import resume_command
-from drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
-from drivers.capabilities import TriggeredSequences
+from speckle_lab.acquisition.control import CaptureAborted, CaptureControl
+from speckle_lab.acquisition.datafile import CaptureReader, CaptureWriter, FrameRows, RunMetadata
+from speckle_lab.acquisition.datafile.layout import EventKind
+from speckle_lab.acquisition.datafile.lock import WriterLock
+from speckle_lab.acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
+from speckle_lab.acquisition.killpoints import kill_point
+from speckle_lab.acquisition.laser_safety import LaserOffFailed, switch_off
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.preflight import Preflight, preflight
+from speckle_lab.acquisition.rows import RowBlock, RowMaker
+from speckle_lab.acquisition.text import resume_command
+from speckle_lab.drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
+from speckle_lab.drivers.capabilities import TriggeredSequences
 
 
 class CaptureError(RuntimeError):

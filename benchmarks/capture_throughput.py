@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.frame_capture import SequenceCapture
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureDevices, CaptureRun
 from benchmarks.common import report
 from benchmarks.null_devices import NullCamera, NullDMD, NullLaser
-from drivers import DmdGeometry, TriggerMode
-from lab.bench import build_bench
-from lab.bench_config import load_bench
-from lab.capture_service import make_run
+from speckle_lab.acquisition.frame_capture import SequenceCapture
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureDevices, CaptureRun
+from speckle_lab.drivers import DmdGeometry, TriggerMode
+from speckle_lab.lab.bench import build_bench
+from speckle_lab.lab.bench_config import load_bench
+from speckle_lab.lab.capture_service import make_run
 
 DMD_RATE_FPS = 1e6 / 44.0
 OVERHEAD_TARGET_FPS = 2 * DMD_RATE_FPS

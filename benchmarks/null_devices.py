@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers import DMD, Camera, DeviceIdentity, Frame, FrameBlock, Laser, LaserStatus, Roi, TriggerMode
+from speckle_lab.drivers import DMD, Camera, DeviceIdentity, Frame, FrameBlock, Laser, LaserStatus, Roi, TriggerMode
 
 
 def _identity(kind: str) -> DeviceIdentity:

@@ -21,12 +21,12 @@ import time
 import numpy as np
 
 from benchmarks.common import interleaved, report
-from drivers import DmdGeometry, TriggerMode
-from sim.camera import SimulatedCamera
-from sim.dmd import SimulatedDMD
-from sim.laser import SimulatedLaser
-from sim.medium import RandomTransmissionMatrix
-from sim.table import OpticalTable
+from speckle_lab.drivers import DmdGeometry, TriggerMode
+from speckle_lab.sim.camera import SimulatedCamera
+from speckle_lab.sim.dmd import SimulatedDMD
+from speckle_lab.sim.laser import SimulatedLaser
+from speckle_lab.sim.medium import RandomTransmissionMatrix
+from speckle_lab.sim.table import OpticalTable
 
 TARGET_RATIO = 3.0
 TARGET_REFERENCE_MB = 600

@@ -26,14 +26,14 @@ import torch
 from torch import nn
 
 from benchmarks.common import interleaved, report
-from model.config import ModelConfig, TrainConfig
-from model.data import MemoryFrames, prepare_data
-from model.inference import autocast
-from model.losses import make_loss
-from model.progress import EpochProgress
-from model.sources import ArraySource
-from model.trainer import resolve_device, resolve_precision, run_epoch
-from model.unet import build_unet
+from speckle_lab.model.config import ModelConfig, TrainConfig
+from speckle_lab.model.data import MemoryFrames, prepare_data
+from speckle_lab.model.inference import autocast
+from speckle_lab.model.losses import make_loss
+from speckle_lab.model.progress import EpochProgress
+from speckle_lab.model.sources import ArraySource
+from speckle_lab.model.trainer import resolve_device, resolve_precision, run_epoch
+from speckle_lab.model.unet import build_unet
 
 TARGET_OVERHEAD = 0.10
 SPECKLE, TARGET_SHAPE = (128, 128), (32, 32)

@@ -73,9 +73,9 @@ def scale_worker(out: Path, frames: int, batch: int, epochs: int) -> None:
     """One process of the scaling run: the trainer's train(), timed per epoch from its own history."""
     import torch
 
-    from model.config import TrainConfig
-    from model.sources import ArraySource
-    from model.trainer import train
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.sources import ArraySource
+    from speckle_lab.model.trainer import train
 
     torch.set_num_threads(1)
     config = TrainConfig(
@@ -116,7 +116,7 @@ def scaling(frames: int, batch: int, epochs: int, repeats: int) -> dict[str, obj
 
 # -- 2. streamed against in-memory ---------------------------------------------------------------------
 def write_capture(path: Path, n: int, block: int = 256) -> None:
-    from acquisition.datafile import CaptureWriter, FrameRows, RunMetadata
+    from speckle_lab.acquisition.datafile import CaptureWriter, FrameRows, RunMetadata
 
     metadata = RunMetadata(plan={}, bench={}, devices=[], medium=None, target_stats={}, n_planned=n)
     with CaptureWriter.create(
@@ -139,12 +139,12 @@ def stream_worker(path: Path, out: Path, budget_mb: float, batch: int, batches: 
     import torch
 
     from benchmarks.common import interleaved
-    from model.config import TrainConfig
-    from model.data import MemoryFrames, StreamFrames, frame_bytes, prepare_data
-    from model.losses import make_loss
-    from model.sources import ArraySource, open_captures
-    from model.trainer import run_epoch
-    from model.unet import build_unet
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.data import MemoryFrames, StreamFrames, frame_bytes, prepare_data
+    from speckle_lab.model.losses import make_loss
+    from speckle_lab.model.sources import ArraySource, open_captures
+    from speckle_lab.model.trainer import run_epoch
+    from speckle_lab.model.unet import build_unet
 
     base = TrainConfig(
         batch_size=batch,

@@ -23,9 +23,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from acquisition.datafile import CaptureWriter, FrameRows
-from acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
 from benchmarks.common import interleaved, report
+from speckle_lab.acquisition.datafile import CaptureWriter, FrameRows
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
 
 TARGET_FRAMES_PER_S = 22_700
 TARGET_RATIO = 0.8

@@ -1,11 +1,11 @@
 """Device contracts (`Laser`, `DMD`, `Camera`) and real backends. Knows nothing of simulation."""
 
-from drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMode
-from drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
-from drivers.device import Device, DeviceIdentity
-from drivers.dmd import DMD, DmdGeometry
-from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
-from drivers.laser import Laser, LaserStatus
+from speckle_lab.drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMode
+from speckle_lab.drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
+from speckle_lab.drivers.device import Device, DeviceIdentity
+from speckle_lab.drivers.dmd import DMD, DmdGeometry
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers.laser import Laser, LaserStatus
 
 __all__ = [
     "DMD",

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from drivers.capabilities import RegionOfInterest
-from drivers.device import Device, DeviceIdentity
-from drivers.errors import OutOfRange
+from speckle_lab.drivers.capabilities import RegionOfInterest
+from speckle_lab.drivers.device import Device, DeviceIdentity
+from speckle_lab.drivers.errors import OutOfRange
 
 
 class TriggerMode(enum.StrEnum):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
-    from drivers.camera import Roi
+    from speckle_lab.drivers.camera import Roi
 
 
 @runtime_checkable

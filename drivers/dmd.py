@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from drivers.capabilities import TriggeredSequences
-from drivers.device import Device, DeviceIdentity
-from drivers.errors import OutOfRange
+from speckle_lab.drivers.capabilities import TriggeredSequences
+from speckle_lab.drivers.device import Device, DeviceIdentity
+from speckle_lab.drivers.errors import OutOfRange
 
 
 @dataclass(frozen=True)

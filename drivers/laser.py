@@ -6,8 +6,8 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.device import Device, DeviceIdentity
-from drivers.errors import OutOfRange
+from speckle_lab.drivers.device import Device, DeviceIdentity
+from speckle_lab.drivers.errors import OutOfRange
 
 
 @dataclass(frozen=True)

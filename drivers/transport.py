@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
-from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 
 try:  # pyserial's reset_input_buffer raises termios.error, not OSError, on a vanished POSIX port
     import termios

@@ -23,16 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acquisition.datafile import CaptureReader
-from acquisition.preflight import Preflight, format_bytes, format_duration
-from gui import theme
-from gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
-from gui.controller import LabController
-from gui.errors import Problem, describe
-from gui.plan_card import PlanCard
-from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
-from lab.capture_service import load_queue, stored_plan_and_bench
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.preflight import Preflight, format_bytes, format_duration
+from speckle_lab.gui import theme
+from speckle_lab.gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.errors import Problem, describe
+from speckle_lab.gui.plan_card import PlanCard
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
+from speckle_lab.lab.capture_service import load_queue, stored_plan_and_bench
 
 DRIFT_FLOOR = 0.99  # the drift plot's fixed lower bound; it extends only when a correlation falls below it
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui import theme
-from gui.controller import LabController
-from gui.log_panel import install_log_file
-from gui.main_window import MainWindow
-from gui.settings import APPLICATION, ORGANIZATION, Settings
+from speckle_lab.gui import theme
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.log_panel import install_log_file
+from speckle_lab.gui.main_window import MainWindow
+from speckle_lab.gui.settings import APPLICATION, ORGANIZATION, Settings
 
 
 def qt_binding_problem() -> str | None:
@@ -35,13 +35,13 @@ def warm_up() -> None:
     """Import what the worker threads would otherwise import mid-run: an import holds the interpreter lock
     and would stall the window. torch is among them: the Reconstruct page runs the net in this process (on a
     worker thread); training runs in its own process."""
-    import acquisition.targets.bundled
-    import acquisition.targets.diversity
-    import acquisition.targets.files
-    import acquisition.targets.generators
-    import acquisition.targets.prepare  # noqa: F401
-    import model.evaluate
-    import model.metrics  # noqa: F401
+    import speckle_lab.acquisition.targets.bundled
+    import speckle_lab.acquisition.targets.diversity
+    import speckle_lab.acquisition.targets.files
+    import speckle_lab.acquisition.targets.generators
+    import speckle_lab.acquisition.targets.prepare
+    import speckle_lab.model.evaluate
+    import speckle_lab.model.metrics  # noqa: F401
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -89,10 +89,10 @@ class SignalExit:
         first = self.signum is None
         self.signum = signum
         name = signal.Signals(signum).name
-        logging.getLogger("gui").warning("%s received: laser off, capture aborted, closing", name)
+        logging.getLogger(__name__).warning("%s received: laser off, capture aborted, closing", name)
         if first:
             if not self.window.controller.laser_off_now():
-                logging.getLogger("gui").error("%s: the laser could not be confirmed off", name)
+                logging.getLogger(__name__).error("%s: the laser could not be confirmed off", name)
             self.window.close()
 
     @property
@@ -116,7 +116,7 @@ def main(bench_path: Path | None = None, settings: Settings | None = None) -> in
     window = create_window(bench_path, settings)
     signals = close_on_ctrl_c(window)
     if log_file is not None:
-        logging.getLogger("gui").info("log file: %s", log_file)
+        logging.getLogger(__name__).info("log file: %s", log_file)
     window.show()
     try:
         code = app.exec()

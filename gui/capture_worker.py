@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Signal
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureReader
-from acquisition.scheduler import CaptureProgress, CaptureRun
-from gui.device_worker import LaserState, read_laser
-from gui.errors import Problem, describe
-from gui.thread_runner import ThreadRunner
-from lab.bench import Bench
-from lab.capture_queue import CaptureJob, CaptureQueue
-from lab.logging_setup import capture_log
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.scheduler import CaptureProgress, CaptureRun
+from speckle_lab.gui.device_worker import LaserState, read_laser
+from speckle_lab.gui.errors import Problem, describe
+from speckle_lab.gui.thread_runner import ThreadRunner
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
+from speckle_lab.lab.logging_setup import capture_log
 
 UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
 LASER_SAMPLE_INTERVAL_S = 0.5

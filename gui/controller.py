@@ -13,15 +13,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from acquisition.plan import CapturePlan
-from gui.capture_worker import CaptureJob, CaptureRunner, JobReport
-from gui.device_worker import BenchInfo, DeviceWorker
-from gui.errors import Problem
-from gui.patterns import PatternRequest
-from gui.training_worker import TrainingRunner
-from lab.training_service import TrainingJob
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
+from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker
+from speckle_lab.gui.errors import Problem
+from speckle_lab.gui.patterns import PatternRequest
+from speckle_lab.gui.training_worker import TrainingRunner
+from speckle_lab.lab.training_service import TrainingJob
 
-log = logging.getLogger("gui.controller")
+log = logging.getLogger(__name__)
 
 TRAINING_EXIT_GRACE_MS = 15_000  # after "quit", a child that has not exited by then is killed
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-from gui.errors import Problem, describe
-from lab.bench_session import (
+from speckle_lab.gui.errors import Problem, describe
+from speckle_lab.lab.bench_session import (
     BenchClosed,
     BenchInfo,
     BenchLent,

@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from acquisition.targets import list_sources
-from gui.controller import LabController
-from gui.device_worker import BenchInfo, CameraState, LaserState
-from gui.fields import NumberField
-from gui.live_view import LiveView
-from gui.patterns import PATTERN_NAMES, PatternRequest
-from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+from speckle_lab.acquisition.targets import list_sources
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.device_worker import BenchInfo, CameraState, LaserState
+from speckle_lab.gui.fields import NumberField
+from speckle_lab.gui.live_view import LiveView
+from speckle_lab.gui.patterns import PATTERN_NAMES, PatternRequest
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
 
 
 def source_names() -> list[str]:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from acquisition.datafile import CaptureFileError
-from acquisition.plan import PlanError
-from acquisition.scheduler import CaptureError
-from acquisition.targets import TargetSpecError
-from lab.bench_session import DEVICE_ERRORS
-from lab.config_errors import BenchConfigError
-from lab.training_service import TrainingError
+from speckle_lab.acquisition.datafile import CaptureFileError
+from speckle_lab.acquisition.plan import PlanError
+from speckle_lab.acquisition.scheduler import CaptureError
+from speckle_lab.acquisition.targets import TargetSpecError
+from speckle_lab.lab.bench_session import DEVICE_ERRORS
+from speckle_lab.lab.config_errors import BenchConfigError
+from speckle_lab.lab.training_service import TrainingError
 
-log = logging.getLogger("gui")
+log = logging.getLogger(__name__)
 
 DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange = (
     DEVICE_ERRORS[k] for k in ("disconnected", "error", "timeout", "laser_fault", "out_of_range")

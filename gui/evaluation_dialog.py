@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets import button, label
+from speckle_lab.gui.widgets import button, label
 
 
 class EvaluationDialog(QDialog):

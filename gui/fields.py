@@ -13,10 +13,10 @@ import math
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QWidget
 
-from gui import theme
-from gui.widgets import label
+from speckle_lab.gui import theme
+from speckle_lab.gui.widgets import label
 
-log = logging.getLogger("gui.fields")
+log = logging.getLogger(__name__)
 
 
 def format_number(value: float, decimals: int) -> str:

@@ -16,11 +16,11 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from gui.device_worker import LiveFrame
-from gui.settings import Settings
-from gui.widgets import Metric, button, label
+from speckle_lab.gui.device_worker import LiveFrame
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Metric, button, label
 
-log = logging.getLogger("gui.live_view")
+log = logging.getLogger(__name__)
 
 
 def save_snapshot(pixels: np.ndarray, png_path: Path, levels: tuple[float, float]) -> Path:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit
 
-from lab.logging_setup import LIBRARY_LOGGERS, rotating_user_log, user_log_dir
+from speckle_lab.lab.logging_setup import LIBRARY_LOGGERS, rotating_user_log, user_log_dir
 
 PANEL_LINES = 2000
 
@@ -30,7 +30,7 @@ def install_log_file() -> Path | None:
     try:
         path, _ = rotating_user_log()
     except OSError as error:
-        logging.getLogger("gui").warning("no log file in %s: %s", user_log_dir(), error)
+        logging.getLogger(__name__).warning("no log file in %s: %s", user_log_dir(), error)
         return None
     return path
 

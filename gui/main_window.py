@@ -24,20 +24,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import icons, theme
-from gui.acquisition_panel import AcquisitionPanel
-from gui.capture_worker import CaptureUpdate, JobReport
-from gui.controller import LabController
-from gui.device_worker import BenchInfo, LaserState
-from gui.devices_panel import DevicesPanel, laser_pill
-from gui.errors import Problem
-from gui.log_panel import LogPanel
-from gui.reconstruct_panel import ReconstructPanel
-from gui.settings import Settings
-from gui.training_panel import TrainingPanel
-from gui.widgets import Banner, Pill, button, label
+from speckle_lab.gui import icons, theme
+from speckle_lab.gui.acquisition_panel import AcquisitionPanel
+from speckle_lab.gui.capture_worker import CaptureUpdate, JobReport
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.device_worker import BenchInfo, LaserState
+from speckle_lab.gui.devices_panel import DevicesPanel, laser_pill
+from speckle_lab.gui.errors import Problem
+from speckle_lab.gui.log_panel import LogPanel
+from speckle_lab.gui.reconstruct_panel import ReconstructPanel
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.training_panel import TrainingPanel
+from speckle_lab.gui.widgets import Banner, Pill, button, label
 
-log = logging.getLogger("gui.window")
+log = logging.getLogger(__name__)
 
 LASER_OFF_KEYS = "Ctrl+L"
 

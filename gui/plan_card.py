@@ -14,12 +14,12 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
-from gui.devices_panel import source_names
-from gui.fields import NumberField
-from gui.paths import default_data_dir, fresh_name
-from gui.settings import Settings
-from gui.widgets import Card, bound_form_rows, button, label
+from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
+from speckle_lab.gui.devices_panel import source_names
+from speckle_lab.gui.fields import NumberField
+from speckle_lab.gui.paths import default_data_dir, fresh_name
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Card, bound_form_rows, button, label
 
 
 class PlanCard(Card):

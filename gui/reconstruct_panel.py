@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import theme
-from gui.controller import LabController
-from gui.devices_panel import source_names
-from gui.fields import NumberField
-from gui.reconstruct_worker import ReconstructWorker
-from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Metric, button, label, metric_row
+from speckle_lab.gui import theme
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.devices_panel import source_names
+from speckle_lab.gui.fields import NumberField
+from speckle_lab.gui.reconstruct_worker import ReconstructWorker
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Card, ImageGrid, Metric, button, label, metric_row
 
 CANVAS_PX = 160
 

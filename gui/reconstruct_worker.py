@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from lab.reconstruction import Reconstructor, TargetPlacer, training_plan
+from speckle_lab.lab.reconstruction import Reconstructor, TargetPlacer, training_plan
 
-log = logging.getLogger("gui.reconstruct")
+log = logging.getLogger(__name__)
 
 
 class ReconstructWorker(QObject):

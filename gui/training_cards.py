@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from gui import theme
-from gui.paths import default_runs_dir, fresh_name
-from gui.settings import Settings
-from gui.widgets import Card, ImageGrid, Pill, bound_form_rows, button, label
-from model.metric_names import QUALITY_METRICS, Metric
+from speckle_lab.gui import theme
+from speckle_lab.gui.paths import default_runs_dir, fresh_name
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.widgets import Card, ImageGrid, Pill, bound_form_rows, button, label
+from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 N_SAMPLES = 4
 METRICS = tuple((str(m), m.short) for m in (*QUALITY_METRICS, Metric.DICE))  # (key, column header)

@@ -16,13 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.controller import LabController
-from gui.errors import Problem
-from gui.evaluation_dialog import EvaluationDialog
-from gui.paths import default_runs_dir
-from gui.settings import Settings
-from gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
-from lab.training_service import TrainingJob
+from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.errors import Problem
+from speckle_lab.gui.evaluation_dialog import EvaluationDialog
+from speckle_lab.gui.paths import default_runs_dir
+from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
+from speckle_lab.lab.training_service import TrainingJob
 
 SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the curves
 

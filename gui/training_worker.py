@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 
-from gui.errors import describe
-from gui.thread_runner import ThreadRunner
-from lab.training_service import TrainingError, TrainingJob, TrainingProcess
+from speckle_lab.gui.errors import describe
+from speckle_lab.gui.thread_runner import ThreadRunner
+from speckle_lab.lab.training_service import TrainingError, TrainingJob, TrainingProcess
 
 
 class TrainingRunner(ThreadRunner):

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import theme
-from gui.errors import Problem
-from gui.settings import Settings
+from speckle_lab.gui import theme
+from speckle_lab.gui.errors import Problem
+from speckle_lab.gui.settings import Settings
 
 INFO_SHOWN_MS = 10_000
 

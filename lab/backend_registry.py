@@ -24,8 +24,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from drivers import Device, OutOfRange
-from lab.config_errors import BenchConfigError
+from speckle_lab.drivers import Device, OutOfRange
+from speckle_lab.lab.config_errors import BenchConfigError
 
 ENTRY_POINT_GROUP = "speckle_lab.backends"
 Family = Literal["laser", "dmd", "camera"]
@@ -78,7 +78,7 @@ def plugin_backends() -> tuple[DeviceBackend, ...]:
             if not isinstance(item, DeviceBackend):
                 raise TypeError(
                     f"entry point {entry.name} = {entry.value!r} in {ENTRY_POINT_GROUP!r} is a "
-                    f"{type(item).__name__}, not a lab.backend_registry.DeviceBackend"
+                    f"{type(item).__name__}, not a speckle_lab.lab.backend_registry.DeviceBackend"
                 )
             found.append(item)
     return tuple(found)

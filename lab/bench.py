@@ -15,9 +15,9 @@ from typing import Self
 
 import numpy as np
 
-from drivers import DMD, Camera, Device, DmdGeometry, Laser, RegionOfInterest, Roi
-from lab.backend_registry import DeviceBackend, apply_setting, merge
-from lab.bench_config import (
+from speckle_lab.drivers import DMD, Camera, Device, DmdGeometry, Laser, RegionOfInterest, Roi
+from speckle_lab.lab.backend_registry import DeviceBackend, apply_setting, merge
+from speckle_lab.lab.bench_config import (
     DEFAULT_BENCH_SOURCE,
     Alp4DmdSettings,
     BenchConfig,
@@ -32,15 +32,15 @@ from lab.bench_config import (
     SimLaserSettings,
     load_bench,
 )
-from lab.config_errors import BenchConfigError
-from sim.ballistic import with_ballistic
-from sim.camera import SimulatedCamera
-from sim.camera_model import SensorModel
-from sim.dmd import SimulatedDMD
-from sim.laser import SimulatedLaser
-from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
-from sim.table import OpticalTable
-from sim.torch_backend import resolve_compute
+from speckle_lab.lab.config_errors import BenchConfigError
+from speckle_lab.sim.ballistic import with_ballistic
+from speckle_lab.sim.camera import SimulatedCamera
+from speckle_lab.sim.camera_model import SensorModel
+from speckle_lab.sim.dmd import SimulatedDMD
+from speckle_lab.sim.laser import SimulatedLaser
+from speckle_lab.sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix
+from speckle_lab.sim.table import OpticalTable
+from speckle_lab.sim.torch_backend import resolve_compute
 
 
 @dataclass
@@ -116,7 +116,7 @@ def _sim_camera(config: BenchConfig, table: OpticalTable, source: str) -> Camera
 
 # -- the real backends: their own section's settings only ----------------------------------------------
 def _cobolt_laser(s: CoboltLaserSettings, source: str) -> Laser:
-    from drivers.lasers import CoboltLaser
+    from speckle_lab.drivers.lasers import CoboltLaser
 
     laser = CoboltLaser(s.port, device_max_power_w=s.device_max_power_w, max_power_w=s.max_power_w,
                         baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
@@ -125,7 +125,7 @@ def _cobolt_laser(s: CoboltLaserSettings, source: str) -> Laser:
 
 
 def _obis_laser(s: ObisLaserSettings, source: str) -> Laser:
-    from drivers.lasers import ObisLaser
+    from speckle_lab.drivers.lasers import ObisLaser
 
     laser = ObisLaser(s.port, max_power_w=s.max_power_w, modulation=s.modulation, visa_backend=s.visa_backend,
                       baudrate=s.baudrate, timeout_s=s.timeout_s)  # fmt: skip
@@ -143,7 +143,7 @@ def _check_mirror_shape(dmd: DMD, s: DmdSettings, source: str) -> None:
 
 
 def _alp4_dmd(s: Alp4DmdSettings, source: str) -> DMD:
-    from drivers.dmds import Alp4DMD
+    from speckle_lab.drivers.dmds import Alp4DMD
 
     dmd = Alp4DMD(s.version, s.lib_dir, s.device_number, s.max_pattern_rate_hz, s.trigger_edge)
     _check_mirror_shape(dmd, s, source)
@@ -151,14 +151,14 @@ def _alp4_dmd(s: Alp4DmdSettings, source: str) -> DMD:
 
 
 def _display_dmd(s: DisplayDmdSettings, source: str) -> DMD:
-    from drivers.dmds import DisplayDMD
+    from speckle_lab.drivers.dmds import DisplayDMD
 
     return DisplayDMD(s.screen_index, (s.mirror_rows, s.mirror_cols), s.max_pattern_rate_hz, s.present_timeout_s)
 
 
 def _genicam_camera(s: GenICamCameraSettings, source: str) -> Camera:
-    from drivers.cameras import GenICamCamera
-    from drivers.cameras.genicam import pixel_format_for_bit_depth
+    from speckle_lab.drivers.cameras import GenICamCamera
+    from speckle_lab.drivers.cameras.genicam import pixel_format_for_bit_depth
 
     camera = GenICamCamera(s.cti_path, s.serial, s.index, pixel_format_for_bit_depth(s.bit_depth), s.trigger_line,
                            s.trigger_edge, s.fixed_exposure_us)  # fmt: skip

@@ -19,13 +19,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from lab.config_errors import BenchConfigError, describe_errors
-from sim.camera import SimulatedCamera
-from sim.camera_model import SensorModel
-from sim.dmd import SimulatedDMD
-from sim.laser import SimulatedLaser
-from sim.medium import PhaseScreenDiffuser
-from sim.table import OpticalTable
+from speckle_lab.lab.config_errors import BenchConfigError, describe_errors
+from speckle_lab.sim.camera import SimulatedCamera
+from speckle_lab.sim.camera_model import SensorModel
+from speckle_lab.sim.dmd import SimulatedDMD
+from speckle_lab.sim.laser import SimulatedLaser
+from speckle_lab.sim.medium import PhaseScreenDiffuser
+from speckle_lab.sim.table import OpticalTable
 
 DEFAULT_BENCH_FILE = "default_bench.toml"
 DEFAULT_BENCH_SOURCE = "built-in bench (lab/default_bench.toml)"
@@ -248,7 +248,7 @@ class SimSettings(_Section):
 def _backend_union(family: str, *builtin: type[_Section]) -> Any:
     """The section's settings classes, discriminated by `backend`: the built-in ones (whose factories are in
     lab.bench) and those other packages register under the `speckle_lab.backends` entry points."""
-    from lab.backend_registry import plugin_backends  # here: a plugin module imports this module's classes
+    from speckle_lab.lab.backend_registry import plugin_backends  # here: a plugin module imports this module's classes
 
     registered = tuple(b.settings for b in plugin_backends() if b.family == family and b.settings not in builtin)
     return Annotated[typing.Union[*builtin, *registered], Field(discriminator="backend")]
@@ -350,7 +350,7 @@ def load_bench(path: Path | None = None) -> BenchConfig:
 
 def default_bench_text() -> str:
     """The commented built-in bench file, as shipped in the package (and quoted in docs/bench.md)."""
-    return resources.files("lab").joinpath(DEFAULT_BENCH_FILE).read_text(encoding="utf-8")
+    return resources.files("speckle_lab.lab").joinpath(DEFAULT_BENCH_FILE).read_text(encoding="utf-8")
 
 
 def dumps_toml(config: BenchConfig) -> str:

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.plan import CapturePlan
-from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
-from drivers.capabilities import PatternReadback
-from lab.bench import Bench, open_bench
-from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
-from lab.capture_service import make_run
-from lab.patterns import PatternRequest, make_pattern
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers.capabilities import PatternReadback
+from speckle_lab.lab.bench import Bench, open_bench
+from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
+from speckle_lab.lab.capture_service import make_run
+from speckle_lab.lab.patterns import PatternRequest, make_pattern
 
-log = logging.getLogger("lab.bench_session")
+log = logging.getLogger(__name__)
 
 # The device errors a front end tells apart (re-exported: the panel imports no drivers module).
 DEVICE_ERRORS = {

@@ -18,13 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from acquisition.control import CaptureControl
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureResult, CaptureRun
-from lab.bench import Bench, build_bench
-from lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
-from lab.capture_service import ProgressCallback, check_output_path, claim_resume, make_run
-from lab.logging_setup import capture_log
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureResult, CaptureRun
+from speckle_lab.lab.bench import Bench, build_bench
+from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
+from speckle_lab.lab.capture_service import ProgressCallback, check_output_path, claim_resume, make_run
+from speckle_lab.lab.logging_setup import capture_log
 
 
 @dataclass(frozen=True)

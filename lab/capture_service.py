@@ -6,17 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
-from acquisition.datafile.lock import WriterLock
-from acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
-from acquisition.preflight import folder_problem
-from acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
-from acquisition.text import output_exists_message
-from lab.bench import Bench, build_bench, open_bench
-from lab.bench_config import BenchConfig
-from lab.config_errors import BenchConfigError
-from lab.logging_setup import capture_log
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.lock import WriterLock
+from speckle_lab.acquisition.plan import CapturePlan, PlanError, plan_from_dict, read_toml
+from speckle_lab.acquisition.preflight import folder_problem
+from speckle_lab.acquisition.scheduler import CaptureDevices, CaptureError, CaptureProgress, CaptureResult, CaptureRun
+from speckle_lab.acquisition.text import output_exists_message
+from speckle_lab.lab.bench import Bench, build_bench, open_bench
+from speckle_lab.lab.bench_config import BenchConfig
+from speckle_lab.lab.config_errors import BenchConfigError
+from speckle_lab.lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
 

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-#: The packages whose loggers a run's log file listens to.
-LIBRARY_LOGGERS = ("drivers", "sim", "acquisition", "model", "lab", "gui")
+#: The loggers a run's log file listens to: the whole namespace (every module logs under `__name__`).
+LIBRARY_LOGGERS = ("speckle_lab",)
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 APP_NAME = "speckle-lab"
 GUI_LOG_NAME = "gui.log"

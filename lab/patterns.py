@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from acquisition.plan import plan_from_dict
-from acquisition.rows import RowMaker
-from drivers import DmdGeometry
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.acquisition.rows import RowMaker
+from speckle_lab.drivers import DmdGeometry
 
 PatternKind = Literal["checkerboard", "all_on", "all_off", "target"]
 PATTERN_NAMES: dict[PatternKind, str] = {

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan, plan_from_dict
-from acquisition.rows import RowMaker
-from acquisition.targets.placement import render_block, to_dmd_levels
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan, plan_from_dict
+from speckle_lab.acquisition.rows import RowMaker
+from speckle_lab.acquisition.targets.placement import render_block, to_dmd_levels
 
 
 class ReconstructionError(ValueError):
@@ -108,7 +108,9 @@ class Reconstructor:
     """A trained run on CPU (live view rate) and its scores against the target shown."""
 
     def __init__(self, run_dir: Path, device: str = "cpu") -> None:
-        from model.evaluate import load_trained  # torch is imported here, on the worker thread, not at start-up
+        from speckle_lab.model.evaluate import (
+            load_trained,  # torch is imported here, on the worker thread, not at start-up
+        )
 
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
@@ -128,7 +130,7 @@ class Reconstructor:
 
         import torch
 
-        from model.metrics import pcc, ssim
+        from speckle_lab.model.metrics import pcc, ssim
 
         started = time.perf_counter()
         try:

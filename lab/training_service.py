@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from lab.logging_setup import TRAINING_LOG, log_to_stream
+from speckle_lab.lab.logging_setup import TRAINING_LOG, log_to_stream
 
 Event = dict[str, Any]
 LOG_NAME = TRAINING_LOG
@@ -68,7 +68,7 @@ class TrainingProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         with open(self.log_path, "a", encoding="utf-8") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lab.training_service"],
+                [sys.executable, "-m", "speckle_lab.lab.training_service"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -175,8 +175,8 @@ class _Channel:
 
 def _samples(out_dir: Path, source: Any, n: int) -> dict[str, np.ndarray]:
     """Reconstructions of the first `n` validation frames by the net of the last finished epoch."""
-    from model.evaluate import load_trained
-    from model.trainer import LAST_CHECKPOINT
+    from speckle_lab.model.evaluate import load_trained
+    from speckle_lab.model.trainer import LAST_CHECKPOINT
 
     trained = load_trained(out_dir, device="cpu", checkpoint=LAST_CHECKPOINT)
     split = trained.split
@@ -194,11 +194,11 @@ def default_threads() -> int:
 def _run_job(job: TrainingJob, channel: _Channel) -> None:
     import torch
 
-    from model.config import TrainConfig
-    from model.evaluate import evaluate
-    from model.progress import ProgressEvent
-    from model.sources import open_captures
-    from model.trainer import BEST_CHECKPOINT, train
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.evaluate import evaluate
+    from speckle_lab.model.progress import ProgressEvent
+    from speckle_lab.model.sources import open_captures
+    from speckle_lab.model.trainer import BEST_CHECKPOINT, train
 
     torch.set_num_threads(job.threads or default_threads())
     out_dir = Path(job.out_dir)

@@ -10,21 +10,21 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "TrainConfig": "model.config",
-    "ModelConfig": "model.config",
-    "train": "model.trainer",
-    "TrainResult": "model.trainer",
-    "ProgressEvent": "model.progress",
-    "evaluate": "model.evaluate",
-    "load_trained": "model.evaluate",
-    "save_figures": "model.evaluate",
-    "TrainedModel": "model.evaluate",
-    "CheckpointError": "model.checkpoint",
-    "FrameSource": "model.sources",
-    "ArraySource": "model.sources",
-    "ConcatSource": "model.sources",
-    "open_captures": "model.sources",
-    "UNet": "model.unet",
+    "TrainConfig": "speckle_lab.model.config",
+    "ModelConfig": "speckle_lab.model.config",
+    "train": "speckle_lab.model.trainer",
+    "TrainResult": "speckle_lab.model.trainer",
+    "ProgressEvent": "speckle_lab.model.progress",
+    "evaluate": "speckle_lab.model.evaluate",
+    "load_trained": "speckle_lab.model.evaluate",
+    "save_figures": "speckle_lab.model.evaluate",
+    "TrainedModel": "speckle_lab.model.evaluate",
+    "CheckpointError": "speckle_lab.model.checkpoint",
+    "FrameSource": "speckle_lab.model.sources",
+    "ArraySource": "speckle_lab.model.sources",
+    "ConcatSource": "speckle_lab.model.sources",
+    "open_captures": "speckle_lab.model.sources",
+    "UNet": "speckle_lab.model.unet",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from acquisition.version import software_version
-from model.errors import CheckpointError
+from speckle_lab.acquisition.version import software_version
+from speckle_lab.model.errors import CheckpointError
 
 FORMAT = "speckle-lab.unet-checkpoint"
 FORMAT_VERSION = 1

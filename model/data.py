@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
-from model.config import TrainConfig
-from model.distributed import SINGLE, DistEnv, block, shard
-from model.normalisation import Normalisation, fit_normalisation
-from model.sources import FrameSource, contiguous_chunks
-from model.split import Split, make_split
+from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.distributed import SINGLE, DistEnv, block, shard
+from speckle_lab.model.normalisation import Normalisation, fit_normalisation
+from speckle_lab.model.sources import FrameSource, contiguous_chunks
+from speckle_lab.model.split import Split, make_split
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.checkpoint import load_checkpoint
-from model.config import TrainConfig
-from model.data import StreamedBatches
-from model.inference import collect_metrics
-from model.metric_names import EVALUATION_METRICS
-from model.normalisation import Normalisation
-from model.sources import FrameSource, same_data
-from model.split import Split
-from model.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, Data, open_data, resolve_device
-from model.unet import UNet, UNetShape
+from speckle_lab.model.checkpoint import load_checkpoint
+from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.inference import collect_metrics
+from speckle_lab.model.metric_names import EVALUATION_METRICS
+from speckle_lab.model.normalisation import Normalisation
+from speckle_lab.model.sources import FrameSource, same_data
+from speckle_lab.model.split import Split
+from speckle_lab.model.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, Data, open_data, resolve_device
+from speckle_lab.model.unet import UNet, UNetShape
 
 REPORTED = tuple(str(metric) for metric in EVALUATION_METRICS)
 EVAL_CHUNK_FRAMES = 256
@@ -118,7 +118,10 @@ def save_figures(
     prefix: str = "",
 ) -> list[Path]:
     """PNGs: target | speckle | reconstruction for a few evaluated frames, and the run's loss curves."""
-    from model.figures import plot_loss_curves, plot_reconstructions  # matplotlib only when figures are wanted
+    from speckle_lab.model.figures import (  # matplotlib only when figures are wanted
+        plot_loss_curves,
+        plot_reconstructions,
+    )
 
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir

@@ -9,8 +9,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from model.metric_names import VALIDATION_METRICS
-from model.metrics import pcc, ssim
+from speckle_lab.model.metric_names import VALIDATION_METRICS
+from speckle_lab.model.metrics import pcc, ssim
 
 
 def _save(fig: Figure, path: Path) -> Path:

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.data import Batch
-from model.losses import Loss
-from model.metrics import image_metrics
+from speckle_lab.model.data import Batch
+from speckle_lab.model.losses import Loss
+from speckle_lab.model.metrics import image_metrics
 
 
 @torch.no_grad()

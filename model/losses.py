@@ -7,8 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as nnf
 
-from model.config import TrainConfig
-from model.metrics import dice_soft, pcc
+from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.metrics import dice_soft, pcc
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from model.sources import FrameSource, contiguous_chunks
+from speckle_lab.model.sources import FrameSource, contiguous_chunks
 
 STD_FLOOR = 1e-6
 

@@ -172,7 +172,9 @@ def contiguous_chunks(indices: np.ndarray, chunk_frames: int) -> list[tuple[int,
 @contextlib.contextmanager
 def open_captures(paths: Sequence[str | Path]) -> Iterator[ConcatSource]:
     """Open captured HDF5 files (possibly still growing) as one source; closes them on exit."""
-    from acquisition.datafile import CaptureReader  # the one reader of the file format; imported when needed
+    from speckle_lab.acquisition.datafile import (
+        CaptureReader,  # the one reader of the file format; imported when needed
+    )
 
     with contextlib.ExitStack() as stack:
         sources = [CaptureSource(stack.enter_context(CaptureReader(Path(p))), Path(p).name) for p in paths]

@@ -30,22 +30,22 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from model import distributed
-from model.checkpoint import TRAINING_KEYS, atomic_write_text, load_checkpoint, save_checkpoint
-from model.config import RESUMABLE_CHANGES, TrainConfig
-from model.data import Batch, PreparedData, prepare_data
-from model.distributed import SINGLE, DistEnv
-from model.inference import autocast, collect_metrics, to_device
-from model.losses import Loss, make_loss
-from model.metric_names import VALIDATION_METRICS
-from model.metrics import dice_soft
-from model.metrics_log import write_metrics_csv
-from model.normalisation import Normalisation
-from model.progress import EpochProgress, ProgressCallback, ProgressEvent
-from model.rng_state import capture_rng, restore_rng
-from model.sources import FrameSource, as_source, open_captures, same_data
-from model.split import Split
-from model.unet import UNet, UNetShape, plan_shape
+from speckle_lab.model import distributed
+from speckle_lab.model.checkpoint import TRAINING_KEYS, atomic_write_text, load_checkpoint, save_checkpoint
+from speckle_lab.model.config import RESUMABLE_CHANGES, TrainConfig
+from speckle_lab.model.data import Batch, PreparedData, prepare_data
+from speckle_lab.model.distributed import SINGLE, DistEnv
+from speckle_lab.model.inference import autocast, collect_metrics, to_device
+from speckle_lab.model.losses import Loss, make_loss
+from speckle_lab.model.metric_names import VALIDATION_METRICS
+from speckle_lab.model.metrics import dice_soft
+from speckle_lab.model.metrics_log import write_metrics_csv
+from speckle_lab.model.normalisation import Normalisation
+from speckle_lab.model.progress import EpochProgress, ProgressCallback, ProgressEvent
+from speckle_lab.model.rng_state import capture_rng, restore_rng
+from speckle_lab.model.sources import FrameSource, as_source, open_captures, same_data
+from speckle_lab.model.split import Split
+from speckle_lab.model.unet import UNet, UNetShape, plan_shape
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from model.config import ModelConfig
+from speckle_lab.model.config import ModelConfig
 
 MAX_AUTO_UNSHUFFLE = 8  # 64 input channels: beyond this the first convolution dominates the cost
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.medium import Medium
+from speckle_lab.sim.medium import Medium
 
 
 def imaging_matrix(side: int, output_shape: tuple[int, int]) -> np.ndarray:

@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from drivers import (
+from speckle_lab.drivers import (
     Camera,
     DeviceError,
     DeviceIdentity,
@@ -19,11 +19,11 @@ from drivers import (
     Roi,
     TriggerMode,
 )
-from sim import torch_backend
-from sim.camera_model import SensorModel, noise_generators
-from sim.parallel import N_CHUNKS, map_row_chunks
-from sim.table import OpticalTable, PatternInputs, TriggerBatch
-from sim.torch_backend import COMPUTE_NUMPY
+from speckle_lab.sim import torch_backend
+from speckle_lab.sim.camera_model import SensorModel, noise_generators
+from speckle_lab.sim.parallel import N_CHUNKS, map_row_chunks
+from speckle_lab.sim.table import OpticalTable, PatternInputs, TriggerBatch
+from speckle_lab.sim.torch_backend import COMPUTE_NUMPY
 
 _PIECE_PIXELS = 2**18
 _GEMM_ROWS = 256

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.parallel import N_CHUNKS, map_row_chunks
+from speckle_lab.sim.parallel import N_CHUNKS, map_row_chunks
 
 EXACT_POISSON_BELOW_E = 20.0
 

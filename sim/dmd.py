@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, DmdGeometry, OutOfRange
-from sim.table import OpticalTable, PatternInputs, macropixels_to_inputs, patterns_to_inputs
+from speckle_lab.drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, DmdGeometry, OutOfRange
+from speckle_lab.sim.table import OpticalTable, PatternInputs, macropixels_to_inputs, patterns_to_inputs
 
 
 class SimulatedDMD(DMD):

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 
-from drivers import DeviceIdentity, Laser, LaserFault, LaserStatus
-from sim.table import OpticalTable
+from speckle_lab.drivers import DeviceIdentity, Laser, LaserFault, LaserStatus
+from speckle_lab.sim.table import OpticalTable
 
 
 class SimulatedLaser(Laser):

@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 import scipy.fft
 
-from sim.parallel import map_row_chunks
+from speckle_lab.sim.parallel import map_row_chunks
 
 # Half width at half maximum of |2 J1(x) / x|^2 is at x = 1.6163; a circular pupil of radius rho
 # (cycles/pixel) gives an intensity autocorrelation of full width 2 * 1.6163 / (2 pi rho) pixels.

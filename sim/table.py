@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivers.dmd import DmdGeometry
-from sim.medium import Medium
-from sim.torch_backend import COMPUTE_NUMPY, TorchMedium, torch_device_name
+from speckle_lab.drivers.dmd import DmdGeometry
+from speckle_lab.sim.medium import Medium
+from speckle_lab.sim.torch_backend import COMPUTE_NUMPY, TorchMedium, torch_device_name
 
 
 @dataclass(frozen=True)

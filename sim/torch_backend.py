@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.camera_model import EXACT_POISSON_BELOW_E, SensorModel
-from sim.medium import Medium
+from speckle_lab.sim.camera_model import EXACT_POISSON_BELOW_E, SensorModel
+from speckle_lab.sim.medium import Medium
 
 if TYPE_CHECKING:
     import torch

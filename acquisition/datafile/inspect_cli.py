@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from acquisition.datafile.errors import CaptureFileError
-from acquisition.datafile.reader import CaptureReader
-from acquisition.datafile.summary import format_summary
+from speckle_lab.acquisition.datafile.errors import CaptureFileError
+from speckle_lab.acquisition.datafile.reader import CaptureReader
+from speckle_lab.acquisition.datafile.summary import format_summary
 
 EXIT_BAD_FILE = 2
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from acquisition.datafile.errors import CaptureFileError
+from speckle_lab.acquisition.datafile.errors import CaptureFileError
 
 FORMAT_ATTR = "speckle_lab_format"
 FORMAT_NAME = "speckle-lab"

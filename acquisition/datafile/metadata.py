@@ -16,9 +16,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from acquisition.datafile.layout import INSTRUMENT, PLAN, PROVENANCE
-from acquisition.datafile.nexus import write_end_time, write_nexus
-from acquisition.datafile.records import RunMetadata
+from speckle_lab.acquisition.datafile.layout import INSTRUMENT, PLAN, PROVENANCE
+from speckle_lab.acquisition.datafile.nexus import write_end_time, write_nexus
+from speckle_lab.acquisition.datafile.records import RunMetadata
 
 BOOT_ID_DTYPE = np.dtype("S64")
 _BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")

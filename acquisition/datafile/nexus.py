@@ -17,8 +17,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from acquisition.datafile.layout import END_TIME, END_TIME_DTYPE, ENTRY, TITLE, units_for
-from acquisition.datafile.records import RunMetadata
+from speckle_lab.acquisition.datafile.layout import END_TIME, END_TIME_DTYPE, ENTRY, TITLE, units_for
+from speckle_lab.acquisition.datafile.records import RunMetadata
 
 #: instrument group name -> (the identity's `kind`, the bench section, NX_class)
 DEVICE_GROUPS = {

@@ -14,9 +14,9 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
-from acquisition.datafile.bounded_open import open_swmr_read
-from acquisition.datafile.errors import CaptureFileError
-from acquisition.datafile.layout import (
+from speckle_lab.acquisition.datafile.bounded_open import open_swmr_read
+from speckle_lab.acquisition.datafile.errors import CaptureFileError
+from speckle_lab.acquisition.datafile.layout import (
     COMMITTED,
     DARK,
     DARK_PHASES,
@@ -29,13 +29,13 @@ from acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from acquisition.datafile.lock import writer_active
-from acquisition.datafile.metadata import read_metadata
-from acquisition.datafile.records import FrameRows, RunMetadata
-from acquisition.datafile.space import retry_lingering
-from acquisition.datafile.summary import build_summary
-from acquisition.h5clear import SuperblockError, read_superblock
-from acquisition.text import resume_command
+from speckle_lab.acquisition.datafile.lock import writer_active
+from speckle_lab.acquisition.datafile.metadata import read_metadata
+from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
+from speckle_lab.acquisition.datafile.space import retry_lingering
+from speckle_lab.acquisition.datafile.summary import build_summary
+from speckle_lab.acquisition.h5clear import SuperblockError, read_superblock
+from speckle_lab.acquisition.text import resume_command
 
 READER_CHUNK_CACHE_BYTES = 16 << 20
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from acquisition.version import software_version
+from speckle_lab.acquisition.version import software_version
 
 
 @dataclass(frozen=True)

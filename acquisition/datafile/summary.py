@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from acquisition.datafile.layout import FORMAT
-from acquisition.datafile.records import RunMetadata
-from acquisition.text import format_bytes, resume_command
+from speckle_lab.acquisition.datafile.layout import FORMAT
+from speckle_lab.acquisition.datafile.records import RunMetadata
+from speckle_lab.acquisition.text import format_bytes, resume_command
 
 MAX_LISTED = 10  # gaps and recent events listed in full; the rest only counted
 

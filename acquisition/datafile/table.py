@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import h5py
 import numpy as np
 
-from acquisition.datafile.layout import COMMITTED, SYNCED
-from acquisition.datafile.space import METADATA_MARGIN_BYTES
+from speckle_lab.acquisition.datafile.layout import COMMITTED, SYNCED
+from speckle_lab.acquisition.datafile.space import METADATA_MARGIN_BYTES
 
 
 class AppendTable:

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from acquisition.datafile.records import FrameRows, RunMetadata
-from acquisition.datafile.writer import CaptureWriter
+from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
+from speckle_lab.acquisition.datafile.writer import CaptureWriter
 
 EXAMPLE_FIELDS: dict[str, np.dtype] = {
     "exposure_us": np.dtype(np.float32),
@@ -111,7 +111,7 @@ def write_synthetic(path: str, n_planned: int, block: int, *, resume: bool = Fal
     print("done", flush=True)
 
 
-if __name__ == "__main__":  # python -m acquisition.datafile.testing PATH N_PLANNED BLOCK [resume] [PAUSE_S]
+if __name__ == "__main__":  # python -m speckle_lab.acquisition.datafile.testing PATH N_PLANNED BLOCK [resume] [PAUSE_S]
     args = sys.argv[1:]
     write_synthetic(
         args[0],

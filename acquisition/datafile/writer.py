@@ -22,7 +22,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
-from acquisition.datafile.checks import (
+from speckle_lab.acquisition.datafile.checks import (
     checked_image,
     checked_target,
     checked_vector,
@@ -30,8 +30,8 @@ from acquisition.datafile.checks import (
     pearson,
     truncate_utf8,
 )
-from acquisition.datafile.errors import CaptureFileError
-from acquisition.datafile.layout import (
+from speckle_lab.acquisition.datafile.errors import CaptureFileError
+from speckle_lab.acquisition.datafile.layout import (
     DARK,
     DARK_PHASES,
     EVENT_DTYPE,
@@ -53,8 +53,8 @@ from acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from acquisition.datafile.lock import FileInUseError, WriterLock
-from acquisition.datafile.metadata import (
+from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock
+from speckle_lab.acquisition.datafile.metadata import (
     boot_id,
     hostname,
     mark_writer,
@@ -62,18 +62,18 @@ from acquisition.datafile.metadata import (
     write_metadata,
     writer_identity,
 )
-from acquisition.datafile.nexus import write_end_time
-from acquisition.datafile.reader import open_capture
-from acquisition.datafile.records import FrameRows, RunMetadata
-from acquisition.datafile.space import (
+from speckle_lab.acquisition.datafile.nexus import write_end_time
+from speckle_lab.acquisition.datafile.reader import open_capture
+from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
+from speckle_lab.acquisition.datafile.space import (
     EVENT_HEADROOM_BYTES,
     SpaceReserve,
     keep_lingering,
     retry_lingering,
 )
-from acquisition.datafile.table import AppendTable, table_lengths
-from acquisition.h5clear import SuperblockError, clear_status_flags
-from acquisition.killpoints import kill_point
+from speckle_lab.acquisition.datafile.table import AppendTable, table_lengths
+from speckle_lab.acquisition.h5clear import SuperblockError, clear_status_flags
+from speckle_lab.acquisition.killpoints import kill_point
 
 logger = logging.getLogger(__name__)
 

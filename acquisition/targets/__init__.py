@@ -1,8 +1,8 @@
 """Targets for the DMD: sources by spec string, preparation, seeded placement with intensity fluctuations,
 and the diversity statistics of a target set. Imports `drivers` contracts at most; nothing downloads."""
 
-from acquisition.targets.base import ArraySource, TargetSource
-from acquisition.targets.diversity import (
+from speckle_lab.acquisition.targets.base import ArraySource, TargetSource
+from speckle_lab.acquisition.targets.diversity import (
     CoverageAccumulator,
     coverage_summary,
     intensity_entropy,
@@ -11,9 +11,9 @@ from acquisition.targets.diversity import (
     spatial_coverage,
     target_set_stats,
 )
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.mix import MixedSource, mix_sources
-from acquisition.targets.placement import (
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.mix import MixedSource, mix_sources
+from speckle_lab.acquisition.targets.placement import (
     Placements,
     PlacementSpec,
     displayed_target,
@@ -25,9 +25,9 @@ from acquisition.targets.placement import (
     render_block,
     to_dmd_levels,
 )
-from acquisition.targets.prepare import prepare
-from acquisition.targets.selection import choose_indices
-from acquisition.targets.sources import list_sources, open_source
+from speckle_lab.acquisition.targets.prepare import prepare
+from speckle_lab.acquisition.targets.selection import choose_indices
+from speckle_lab.acquisition.targets.sources import list_sources, open_source
 
 __all__ = [
     "ArraySource",

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from skimage.transform import resize, rotate
 
-from acquisition.targets.base import TargetSource, check_index
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.homogeneity import HomogeniseParams, draw_homogenise, homogenise
-from acquisition.targets.selection import choose_indices
+from speckle_lab.acquisition.targets.base import TargetSource, check_index
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.homogeneity import HomogeniseParams, draw_homogenise, homogenise
+from speckle_lab.acquisition.targets.selection import choose_indices
 
 AUGMENT_TAG = 0xA06
 

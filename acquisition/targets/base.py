@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from acquisition.targets.images import to_unit_gray
+from speckle_lab.acquisition.targets.images import to_unit_gray
 
 
 @runtime_checkable

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.images import to_unit_gray
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.images import to_unit_gray
 
 MNIST_5K_RELATIVE = Path("data", "data", "mnist_5k.csv.gz")
 LFW_SUBSET_FACES = 100  # lfw_subset(): the first 100 images are faces, the next 100 are not

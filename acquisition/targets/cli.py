@@ -9,12 +9,12 @@ from typing import TextIO
 
 import numpy as np
 
-from acquisition.targets.diversity import target_set_stats
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.placement import PlacementSpec, draw_placements, render_block
-from acquisition.targets.prepare import prepare
-from acquisition.targets.selection import choose_indices
-from acquisition.targets.sources import list_sources, open_source
+from speckle_lab.acquisition.targets.diversity import target_set_stats
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.placement import PlacementSpec, draw_placements, render_block
+from speckle_lab.acquisition.targets.prepare import prepare
+from speckle_lab.acquisition.targets.selection import choose_indices
+from speckle_lab.acquisition.targets.sources import list_sources, open_source
 
 EXIT_USAGE = 2
 DEFAULT_SHAPE = (32, 32)

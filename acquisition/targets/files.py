@@ -10,9 +10,9 @@ from pathlib import Path, PurePosixPath
 import imageio.v3 as iio
 import numpy as np
 
-from acquisition.targets.base import check_index
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.images import to_unit_gray
+from speckle_lab.acquisition.targets.base import check_index
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.images import to_unit_gray
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 JPEG_SUFFIXES = (".jpg", ".jpeg")

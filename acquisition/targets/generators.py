@@ -9,8 +9,8 @@ import numpy as np
 from skimage.draw import polygon as polygon_pixels
 from skimage.transform import resize
 
-from acquisition.targets.base import check_index
-from acquisition.targets.bundled import load_natural_photos
+from speckle_lab.acquisition.targets.base import check_index
+from speckle_lab.acquisition.targets.bundled import load_natural_photos
 
 DEFAULT_LENGTH = 100_000
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from skimage.transform import resize
 
-from acquisition.targets.diversity import CoverageAccumulator
+from speckle_lab.acquisition.targets.diversity import CoverageAccumulator
 
 INK_THRESHOLD = 0.1
 EXERCISED = 0.25  # a macropixel is exercised when its variance is at least this fraction of the region mean

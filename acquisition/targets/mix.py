@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from acquisition.targets.base import TargetSource, check_index
+from speckle_lab.acquisition.targets.base import TargetSource, check_index
 
 MIX_TAG = 0x313
 

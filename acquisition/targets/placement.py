@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from skimage.transform import resize
 
-from acquisition.targets.prepare import binarize_image
+from speckle_lab.acquisition.targets.prepare import binarize_image
 
 PlacementMode = Literal["fixed", "random"]
 PLACEMENT_TAG = 0x91ACE

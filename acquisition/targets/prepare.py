@@ -8,7 +8,7 @@ from typing import Literal, get_args
 import numpy as np
 from skimage.transform import resize
 
-from acquisition.targets.images import stretch, to_unit_gray
+from speckle_lab.acquisition.targets.images import stretch, to_unit_gray
 
 BinarizeMode = Literal["threshold", "dither", "ordered"]
 BINARIZE_MODES: tuple[str, ...] = get_args(BinarizeMode)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acquisition.targets.base import check_index
+from speckle_lab.acquisition.targets.base import check_index
 
 
 def spot_image(size: int, row: int, col: int, radius: float) -> np.ndarray:

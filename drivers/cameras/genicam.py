@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from drivers.camera import Camera, Frame, Roi, TriggerMode
-from drivers.cameras import genicam_nodes as nodes
-from drivers.cameras.harvester_pool import open_acquirer, release_acquirer
-from drivers.device import DeviceIdentity
-from drivers.errors import DeviceError, DeviceTimeout, OutOfRange
+from speckle_lab.drivers.camera import Camera, Frame, Roi, TriggerMode
+from speckle_lab.drivers.cameras import genicam_nodes as nodes
+from speckle_lab.drivers.cameras.harvester_pool import open_acquirer, release_acquirer
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, OutOfRange
 
 PIXEL_FORMAT_BITS: dict[str, int] = {"Mono8": 8, "Mono10": 10, "Mono12": 12, "Mono16": 16}
 TRIGGER_EDGES = ("RisingEdge", "FallingEdge")

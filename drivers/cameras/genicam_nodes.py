@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.errors import DeviceError, OutOfRange
+from speckle_lab.drivers.errors import DeviceError, OutOfRange
 
 
 def node(node_map: Any, name: str) -> Any | None:

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import DeviceError
+from speckle_lab.drivers.errors import DeviceError
 
 _lock = threading.Lock()
 _pool: dict[str, tuple[Any, int]] = {}  # resolved .cti path -> (Harvester, number of open cameras)

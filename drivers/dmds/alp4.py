@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from drivers.device import DeviceIdentity
-from drivers.dmd import DMD
-from drivers.errors import DeviceError, DeviceTimeout, OutOfRange
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.dmd import DMD
+from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, OutOfRange
 
 # ALP API values (alp.h), used when the installed ALP4lib does not define a name itself.
 ALP_API_CONSTANTS: dict[str, int] = {

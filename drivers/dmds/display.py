@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from drivers.device import DeviceIdentity
-from drivers.dmd import DMD
-from drivers.errors import DeviceError, DeviceTimeout, OutOfRange
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.dmd import DMD
+from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, OutOfRange
 
 STEP_MODE_HINT = "use step mode (show() per pattern with a software-triggered camera)"
 
@@ -51,7 +51,7 @@ class DisplayDMD(DMD):
     ) -> None:
         self._label = f"display DMD on screen {screen_index}"
         try:
-            from drivers.dmds import display_window as qt
+            from speckle_lab.drivers.dmds import display_window as qt
         except ImportError as error:
             raise DeviceError(self._label, "import PySide6", f"{error}: install the 'gui' extra") from None
         self._qt = qt

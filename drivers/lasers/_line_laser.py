@@ -9,10 +9,10 @@ from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from drivers.device import DeviceIdentity
-from drivers.errors import DeviceDisconnected, DeviceError
-from drivers.laser import Laser
-from drivers.transport import LineTransport
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError
+from speckle_lab.drivers.laser import Laser
+from speckle_lab.drivers.transport import LineTransport
 
 logger = logging.getLogger(__name__)
 

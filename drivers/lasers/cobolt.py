@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from drivers.device import DeviceIdentity
-from drivers.errors import DeviceError, LaserFault
-from drivers.laser import LaserStatus
-from drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
-from drivers.transport import LineTransport, SerialLineTransport, SerialPort, open_serial_port
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.errors import DeviceError, LaserFault
+from speckle_lab.drivers.laser import LaserStatus
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
+from speckle_lab.drivers.transport import LineTransport, SerialLineTransport, SerialPort, open_serial_port
 
 #: `f?` codes; 0 is no fault.
 FAULTS = {1: "temperature error", 3: "interlock error", 4: "constant power time out"}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Literal
 
-from drivers.device import DeviceIdentity
-from drivers.errors import DeviceError, DeviceTimeout, LaserFault
-from drivers.laser import LaserStatus
-from drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
-from drivers.transport import (
+from speckle_lab.drivers.device import DeviceIdentity
+from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, LaserFault
+from speckle_lab.drivers.laser import LaserStatus
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
+from speckle_lab.drivers.transport import (
     LineTransport,
     SerialLineTransport,
     VisaLineTransport,

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import PlanError
+from speckle_lab.acquisition.plan import PlanError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,8 +29,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.analysis.analyze import analyze_run
-    from model.checkpoint import CheckpointError
+    from speckle_lab.model.analysis.analyze import analyze_run
+    from speckle_lab.model.checkpoint import CheckpointError
 
     for name in ("max_train_frames", "max_eval_frames"):
         if getattr(args, name) < 25:

@@ -9,13 +9,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from acquisition.control import CaptureControl
-from acquisition.plan import DISPLAY_MODES, CapturePlan, load_plan, plan_from_dict
-from acquisition.preflight import format_duration
-from acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
-from lab.capture_queue import CaptureJob, CaptureQueue
-from lab.capture_service import load_queue, resume_file, run_plan
-from lab.signals import SignalStop, stop_on_signals
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, load_plan, plan_from_dict
+from speckle_lab.acquisition.preflight import format_duration
+from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
+from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
+from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
+from speckle_lab.lab.signals import SignalStop, stop_on_signals
 
 EXIT_STOPPED = 1
 EXIT_USAGE = 2

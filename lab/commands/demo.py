@@ -49,9 +49,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab.study.design import study_design
-    from lab.study.report import finding_lines, write_report
-    from lab.study.runner import run_study
+    from speckle_lab.lab.study.design import study_design
+    from speckle_lab.lab.study.report import finding_lines, write_report
+    from speckle_lab.lab.study.runner import run_study
 
     if args.repeats is not None and args.repeats < 1:
         print(f"speckle-lab demo: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)

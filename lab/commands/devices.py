@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lab.bench import open_bench
-from lab.bench_config import DEFAULT_BENCH_SOURCE
+from speckle_lab.lab.bench import open_bench
+from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE
 
 
 def add_parser(subparsers: Any) -> None:

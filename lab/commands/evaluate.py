@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.metric_names import QUALITY_METRICS, Metric
+from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 METRICS = tuple((str(m), m.label) for m in (*QUALITY_METRICS, Metric.DICE))
 
@@ -30,10 +30,10 @@ def add_parser(subparsers: Any) -> None:
 def check_shapes(run_dir: Path, data: list[Path]) -> None:
     """Refuse data whose speckle or target shape is not the one the net was trained on (another camera ROI,
     another target size): resampling it would give numbers that mean nothing."""
-    from acquisition.datafile import CaptureReader
-    from model.checkpoint import load_checkpoint
-    from model.errors import ModelInputError
-    from model.trainer import BEST_CHECKPOINT
+    from speckle_lab.acquisition.datafile import CaptureReader
+    from speckle_lab.model.checkpoint import load_checkpoint
+    from speckle_lab.model.errors import ModelInputError
+    from speckle_lab.model.trainer import BEST_CHECKPOINT
 
     arch = load_checkpoint(Path(run_dir) / BEST_CHECKPOINT, required=("arch",))["arch"]
     trained = tuple(arch["speckle_shape"]), tuple(arch["target_shape"])
@@ -49,8 +49,8 @@ def check_shapes(run_dir: Path, data: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.errors import ModelError, ModelInputError
-    from model.evaluate import evaluate, save_figures
+    from speckle_lab.model.errors import ModelError, ModelInputError
+    from speckle_lab.model.evaluate import evaluate, save_figures
 
     data = [str(p) for p in args.data]
     check_shapes(args.run_dir, args.data)

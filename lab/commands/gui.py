@@ -1,7 +1,7 @@
 """`speckle-lab gui [--bench FILE]`: the Qt control panel over the same services as the command line.
 
 `lab` imports no `gui` module (the panel sits above it): the panel is found through the entry-point group
-`speckle_lab.panels` (pyproject.toml registers `qt = "gui.app"`; a separate package may register another).
+`speckle_lab.panels` (pyproject.toml registers `qt = "speckle_lab.gui.app"`; a separate package may register another).
 The module named must offer `main(bench_path) -> int` and `qt_binding_problem() -> str | None`.
 """
 
@@ -16,13 +16,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab.bench_config import load_bench
+from speckle_lab.lab.bench_config import load_bench
 
 EXIT_NO_GUI = 2
 PANEL_GROUP = "speckle_lab.panels"
 DEFAULT_PANEL = "qt"
 # What pyproject.toml registers under PANEL_GROUP, for a source tree whose installed metadata predates it.
-BUILTIN_PANELS = {"qt": "gui.app"}
+BUILTIN_PANELS = {"qt": "speckle_lab.gui.app"}
 
 
 def panel_module(name: str = DEFAULT_PANEL) -> ModuleType:

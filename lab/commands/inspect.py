@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from acquisition.datafile.inspect_cli import run_inspect
+from speckle_lab.acquisition.datafile.inspect_cli import run_inspect
 
 
 def add_parser(subparsers: Any) -> None:

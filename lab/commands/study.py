@@ -20,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_scaling(args: argparse.Namespace) -> int:
-    from lab.study.scaling import SCALING_JSON, run_scaling, scaling_design
+    from speckle_lab.lab.study.scaling import SCALING_JSON, run_scaling, scaling_design
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

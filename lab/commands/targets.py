@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from acquisition.targets.cli import run_targets
-from lab.bench import dmd_geometry
-from lab.bench_config import load_bench
+from speckle_lab.acquisition.targets.cli import run_targets
+from speckle_lab.lab.bench import dmd_geometry
+from speckle_lab.lab.bench_config import load_bench
 
 
 def add_parser(subparsers: Any) -> None:

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acquisition.plan import read_toml
-from lab.logging_setup import TRAINING_LOG, log_file
+from speckle_lab.acquisition.plan import read_toml
+from speckle_lab.lab.logging_setup import TRAINING_LOG, log_file
 
 
 def add_parser(subparsers: Any) -> None:
@@ -53,7 +53,7 @@ def config_from_args(args: argparse.Namespace) -> dict:
 def torchrun_command(args: argparse.Namespace) -> list[str]:
     """The same `train` command, without --nproc, under `python -m torch.distributed.run` on this machine."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(args.nproc)]
-    command += ["-m", "lab.cli", "train", *map(str, args.data), "--out", str(args.out)]
+    command += ["-m", "speckle_lab.lab.cli", "train", *map(str, args.data), "--out", str(args.out)]
     if args.config:
         command += ["--config", str(args.config)]
     for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
@@ -65,7 +65,7 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
 
 
 def check_device(choice: str | None) -> None:
-    from model.errors import ModelInputError
+    from speckle_lab.model.errors import ModelInputError
 
     if choice == "cuda":
         import torch
@@ -79,7 +79,7 @@ def check_device(choice: str | None) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train; every refusal is one line (lab/cli.py's table), and a run folder this command created is
     removed again when training fails before writing a checkpoint into it."""
-    from model.errors import ModelError, ModelInputError
+    from speckle_lab.model.errors import ModelError, ModelInputError
 
     if args.nproc is not None and args.nproc < 1:
         raise ModelInputError(f"--nproc {args.nproc}: expected at least 1 process")
@@ -116,10 +116,10 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
 
-    from model.checkpoint import load_checkpoint
-    from model.config import TrainConfig
-    from model.errors import ModelInputError
-    from model.trainer import LAST_CHECKPOINT, train
+    from speckle_lab.model.checkpoint import load_checkpoint
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.errors import ModelInputError
+    from speckle_lab.model.trainer import LAST_CHECKPOINT, train
 
     overrides = config_from_args(args)
     try:

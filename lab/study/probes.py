@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from acquisition.targets.probes import spot_image
+from speckle_lab.acquisition.targets.probes import spot_image
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -37,7 +37,7 @@ def quality_map(
 ) -> np.ndarray:
     """float64 `[side, side]` PCC of the probe centred at each position, later windows overriding earlier ones
     (NaN where no probe is)."""
-    from lab.study.runner import pcc_per_frame
+    from speckle_lab.lab.study.runner import pcc_per_frame
 
     heat = np.full((side, side), np.nan)
     for (top, left), speckle, target in windows:

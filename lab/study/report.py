@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.version import software_version
-from lab.study.design import StudyDesign
+from speckle_lab.acquisition.version import software_version
+from speckle_lab.lab.study.design import StudyDesign
 
 
 def _ms(cell: dict) -> str:

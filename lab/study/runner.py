@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError
-from acquisition.targets import Placements, place_block
-from acquisition.targets.homogeneity import homogeneity_of
-from lab.bench_config import BenchConfig, load_bench
-from lab.capture_queue import CaptureJob, CaptureQueue
-from lab.commands.capture import ProgressBar
-from lab.study.design import MEDIUM_SEED, Condition, DatasetSpec, StudyDesign
-from lab.study.findings import findings, summarise
-from lab.study.probes import heat_maps
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureError
+from speckle_lab.acquisition.targets import Placements, place_block
+from speckle_lab.acquisition.targets.homogeneity import homogeneity_of
+from speckle_lab.lab.bench_config import BenchConfig, load_bench
+from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
+from speckle_lab.lab.commands.capture import ProgressBar
+from speckle_lab.lab.study.design import MEDIUM_SEED, Condition, DatasetSpec, StudyDesign
+from speckle_lab.lab.study.findings import findings, summarise
+from speckle_lab.lab.study.probes import heat_maps
 
 Log = Callable[[str], None]
 PREDICT_BATCH = 256
@@ -76,7 +76,7 @@ def pcc_per_frame(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The metric the trainer reports (model.metrics.pcc), for arrays."""
     import torch
 
-    from model.metrics import pcc
+    from speckle_lab.model.metrics import pcc
 
     a, b = (torch.from_numpy(np.array(x, dtype=np.float32)) for x in (pred, target))
     return pcc(a, b).numpy()
@@ -98,10 +98,10 @@ def _datasets(design: StudyDesign, condition: Condition) -> list[DatasetSpec]:
 
 def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: Path, log: Log) -> dict:
     """One repeat of one condition: PCC tables (U-Net, ridge, mean image) and, with probes, heat maps."""
-    from model.config import TrainConfig
-    from model.evaluate import load_trained
-    from model.ridge import fit_ridge
-    from model.trainer import train
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.evaluate import load_trained
+    from speckle_lab.model.ridge import fit_ridge
+    from speckle_lab.model.trainer import train
 
     where = out_dir / "data" / condition.name / f"r{repeat}"
     specs = _datasets(design, condition)
@@ -163,7 +163,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
 
 
 def _figures(design: StudyDesign, condition: Condition, key: str, trained, frames: dict, figures_dir: Path) -> None:
-    from model.figures import plot_reconstructions
+    from speckle_lab.model.figures import plot_reconstructions
 
     figures_dir.mkdir(parents=True, exist_ok=True)
     for test in condition.tests:

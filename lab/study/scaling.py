@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.datafile import CaptureReader
-from acquisition.targets.diversity import label_sharpness
-from lab.bench_config import load_bench
-from lab.study.runner import capture_plans
-from model.analysis.analyze import analyze_run, json_ready
-from model.analysis.dimension import K_NEIGHBOURS, safe_dimension
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.targets.diversity import label_sharpness
+from speckle_lab.lab.bench_config import load_bench
+from speckle_lab.lab.study.runner import capture_plans
+from speckle_lab.model.analysis.analyze import analyze_run, json_ready
+from speckle_lab.model.analysis.dimension import K_NEIGHBOURS, safe_dimension
 
 Log = Callable[[str], None]
 SCALING_JSON = "scaling.json"
@@ -202,8 +202,8 @@ def summarise(design: ScalingDesign, sets: dict[str, dict], nets: list[dict]) ->
 
 def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
     """Capture, train, test and analyse every set and repeat; write scaling.json, report.md, scaling.png."""
-    from model.config import TrainConfig
-    from model.trainer import train
+    from speckle_lab.model.config import TrainConfig
+    from speckle_lab.model.trainer import train
 
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,7 +271,7 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
     }
     results = json_ready(results)
     (out_dir / SCALING_JSON).write_text(json.dumps(results, indent=2))
-    from lab.study.scaling_report import write_scaling_report
+    from speckle_lab.lab.study.scaling_report import write_scaling_report
 
     write_scaling_report(results, out_dir)
     return results

@@ -1,9 +1,9 @@
 """Analyses of trained nets: what each U-Net level represents (intrinsic dimension d_repr, linear probes
 towards the target on in-distribution and out-of-distribution data) and the tunnel read from the probes."""
 
-from model.analysis.dimension import representation_dimensions
-from model.analysis.features import LEVEL_POOL, FeatureHooks, extract_features, level_names
-from model.analysis.probes import ProbeCurves, fit_ridge_probe, probe_levels, tunnel_start
+from speckle_lab.model.analysis.dimension import representation_dimensions
+from speckle_lab.model.analysis.features import LEVEL_POOL, FeatureHooks, extract_features, level_names
+from speckle_lab.model.analysis.probes import ProbeCurves, fit_ridge_probe, probe_levels, tunnel_start
 
 __all__ = [
     "LEVEL_POOL",

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.targets.diversity import label_sharpness
-from model.analysis.dimension import K_NEIGHBOURS, bounded, representation_dimensions, safe_dimension
-from model.analysis.features import LEVEL_POOL, extract_features
-from model.analysis.probes import mean_pcc, probe_levels
-from model.data import StreamedBatches
-from model.evaluate import TrainedModel, load_trained
-from model.sources import FrameSource, same_data
-from model.trainer import open_data
+from speckle_lab.acquisition.targets.diversity import label_sharpness
+from speckle_lab.model.analysis.dimension import K_NEIGHBOURS, bounded, representation_dimensions, safe_dimension
+from speckle_lab.model.analysis.features import LEVEL_POOL, extract_features
+from speckle_lab.model.analysis.probes import mean_pcc, probe_levels
+from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.evaluate import TrainedModel, load_trained
+from speckle_lab.model.sources import FrameSource, same_data
+from speckle_lab.model.trainer import open_data
 
 MAX_TRAIN_FRAMES = 2000  # probe training frames (and d_repr points): a seeded subsample beyond this
 MAX_EVAL_FRAMES = 1000  # frames per test or OOD set
@@ -134,7 +134,7 @@ def analyze_run(
     }
     result["seconds"] = round(time.monotonic() - started, 2)
     out.mkdir(parents=True, exist_ok=True)
-    from model.analysis.report import write_analysis_report  # matplotlib only when a report is written
+    from speckle_lab.model.analysis.report import write_analysis_report  # matplotlib only when a report is written
 
     write_analysis_report(result, out, figure=figure)
     (out / ANALYSIS_JSON).write_text(json.dumps(json_ready(result), indent=2))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acquisition.targets.diversity import intrinsic_dimension_mle
+from speckle_lab.acquisition.targets.diversity import intrinsic_dimension_mle
 
 K_NEIGHBOURS = 20
 MAX_POINTS = 2000  # brute-force neighbours are O(n^2): a subsample beyond this

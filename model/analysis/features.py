@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from model.unet import UNet
+from speckle_lab.model.unet import UNet
 
 LEVEL_POOL = 4  # features pooled to 4 x 4 per channel
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from model.metrics import pcc
+from speckle_lab.model.metrics import pcc
 
 RIDGE_GRID = tuple(10.0**e for e in range(-4, 3))  # alpha relative to the mean squared singular value
 TUNNEL_DROP = 0.10  # the OOD score must fall this fraction below its peak to count as a tunnel

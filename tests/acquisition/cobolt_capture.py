@@ -15,10 +15,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from capture_helpers import small_config
 
-from drivers.lasers import CoboltLaser
-from lab import capture_service
-from lab.bench import Bench, build_bench
-from lab.cli import main
+from speckle_lab.drivers.lasers import CoboltLaser
+from speckle_lab.lab import capture_service
+from speckle_lab.lab.bench import Bench, build_bench
+from speckle_lab.lab.cli import main
 
 
 def bench_with_cobolt(port: str) -> Bench:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from capture_helpers import small_config
 
-from lab.bench import Bench, build_bench
+from speckle_lab.lab.bench import Bench, build_bench
 
 
 @pytest.fixture

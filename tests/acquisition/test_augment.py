@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acquisition.targets import TargetSpecError, open_source
-from acquisition.targets.augment import IDENTITY, AugmentParams, augment, draw_params
-from acquisition.targets.selection import choose_indices
+from speckle_lab.acquisition.targets import TargetSpecError, open_source
+from speckle_lab.acquisition.targets.augment import IDENTITY, AugmentParams, augment, draw_params
+from speckle_lab.acquisition.targets.selection import choose_indices
 
 BASE = "blobs:size=16:n=60"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from capture_helpers import write_small_bench_toml
 
-from acquisition.datafile import CaptureReader
-from lab.cli import main
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.lab.cli import main
 
 COMMON = ["--target-size", "16", "--block", "32", "--quiet"]
 

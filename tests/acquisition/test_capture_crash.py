@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from capture_helpers import small_config, write_small_bench_toml
 
-from acquisition.datafile import CaptureFileError, CaptureReader
-from acquisition.plan import plan_from_dict
-from acquisition.rows import RowMaker
-from lab.bench import dmd_geometry
-from lab.capture_service import resume_file
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.acquisition.rows import RowMaker
+from speckle_lab.lab.bench import dmd_geometry
+from speckle_lab.lab.capture_service import resume_file
 
 N_FRAMES = 2000
 
@@ -25,7 +25,8 @@ N_FRAMES = 2000
 def start_capture(tmp_path: Path, out: Path) -> subprocess.Popen:
     bench = write_small_bench_toml(tmp_path / "bench.toml")
     command = [
-        sys.executable, "-m", "lab.cli", "capture", "--targets", "blobs", "--n", str(N_FRAMES), "--out", str(out),
+        sys.executable, "-m", "speckle_lab.lab.cli", "capture", "--targets", "blobs", "--n", str(N_FRAMES),
+        "--out", str(out),
         "--bench", str(bench), "--target-size", "16", "--block", "16", "--reference-every", "500", "--quiet",
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from capture_helpers import fill
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError, CaptureProgress
-from lab.bench import Bench
-from lab.capture_service import make_run, resume_file
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_service import make_run, resume_file
 
 PLAN = {"targets": "blobs", "target_rows": 16, "target_cols": 16, "block_frames": 64, "dark_frames": 2}
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from capture_helpers import small_config
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureReader
-from acquisition.plan import plan_from_dict
-from acquisition.scheduler import CaptureError, CaptureProgress
-from lab.bench_config import dumps_toml
-from lab.capture_queue import CaptureJob, CaptureQueue
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress
+from speckle_lab.lab.bench_config import dumps_toml
+from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 
 PLAN = {"target_rows": 16, "target_cols": 16, "block_frames": 16, "n_frames": 24}
 

@@ -17,10 +17,10 @@ from cobolt_capture import bench_with_cobolt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "drivers"))
 from fake_cobolt import FakeCobolt
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureFileError, CaptureReader
-from acquisition.plan import plan_from_dict
-from lab.capture_service import make_run
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.lab.capture_service import make_run
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).resolve().parent / "cobolt_capture.py"
@@ -132,8 +132,8 @@ def test_a_failed_switch_off_is_an_alarm_in_the_result_and_the_file(tmp_path: Pa
 def test_devices_says_the_laser_was_emitting_and_switches_it_off(
     cobolt: FakeCobolt, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lab.cli import main
-    from lab.commands import devices
+    from speckle_lab.lab.cli import main
+    from speckle_lab.lab.commands import devices
 
     assert cobolt.emission  # left on, as a process killed with -9 leaves it
     monkeypatch.setattr(devices, "open_bench", lambda path=None: bench_with_cobolt(cobolt.port_name))

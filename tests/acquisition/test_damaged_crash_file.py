@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
-from acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
 
 
 def crashed_copy(tmp_path: Path) -> bytes:

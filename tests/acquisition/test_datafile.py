@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.datafile import (
+from speckle_lab.acquisition.datafile import (
     FORMAT,
     CaptureFileError,
     CaptureFileExistsError,
@@ -19,10 +19,10 @@ from acquisition.datafile import (
     CaptureWriter,
     format_summary,
 )
-from acquisition.datafile.checks import pearson, truncate_utf8
-from acquisition.datafile.inspect_cli import run_inspect
-from acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
-from acquisition.h5clear import clear_status_flags, lookup3, read_superblock
+from speckle_lab.acquisition.datafile.checks import pearson, truncate_utf8
+from speckle_lab.acquisition.datafile.inspect_cli import run_inspect
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
+from speckle_lab.acquisition.h5clear import clear_status_flags, lookup3, read_superblock
 
 
 def create(path: Path, n_planned: int = 1000, **kwargs) -> CaptureWriter:

@@ -16,9 +16,9 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
-from acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
-from acquisition.h5clear import read_superblock
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
+from speckle_lab.acquisition.h5clear import read_superblock
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
@@ -48,8 +48,8 @@ def check_every_row(path: Path, n: int) -> None:
 READER_SCRIPT = """
 import json, sys, time
 import numpy as np
-from acquisition.datafile import CaptureReader
-from acquisition.datafile.testing import synthetic_rows
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.datafile.testing import synthetic_rows
 seen, bad = [], 0
 deadline = time.monotonic() + 60
 with CaptureReader(sys.argv[1]) as reader:
@@ -97,7 +97,15 @@ def test_swmr_reader_in_another_process_sees_the_file_grow(tmp_path: Path) -> No
 
 def start_writer(path: Path, n_planned: int, block: int, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "acquisition.datafile.testing", str(path), str(n_planned), str(block), *extra],
+        [
+            sys.executable,
+            "-m",
+            "speckle_lab.acquisition.datafile.testing",
+            str(path),
+            str(n_planned),
+            str(block),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=ENV,

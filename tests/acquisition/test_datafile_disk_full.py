@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from capture_helpers import fill
 
-import acquisition.datafile.space as space
-from acquisition.datafile import CaptureReader, CaptureWriter
-from acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
+import speckle_lab.acquisition.datafile.space as space
+from speckle_lab.acquisition.datafile import CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
 
 
 def create(path: Path, n_planned: int) -> CaptureWriter:

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from acquisition.targets import (
+from speckle_lab.acquisition.targets import (
     CoverageAccumulator,
     intensity_entropy,
     intrinsic_dimension_mle,
@@ -15,7 +15,7 @@ from acquisition.targets import (
     spatial_coverage,
     target_set_stats,
 )
-from acquisition.targets.diversity import knn_distances
+from speckle_lab.acquisition.targets.diversity import knn_distances
 
 AMBIENT = 100
 

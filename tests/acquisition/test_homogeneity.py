@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from acquisition.targets import open_source
-from acquisition.targets.homogeneity import HomogeniseParams, homogeneity_of, homogenise
+from speckle_lab.acquisition.targets import open_source
+from speckle_lab.acquisition.targets.homogeneity import HomogeniseParams, homogeneity_of, homogenise
 
 
 def test_a_set_that_never_lights_the_border_is_less_homogeneous_than_one_that_lights_everything() -> None:

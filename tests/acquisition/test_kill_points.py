@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from capture_helpers import small_config, write_small_bench_toml
 
-from acquisition.datafile import CaptureFileError, CaptureReader, format_summary
-from acquisition.killpoints import CAPTURE_POINTS, ENV, RESUME_POINTS
-from acquisition.plan import plan_from_dict
-from acquisition.scheduler import CaptureError
-from lab.bench import build_bench
-from lab.capture_service import make_run, resume_file, run_plan
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, format_summary
+from speckle_lab.acquisition.killpoints import CAPTURE_POINTS, ENV, RESUME_POINTS
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.acquisition.scheduler import CaptureError
+from speckle_lab.lab.bench import build_bench
+from speckle_lab.lab.capture_service import make_run, resume_file, run_plan
 
 REPO = Path(__file__).resolve().parents[2]
 N, BLOCK, EVERY, DARKS = 64, 16, 32, 4
@@ -34,7 +34,7 @@ PLAN = {
 def run_killed(command: list[str], point: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), ENV: point}
     return subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        [sys.executable, "-m", "speckle_lab.lab.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
 
 

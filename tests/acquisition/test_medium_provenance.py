@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from lab.capture_service import make_run
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.lab.capture_service import make_run
 
 PLAN = {"targets": "blobs", "n_frames": 64, "target_rows": 16, "target_cols": 16, "block_frames": 32,
         "reference_every": 64, "dark_frames": 2, "read_timeout_s": 0.5}  # fmt: skip

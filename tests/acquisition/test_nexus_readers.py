@@ -19,14 +19,14 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import STATUSES, CaptureReader, CaptureWriter
-from acquisition.datafile.layout import units_for
-from acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureProgress
-from lab.bench import Bench
-from lab.capture_service import make_run
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import STATUSES, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.layout import units_for
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureProgress
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_service import make_run
 
 silx_nxdata = pytest.importorskip("silx.io.nxdata")
 nexus = pytest.importorskip("nexusformat.nexus")
@@ -152,7 +152,16 @@ def test_ctrl_c_is_written_as_aborted_and_the_docs_say_so(small_bench: Bench, tm
 def live_file(tmp_path: Path) -> Iterator[Path]:
     """A capture being written by another process (SWMR), rows appearing every 50 ms."""
     path = tmp_path / "live.h5"
-    command = [sys.executable, "-m", "acquisition.datafile.testing", str(path), "100000", "16", "new", "0.05"]
+    command = [
+        sys.executable,
+        "-m",
+        "speckle_lab.acquisition.datafile.testing",
+        str(path),
+        "100000",
+        "16",
+        "new",
+        "0.05",
+    ]
     writer = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         for _ in range(3):  # created, then two blocks committed

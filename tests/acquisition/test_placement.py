@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acquisition.targets import (
+from speckle_lab.acquisition.targets import (
     Placements,
     PlacementSpec,
     draw_placements,
@@ -15,7 +15,7 @@ from acquisition.targets import (
     render_block,
     to_dmd_levels,
 )
-from drivers import DmdGeometry
+from speckle_lab.drivers import DmdGeometry
 
 SIDE = 64
 SHAPE = (28, 28)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.plan import plan_from_dict
-from acquisition.preflight import folder_problem
-from lab.bench import Bench
-from lab.capture_service import make_run
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.acquisition.preflight import folder_problem
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_service import make_run
 
 
 @pytest.mark.parametrize("n_frames, dark_frames, target", [(1, 0, 8), (8, 4, 16), (100, 16, 24), (700, 16, 16)])

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
-from acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from capture_helpers import write_small_bench_toml
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
-from acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
-from acquisition.plan import plan_from_dict
-from lab.bench import Bench
-from lab.capture_service import make_run, resume_file, run_plan
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureFileError, CaptureReader, CaptureWriter
+from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, example_metadata, synthetic_rows
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_service import make_run, resume_file, run_plan
 
 PLAN = {"targets": "blobs", "n_frames": 64, "target_rows": 16, "target_cols": 16, "block_frames": 16}
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.control import CaptureControl
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from acquisition.scheduler import CaptureError, CaptureProgress
-from drivers import TriggerMode
-from lab.bench import Bench
-from lab.capture_service import make_run, resume_file
+from speckle_lab.acquisition.control import CaptureControl
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress
+from speckle_lab.drivers import TriggerMode
+from speckle_lab.lab.bench import Bench
+from speckle_lab.lab.capture_service import make_run, resume_file
 
 PLAN = {
     "targets": "blobs",
@@ -195,7 +195,7 @@ def test_preflight_refuses_a_run_the_disk_cannot_hold(small_bench: Bench, tmp_pa
 
 def test_target_offset_gives_disjoint_train_and_test_targets(small_bench: Bench) -> None:
     """One seed, two offsets: a train set and a test set that share no source image."""
-    from acquisition.rows import RowMaker
+    from speckle_lab.acquisition.rows import RowMaker
 
     geometry = small_bench.geometry
     train = RowMaker(plan(targets="lfw", n_frames=160, n_targets=80), geometry, geometry.mirror_shape)
@@ -211,7 +211,7 @@ def test_cycled_targets_are_the_same_whether_cached_or_prepared_again(
 ) -> None:
     """A list of 20 targets cycled over 50 rows: every row shows the target its list row names, whether the
     list fits the prepared-target cache, overflows it or there is none."""
-    from acquisition import rows as rows_module
+    from speckle_lab.acquisition import rows as rows_module
 
     monkeypatch.setattr(rows_module, "_CACHED_TARGETS", cached_targets)
     geometry = small_bench.geometry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from acquisition.targets import PlacementSpec
-from acquisition.targets.cli import run_targets
+from speckle_lab.acquisition.targets import PlacementSpec
+from speckle_lab.acquisition.targets.cli import run_targets
 
 
 def _run(*args, **kwargs) -> tuple[int, str, str]:

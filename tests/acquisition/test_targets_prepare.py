@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acquisition.targets import open_source, prepare
-from acquisition.targets.prepare import floyd_steinberg, ordered_dither
+from speckle_lab.acquisition.targets import open_source, prepare
+from speckle_lab.acquisition.targets.prepare import floyd_steinberg, ordered_dither
 
 
 def test_shape_range_and_dtype_for_every_bundled_kind() -> None:

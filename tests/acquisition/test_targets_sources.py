@@ -12,8 +12,15 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from acquisition.targets import TargetSource, TargetSpecError, choose_indices, list_sources, mix_sources, open_source
-from acquisition.targets.idx import read_idx
+from speckle_lab.acquisition.targets import (
+    TargetSource,
+    TargetSpecError,
+    choose_indices,
+    list_sources,
+    mix_sources,
+    open_source,
+)
+from speckle_lab.acquisition.targets.idx import read_idx
 
 
 def write_idx_images(path: Path, images: np.ndarray, gz: bool = False, magic: int = 0x00000803) -> Path:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from drivers import DMD, Camera, Laser
-from lab.bench import Bench, build_bench
-from lab.bench_config import BenchConfig
+from speckle_lab.drivers import DMD, Camera, Laser
+from speckle_lab.lab.bench import Bench, build_bench
+from speckle_lab.lab.bench_config import BenchConfig
 
 TIMEOUT_S = 0.3
 BOUND_S = TIMEOUT_S + 0.2 + 0.6  # the timeout, an emergency emission-off's short wait, scheduling slack
@@ -72,7 +72,7 @@ def sim_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
 def cobolt_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
     from fake_cobolt import FakeCobolt
 
-    from drivers.lasers import CoboltLaser
+    from speckle_lab.drivers.lasers import CoboltLaser
 
     with FakeCobolt() as device:
         laser = CoboltLaser(device.port_name, device_max_power_w=0.1, max_power_w=0.05, timeout_s=TIMEOUT_S)
@@ -95,7 +95,7 @@ def cobolt_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
 def obis_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
     from fake_obis import FakeObis
 
-    from drivers.lasers import ObisLaser
+    from speckle_lab.drivers.lasers import ObisLaser
 
     with FakeObis() as device:
         laser = ObisLaser(device.port_name, max_power_w=0.05, timeout_s=TIMEOUT_S)
@@ -117,7 +117,7 @@ def obis_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
 @contextlib.contextmanager
 def obis_visa_sim_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
     pytest.importorskip("pyvisa_sim")
-    from drivers.lasers import ObisLaser
+    from speckle_lab.drivers.lasers import ObisLaser
 
     backend = f"{Path(__file__).with_name('obis_sim.yaml')}@sim"
     laser = ObisLaser("ASRL1::INSTR", visa_backend=backend, max_power_w=0.08, timeout_s=0.5)
@@ -141,7 +141,7 @@ def sim_dmd(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
 def alp4_dmd(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
     import fake_alp4
 
-    from drivers.dmds import Alp4DMD
+    from speckle_lab.drivers.dmds import Alp4DMD
 
     fake_alp4.install(request.getfixturevalue("monkeypatch"))
     dmd = Alp4DMD(device_number=3)
@@ -155,7 +155,7 @@ def alp4_dmd(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
 def display_dmd(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
     pytest.importorskip("PySide6.QtWidgets", reason="PySide6 (the 'gui' extra) is not installed")
     request.getfixturevalue("qapp")
-    from drivers.dmds import DisplayDMD
+    from speckle_lab.drivers.dmds import DisplayDMD
 
     dmd = DisplayDMD(screen_index=0, mirror_shape=(24, 40), present_timeout_s=1.0)
     try:
@@ -178,7 +178,7 @@ def sim_camera(request: pytest.FixtureRequest) -> Iterator[CameraSubject]:
 def genicam_camera(request: pytest.FixtureRequest) -> Iterator[CameraSubject]:
     from test_genicam_tlsimu import MONO, _tlsimu
 
-    from drivers.cameras import GenICamCamera
+    from speckle_lab.drivers.cameras import GenICamCamera
 
     camera = GenICamCamera(_tlsimu(), serial=MONO)
     try:

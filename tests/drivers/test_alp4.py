@@ -11,9 +11,9 @@ import fake_alp4
 import numpy as np
 import pytest
 
-from drivers import DeviceError, DeviceTimeout, OutOfRange
-from drivers.dmds import Alp4DMD
-from drivers.dmds.alp4 import alp_image_data
+from speckle_lab.drivers import DeviceError, DeviceTimeout, OutOfRange
+from speckle_lab.drivers.dmds import Alp4DMD
+from speckle_lab.drivers.dmds.alp4 import alp_image_data
 
 ROWS, COLS = fake_alp4.ALP4.rows, fake_alp4.ALP4.cols
 
@@ -247,7 +247,7 @@ def test_macropixel_images_upload_the_same_bytes_as_their_mirror_patterns(
     dmd: Alp4DMD, board: type[fake_alp4.ALP4]
 ) -> None:
     """The engine hands macropixel images and the geometry; the ALP-4 expands them to mirrors itself."""
-    from drivers import DmdGeometry
+    from speckle_lab.drivers import DmdGeometry
 
     geometry = DmdGeometry((ROWS, COLS), 5, 9, 4, 16)
     images = np.random.default_rng(3).random((3, 16, 16)) < 0.5

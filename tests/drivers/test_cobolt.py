@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from fake_cobolt import FakeCobolt
 
-from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
-from drivers.lasers import CoboltLaser
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers.lasers import CoboltLaser
 
 TIMEOUT_S = 0.3
 #: A timeout, plus the emergency emission-off's short wait, plus scheduling slack: never a hang.

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conformance import BOUND_S, CAMERAS, DMDS, LASERS, TIMEOUT_S, CameraSubject, DmdSubject, LaserSubject
 
-from drivers import DMD, Camera, DeviceError, DeviceTimeout, Laser, OutOfRange, Roi, TriggerMode
-from drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
+from speckle_lab.drivers import DMD, Camera, DeviceError, DeviceTimeout, Laser, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
 
 
 def _names_device_and_command(error: DeviceError, device: Laser | DMD | Camera, command: str) -> None:

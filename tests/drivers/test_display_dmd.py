@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets", reason="PySide6 (the 'gui' extra) is not installed")
 
-from drivers import DeviceError, DeviceTimeout, OutOfRange
-from drivers.dmds import DisplayDMD
+from speckle_lab.drivers import DeviceError, DeviceTimeout, OutOfRange
+from speckle_lab.drivers.dmds import DisplayDMD
 
 SHAPE = (96, 160)  # rows, cols: small, odd-sized against 4-byte row alignment, wider than tall
 
@@ -228,7 +228,7 @@ def test_opened_from_a_worker_thread_lives_on_the_gui_thread(qapp: object, qtbot
 
 def test_macropixel_images_show_as_their_mirror_patterns(dmd: DisplayDMD) -> None:
     """The display DMD expands the engine's macropixel images to mirrors itself, pixel-exact."""
-    from drivers import DmdGeometry
+    from speckle_lab.drivers import DmdGeometry
 
     geometry = DmdGeometry(SHAPE, 3, 17, 5, 16)
     image = np.random.default_rng(5).integers(0, 256, (16, 16), dtype=np.uint8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import (
+from speckle_lab.drivers import (
     DMD,
     Camera,
     DeviceError,

@@ -15,9 +15,9 @@ from fake_cobolt import FakeCobolt
 from fake_obis import FakeObis
 from foreign_port import ForeignPort
 
-from drivers import DeviceDisconnected, DeviceError, DeviceTimeout
-from drivers.lasers import CoboltLaser, ObisLaser
-from drivers.transport import SerialLineTransport
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout
+from speckle_lab.drivers.lasers import CoboltLaser, ObisLaser
+from speckle_lab.drivers.transport import SerialLineTransport
 
 TIMEOUT_S = 0.2
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drivers import DeviceError, DeviceTimeout, OutOfRange, Roi, TriggerMode
-from drivers.cameras import genicam as genicam_module
-from drivers.cameras.genicam import GenICamCamera, pixel_format_for_bit_depth
+from speckle_lab.drivers import DeviceError, DeviceTimeout, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers.cameras import genicam as genicam_module
+from speckle_lab.drivers.cameras.genicam import GenICamCamera, pixel_format_for_bit_depth
 
 
 class OutOfRangeException(Exception):

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, OutOfRange, Roi, TriggerMode
-from drivers.cameras import GenICamCamera, find_tlsimu_cti
+from speckle_lab.drivers import DMD, DeviceError, DeviceIdentity, DeviceTimeout, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers.cameras import GenICamCamera, find_tlsimu_cti
 
 MONO = "SN_InterfaceA_0"
 OTHER_MONO = "SN_InterfaceB_0"
@@ -208,7 +208,7 @@ def test_close_releases_the_device(cti: str) -> None:
 
 def test_step_capture_through_the_capture_engine(cti: str) -> None:
     """The capture engine's step mode with this camera: software trigger per pattern, consecutive ids."""
-    from acquisition.frame_capture import StepCapture
+    from speckle_lab.acquisition.frame_capture import StepCapture
 
     class Shutter(DMD):
         identity = DeviceIdentity("dmd", "test", "Shutter", "0")

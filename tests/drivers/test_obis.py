@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fake_obis import FakeObis
 
-from drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
-from drivers.lasers import ObisLaser
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers.lasers import ObisLaser
 
 TIMEOUT_S = 0.3
 BOUND_S = TIMEOUT_S + 0.2 + 0.4  # a timeout, the emergency emission-off's short wait, slack: never a hang

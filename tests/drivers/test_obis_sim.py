@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from drivers import DeviceDisconnected, DeviceError, LaserFault, OutOfRange
-from drivers.lasers import ObisLaser
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, LaserFault, OutOfRange
+from speckle_lab.drivers.lasers import ObisLaser
 
 pytest.importorskip("pyvisa_sim")
 BACKEND = f"{Path(__file__).with_name('obis_sim.yaml')}@sim"

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from fake_cobolt import FakeCobolt
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import CapturePlan
-from lab.bench import open_bench
-from lab.capture_service import make_run
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.lab.bench import open_bench
+from speckle_lab.lab.capture_service import make_run
 
-cameras = pytest.importorskip("drivers.cameras")
+cameras = pytest.importorskip("speckle_lab.drivers.cameras")
 
 
 @pytest.fixture

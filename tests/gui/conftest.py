@@ -17,9 +17,9 @@ pytest.importorskip("pytestqt")
 
 from gui_helpers import SMALL_BENCH, close_cleanly, write_bench
 
-from gui.app import application, create_window, qt_binding_problem
-from gui.main_window import MainWindow
-from gui.settings import Settings
+from speckle_lab.gui.app import application, create_window, qt_binding_problem
+from speckle_lab.gui.main_window import MainWindow
+from speckle_lab.gui.settings import Settings
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.bench_config import BenchConfig, dumps_toml
+from speckle_lab.lab.bench_config import BenchConfig, dumps_toml
 
 SMALL_BENCH = {
     "dmd": {"mirror_rows": 64, "mirror_cols": 64, "macropixel_mirrors": 2, "side_macropixels": 24},

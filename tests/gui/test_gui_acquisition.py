@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gui_helpers import fill_plan
 
-from acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.datafile import CaptureReader
 
 QUEUE = """
 [defaults]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gui_helpers import close_cleanly, fill_plan
 
-from acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.datafile import CaptureReader
 
 
 def test_closing_mid_capture_leaves_a_valid_file_and_the_laser_off(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gui import app
-from lab.commands import gui as gui_command
-from lab.config_errors import BenchConfigError
+from speckle_lab.gui import app
+from speckle_lab.lab.commands import gui as gui_command
+from speckle_lab.lab.config_errors import BenchConfigError
 
 
 def parse(*argv: str) -> argparse.Namespace:

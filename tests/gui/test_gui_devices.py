@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from gui_helpers import SMALL_BENCH, write_bench
 
-from gui.patterns import PatternRequest
+from speckle_lab.gui.patterns import PatternRequest
 
 
 def test_live_view_shows_frames_and_warns_of_saturation(qtbot, open_window, bench_file: Path) -> None:

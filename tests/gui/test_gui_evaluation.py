@@ -7,10 +7,10 @@ from pathlib import Path
 
 from gui_helpers import fill_training
 
-from acquisition.plan import plan_from_dict
-from gui.training_cards import METRICS
-from lab.capture_service import run_plan
-from model.metric_names import Metric
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.gui.training_cards import METRICS
+from speckle_lab.lab.capture_service import run_plan
+from speckle_lab.model.metric_names import Metric
 
 PLAN = {"targets": "digits", "target_rows": 16, "target_cols": 16, "display": "threshold"}
 

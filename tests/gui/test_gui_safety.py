@@ -11,9 +11,9 @@ from pathlib import Path
 
 from gui_helpers import fill_plan
 
-from acquisition.datafile import CaptureReader
-from drivers import DeviceError
-from gui.app import SIGNAL_EXIT_BASE, SignalExit
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.drivers import DeviceError
+from speckle_lab.gui.app import SIGNAL_EXIT_BASE, SignalExit
 
 EXPOSURE_US = 2000.0  # a sim frame period of 2 ms (the DMD's picture time is the exposure + 4 µs)
 

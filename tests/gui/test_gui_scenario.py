@@ -9,8 +9,8 @@ from pathlib import Path
 
 from gui_helpers import fill_plan, fill_training
 
-from acquisition.datafile import CaptureReader
-from gui.watchdog import EventLoopWatchdog
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.gui.watchdog import EventLoopWatchdog
 
 MAX_STALL_MS = 100.0
 N_FRAMES = 300

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gui_helpers import fill_training
 
-from acquisition.plan import plan_from_dict
-from lab.capture_service import run_plan
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.lab.capture_service import run_plan
 
 
 def test_training_stops_on_request_and_keeps_its_epochs(qtbot, open_window, bench_file: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from lab.training_service import TrainingJob, child_main, decode_event, encode_array
+from speckle_lab.lab.training_service import TrainingJob, child_main, decode_event, encode_array
 
 
 def run_child(*lines: str) -> tuple[int, list[dict]]:
@@ -36,8 +36,8 @@ def test_a_missing_data_file_is_a_one_line_error(tmp_path) -> None:
 
 
 def test_a_bad_training_setting_is_named(tmp_path, bench_file) -> None:
-    from acquisition.plan import plan_from_dict
-    from lab.capture_service import run_plan
+    from speckle_lab.acquisition.plan import plan_from_dict
+    from speckle_lab.lab.capture_service import run_plan
 
     data = tmp_path / "data.h5"
     plan = plan_from_dict({"targets": "digits", "n_frames": 40, "target_rows": 8, "target_cols": 8, "dark_frames": 0})

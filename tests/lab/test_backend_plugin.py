@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECK = """
 import json, sys
 import numpy as np
-from drivers import DeviceTimeout, TriggerMode
-from lab.bench import CAMERA_BACKENDS
-from lab.bench_config import BenchConfigError, parse_bench
+from speckle_lab.drivers import DeviceTimeout, TriggerMode
+from speckle_lab.lab.bench import CAMERA_BACKENDS
+from speckle_lab.lab.bench_config import BenchConfigError, parse_bench
 
 bench = '[camera]\\nbackend = "replay"\\nframes_path = "{frames}"\\nexposure_us = 80.0\\n'
 config = parse_bench(bench, "replay.toml")
@@ -81,6 +81,6 @@ def test_the_documented_camera_plugs_in_through_its_entry_point(tmp_path: Path) 
 
 
 def test_without_the_package_the_backend_is_unknown() -> None:
-    from lab.bench import CAMERA_BACKENDS
+    from speckle_lab.lab.bench import CAMERA_BACKENDS
 
     assert "replay" not in CAMERA_BACKENDS and {"sim", "genicam"} <= set(CAMERA_BACKENDS)

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.datafile import CaptureReader
-from acquisition.plan import plan_from_dict
-from lab.bench import build_bench
-from lab.bench_config import BenchConfig, dumps_toml
-from lab.capture_service import make_run
-from lab.cli import main
+from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import plan_from_dict
+from speckle_lab.lab.bench import build_bench
+from speckle_lab.lab.bench_config import BenchConfig, dumps_toml
+from speckle_lab.lab.capture_service import make_run
+from speckle_lab.lab.cli import main
 
 SMALL_BENCH = {
     "dmd": {"mirror_rows": 64, "mirror_cols": 64, "macropixel_mirrors": 2, "side_macropixels": 24},
@@ -64,8 +64,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "notarun" / "config.json").write_text("{trunc")
     with CaptureReader(root / "complete.h5") as reader:
         assert reader.status == "complete"
-    from model.checkpoint import save_checkpoint
-    from model.trainer import BEST_CHECKPOINT
+    from speckle_lab.model.checkpoint import save_checkpoint
+    from speckle_lab.model.trainer import BEST_CHECKPOINT
 
     (root / "otherrun").mkdir()  # a net trained on another camera ROI: only its recorded shapes matter here
     arch = {"speckle_shape": [64, 64], "target_shape": [16, 16]}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import DeviceError, OutOfRange
-from lab.bench_session import (
+from speckle_lab.drivers import DeviceError, OutOfRange
+from speckle_lab.lab.bench_session import (
     BenchClosed,
     BenchInfo,
     BenchSession,
@@ -16,7 +16,7 @@ from lab.bench_session import (
     PatternShown,
     switch_laser_off,
 )
-from lab.patterns import PatternRequest
+from speckle_lab.lab.patterns import PatternRequest
 
 
 @pytest.fixture

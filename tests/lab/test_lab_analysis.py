@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.plan import CapturePlan
-from lab.bench import build_bench
-from lab.bench_config import BenchConfig
-from lab.capture_service import make_run
-from lab.cli import main
-from lab.study.scaling import SCALING_JSON, TARGET_SETS, run_scaling, scaling_design
-from model.config import TrainConfig
-from model.trainer import train
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.lab.bench import build_bench
+from speckle_lab.lab.bench_config import BenchConfig
+from speckle_lab.lab.capture_service import make_run
+from speckle_lab.lab.cli import main
+from speckle_lab.lab.study.scaling import SCALING_JSON, TARGET_SETS, run_scaling, scaling_design
+from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.trainer import train
 
 SMALL = {
     "dmd": {"mirror_rows": 64, "mirror_cols": 64, "macropixel_mirrors": 2, "side_macropixels": 24},

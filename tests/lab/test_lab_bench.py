@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drivers import DeviceError, TriggerMode
-from lab import bench as bench_module
-from lab.bench import Bench, build_bench, open_bench
-from lab.bench_config import BenchConfig, BenchConfigError, load_bench
-from sim.medium import PhaseScreenDiffuser, RandomTransmissionMatrix
+from speckle_lab.drivers import DeviceError, TriggerMode
+from speckle_lab.lab import bench as bench_module
+from speckle_lab.lab.bench import Bench, build_bench, open_bench
+from speckle_lab.lab.bench_config import BenchConfig, BenchConfigError, load_bench
+from speckle_lab.sim.medium import PhaseScreenDiffuser, RandomTransmissionMatrix
 
 SMALL = {"dmd": {"macropixel_mirrors": 8, "side_macropixels": 16}, "camera": {"rows": 32, "cols": 48}}
 

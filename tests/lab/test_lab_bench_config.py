@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.bench_config import (
+from speckle_lab.lab.bench_config import (
     BenchConfig,
     BenchConfigError,
     PhaseScreenSettings,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.cli import main
+from speckle_lab.lab.cli import main
 
 IDENTITIES = ("SimLaser 532 nm", "SimDMD 256x256", "SimCam 128x128 12-bit")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from acquisition.plan import CapturePlan
-from acquisition.rows import RowMaker
-from lab.bench import dmd_geometry
-from lab.bench_config import BenchConfig
-from lab.cli import main
-from lab.study.design import study_design
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.acquisition.rows import RowMaker
+from speckle_lab.lab.bench import dmd_geometry
+from speckle_lab.lab.bench_config import BenchConfig
+from speckle_lab.lab.cli import main
+from speckle_lab.lab.study.design import study_design
 
 
 def test_reference_scale_design_places_64x64_targets_and_records_256x256_speckle() -> None:

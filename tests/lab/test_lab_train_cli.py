@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.plan import CapturePlan
-from lab.bench import build_bench
-from lab.bench_config import BenchConfig
-from lab.capture_service import make_run
-from lab.cli import main
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.lab.bench import build_bench
+from speckle_lab.lab.bench_config import BenchConfig
+from speckle_lab.lab.capture_service import make_run
+from speckle_lab.lab.cli import main
 
 SMALL = {
     "dmd": {"mirror_rows": 64, "mirror_cols": 64, "macropixel_mirrors": 2, "side_macropixels": 24},

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.plan import CapturePlan
-from lab.bench_config import BenchConfig, dumps_toml
-from lab.capture_service import run_plan
-from lab.cli import main
-from lab.logging_setup import (
+from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.lab.bench_config import BenchConfig, dumps_toml
+from speckle_lab.lab.capture_service import run_plan
+from speckle_lab.lab.cli import main
+from speckle_lab.lab.logging_setup import (
     LIBRARY_LOGGERS,
     TRAINING_LOG,
     capture_log_path,
@@ -22,7 +22,7 @@ from lab.logging_setup import (
     stop_logging,
     user_log_dir,
 )
-from lab.training_service import TrainingJob, TrainingProcess
+from speckle_lab.lab.training_service import TrainingJob, TrainingProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {
@@ -48,7 +48,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_capture_leaves_its_own_log_file(captured: Path) -> None:
     log = capture_log_path(captured).read_text()
     assert capture_log_path(captured) == captured.with_suffix(".log")
-    assert f"INFO    acquisition.datafile.writer: {captured}: status complete" in log
+    assert f"INFO    speckle_lab.acquisition.datafile.writer: {captured}: status complete" in log
     assert "ERROR" not in log
 
 
@@ -57,10 +57,10 @@ def test_cli_training_log_is_not_empty(captured: Path, tmp_path: Path, capsys: p
     assert main(["train", str(captured), "--out", str(run_dir), "--epochs", "1", "--batch-size", "32"]) == 0
     capsys.readouterr()
     log = (run_dir / TRAINING_LOG).read_text()
-    assert "model.trainer: starting training in" in log
+    assert "speckle_lab.model.trainer: starting training in" in log
     assert "epoch 1/1: loss" in log and "val Dice" in log
     assert "training ended (completed) after epoch 1" in log
-    assert not logging.getLogger("model").handlers  # the run's file is detached afterwards
+    assert not logging.getLogger("speckle_lab").handlers  # the run's file is detached afterwards
 
 
 def test_gui_training_child_writes_its_log(captured: Path, tmp_path: Path) -> None:
@@ -85,12 +85,12 @@ def test_log_file_takes_info_and_above_then_detaches(tmp_path: Path) -> None:
     before = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
     path = tmp_path / "run.log"
     with log_file(path):
-        logging.getLogger("acquisition.scheduler").debug("detail nobody needs")
-        logging.getLogger("model.trainer").info("epoch 1/1")
-        logging.getLogger("drivers.lasers.cobolt").warning("emission off after a failure")
-    logging.getLogger("model.trainer").error("after the run")
+        logging.getLogger("speckle_lab.acquisition.scheduler").debug("detail nobody needs")
+        logging.getLogger("speckle_lab.model.trainer").info("epoch 1/1")
+        logging.getLogger("speckle_lab.drivers.lasers.cobolt").warning("emission off after a failure")
+    logging.getLogger("speckle_lab.model.trainer").error("after the run")
     text = path.read_text()
-    assert "epoch 1/1" in text and "WARNING drivers.lasers.cobolt: emission off" in text
+    assert "epoch 1/1" in text and "WARNING speckle_lab.drivers.lasers.cobolt: emission off" in text
     assert "detail nobody needs" not in text and "after the run" not in text
     assert {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS} == before
 
@@ -102,7 +102,7 @@ def test_rotating_user_log_for_the_gui(tmp_path: Path, monkeypatch: pytest.Monke
     path, handler = rotating_user_log(tmp_path / "logs", max_bytes=2000, backups=2)
     try:
         for i in range(200):
-            logging.getLogger("gui.controller").warning("refused: plan %d needs a bench", i)
+            logging.getLogger("speckle_lab.gui.controller").warning("refused: plan %d needs a bench", i)
     finally:
         stop_logging(handler)
     assert path.exists() and (tmp_path / "logs" / "gui.log.1").exists() and (tmp_path / "logs" / "gui.log.2").exists()

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.datafile.layout import KNOWN_EVENT_KINDS, EventKind
-from acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
-from acquisition.targets import PlacementSpec
-from acquisition.targets.prepare import BINARIZE_MODES
-from acquisition.text import format_bytes, resume_command
-from acquisition.version import software_version
-from lab.bench_config import BenchConfig, PhaseScreenSettings
-from lab.cli import build_parser
-from sim.camera import SimulatedCamera
-from sim.camera_model import SensorModel
-from sim.dmd import SimulatedDMD
-from sim.laser import SimulatedLaser
-from sim.table import OpticalTable
+from speckle_lab.acquisition.datafile.layout import KNOWN_EVENT_KINDS, EventKind
+from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
+from speckle_lab.acquisition.targets import PlacementSpec
+from speckle_lab.acquisition.targets.prepare import BINARIZE_MODES
+from speckle_lab.acquisition.text import format_bytes, resume_command
+from speckle_lab.acquisition.version import software_version
+from speckle_lab.lab.bench_config import BenchConfig, PhaseScreenSettings
+from speckle_lab.lab.cli import build_parser
+from speckle_lab.sim.camera import SimulatedCamera
+from speckle_lab.sim.camera_model import SensorModel
+from speckle_lab.sim.dmd import SimulatedDMD
+from speckle_lab.sim.laser import SimulatedLaser
+from speckle_lab.sim.table import OpticalTable
 
 ROOT = Path(__file__).resolve().parents[2]
 # DESIGN.md's layering: what each package may import of ours.
@@ -58,11 +58,11 @@ def test_layers_import_only_downward(package: str) -> None:
 
 
 def test_the_gui_command_finds_the_panel_through_its_entry_point() -> None:
-    from lab.commands.gui import BUILTIN_PANELS, panel_module
+    from speckle_lab.lab.commands.gui import BUILTIN_PANELS, panel_module
 
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '[project.entry-points."speckle_lab.panels"]' in pyproject and 'qt = "gui.app"' in pyproject
-    assert BUILTIN_PANELS == {"qt": "gui.app"}
+    assert '[project.entry-points."speckle_lab.panels"]' in pyproject and 'qt = "speckle_lab.gui.app"' in pyproject
+    assert BUILTIN_PANELS == {"qt": "speckle_lab.gui.app"}
     pytest.importorskip("PySide6")
     panel = panel_module()
     assert callable(panel.main) and callable(panel.qt_binding_problem)
@@ -118,9 +118,9 @@ def test_simulated_defaults_are_owned_by_the_simulation() -> None:
 
 
 def test_small_facts_have_one_owner() -> None:
-    import acquisition.datafile.records as records
-    import lab.cli as cli
-    import model.checkpoint as checkpoint
+    import speckle_lab.acquisition.datafile.records as records
+    import speckle_lab.lab.cli as cli
+    import speckle_lab.model.checkpoint as checkpoint
 
     assert records.software_version is software_version is checkpoint.software_version
     assert cli.software_version is software_version

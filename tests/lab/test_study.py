@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.targets import open_source
-from acquisition.targets.probes import spot_image
-from lab.study.design import MAIN_TESTS, MAIN_TRAINING, probe_windows, study_design
-from lab.study.findings import FINDING_IDS, findings
-from lab.study.probes import quality_map, spot_positions
-from lab.study.report import write_report
-from lab.study.runner import run_study
+from speckle_lab.acquisition.targets import open_source
+from speckle_lab.acquisition.targets.probes import spot_image
+from speckle_lab.lab.study.design import MAIN_TESTS, MAIN_TRAINING, probe_windows, study_design
+from speckle_lab.lab.study.findings import FINDING_IDS, findings
+from speckle_lab.lab.study.probes import quality_map, spot_positions
+from speckle_lab.lab.study.report import write_report
+from speckle_lab.lab.study.runner import run_study
 
 
 @pytest.fixture(autouse=True)

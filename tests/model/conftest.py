@@ -9,7 +9,7 @@ import pytest
 import torch
 from model_helpers import synthetic, tiny_config
 
-from model.sources import ArraySource
+from speckle_lab.model.sources import ArraySource
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -29,7 +29,7 @@ def blobs() -> ArraySource:
 @pytest.fixture(scope="session")
 def trained_run(blobs: ArraySource, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished 2-epoch run."""
-    from model.trainer import train
+    from speckle_lab.model.trainer import train
 
     out = tmp_path_factory.mktemp("run")
     train(tiny_config(epochs=2), blobs, out, show_progress=False)

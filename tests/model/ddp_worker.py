@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from model_helpers import synthetic
 
-import model.trainer
-from model.config import TrainConfig
-from model.progress import ProgressEvent
+import speckle_lab.model.trainer
+from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.progress import ProgressEvent
 
 
 def main() -> None:
@@ -37,21 +37,21 @@ def main() -> None:
     rank = int(os.environ["RANK"])
     logs = args.out.parent
 
-    real_save = model.trainer.save_checkpoint
+    real_save = speckle_lab.model.trainer.save_checkpoint
 
     def recorded_save(path: Path, payload: dict) -> None:
         with open(logs / f"saves-{rank}.log", "a") as log:
             log.write(f"{rank} {Path(path).name} {payload['epoch']}\n")
         real_save(path, payload)
 
-    model.trainer.save_checkpoint = recorded_save
+    speckle_lab.model.trainer.save_checkpoint = recorded_save
 
     def progress(event: ProgressEvent) -> None:
         if rank == args.kill_rank and event.kind == "batch" and event.epoch == args.kill_epoch:
             os.kill(os.getpid(), signal.SIGKILL)
 
     config = TrainConfig.model_validate_json(args.config)
-    result = model.trainer.train(
+    result = speckle_lab.model.trainer.train(
         None if args.resume else config,
         synthetic(args.frames),
         args.out,

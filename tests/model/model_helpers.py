@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.config import ModelConfig, TrainConfig
-from model.sources import ArraySource
+from speckle_lab.model.config import ModelConfig, TrainConfig
+from speckle_lab.model.sources import ArraySource
 
 
 def blob_targets(n: int, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

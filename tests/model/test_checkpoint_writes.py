@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
-from model.errors import CheckpointError
+from speckle_lab.model.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
+from speckle_lab.model.errors import CheckpointError
 
 
 @pytest.fixture

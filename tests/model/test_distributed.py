@@ -27,10 +27,10 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
-from model.config import ModelConfig, TrainConfig
-from model.evaluate import load_trained
-from model.sources import ArraySource
-from model.trainer import train
+from speckle_lab.model.config import ModelConfig, TrainConfig
+from speckle_lab.model.evaluate import load_trained
+from speckle_lab.model.sources import ArraySource
+from speckle_lab.model.trainer import train
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

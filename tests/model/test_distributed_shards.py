@@ -19,10 +19,10 @@ import torch
 from model_helpers import synthetic
 from test_model_capture_files import append, capture
 
-from model.data import MemoryFrames, StreamFrames
-from model.distributed import DistEnv, local_batch_size
-from model.normalisation import fit_normalisation
-from model.sources import ArraySource
+from speckle_lab.model.data import MemoryFrames, StreamFrames
+from speckle_lab.model.distributed import DistEnv, local_batch_size
+from speckle_lab.model.normalisation import fit_normalisation
+from speckle_lab.model.sources import ArraySource
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_the_global_batch_must_split_evenly() -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "lab.cli", "train", *args]
+    command = [sys.executable, "-m", "speckle_lab.lab.cli", "train", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
 
 
@@ -169,10 +169,10 @@ def test_an_epoch_left_early_stops_its_reader_and_a_read_error_reaches_the_train
 
 
 def test_nproc_reruns_the_same_command_under_torchrun() -> None:
-    from lab.cli import build_parser
-    from lab.commands.train import torchrun_command
+    from speckle_lab.lab.cli import build_parser
+    from speckle_lab.lab.commands.train import torchrun_command
 
     given = ["a.h5", "b.h5", "--out", "runs/x", "--batch-size", "64", "--patience", "3"]
     command = torchrun_command(build_parser().parse_args(["train", *given, "--nproc", "4", "--resume"]))
     assert command[1:7] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4", "-m"]
-    assert command[7:] == ["lab.cli", "train", *given, "--resume"]
+    assert command[7:] == ["speckle_lab.lab.cli", "train", *given, "--resume"]

@@ -13,8 +13,16 @@ import torch
 from scipy.ndimage import gaussian_filter
 from skimage.metrics import structural_similarity
 
-from model.losses import npcc_loss
-from model.metrics import cosine_similarity, dice_soft, dice_thresholded, image_metrics, is_constant, pcc, ssim
+from speckle_lab.model.losses import npcc_loss
+from speckle_lab.model.metrics import (
+    cosine_similarity,
+    dice_soft,
+    dice_thresholded,
+    image_metrics,
+    is_constant,
+    pcc,
+    ssim,
+)
 
 DTYPES = [torch.float32, torch.float64]
 #: Agreement demanded of our metrics with the float64 references, in float32 as in float64.

@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from model.analysis import FeatureHooks, extract_features, fit_ridge_probe, probe_levels, representation_dimensions
-from model.analysis.features import level_names
-from model.analysis.probes import curve_correlation, mean_pcc, tunnel_start
-from model.config import ModelConfig
-from model.unet import build_unet
+from speckle_lab.model.analysis import (
+    FeatureHooks,
+    extract_features,
+    fit_ridge_probe,
+    probe_levels,
+    representation_dimensions,
+)
+from speckle_lab.model.analysis.features import level_names
+from speckle_lab.model.analysis.probes import curve_correlation, mean_pcc, tunnel_start
+from speckle_lab.model.config import ModelConfig
+from speckle_lab.model.unet import build_unet
 
 
 def _split(x: np.ndarray, y: np.ndarray) -> tuple[tuple, tuple, tuple]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from model_helpers import synthetic, tiny_config
 
-from acquisition.datafile import CaptureWriter, FrameRows, RunMetadata
-from model.evaluate import evaluate, load_trained
-from model.sources import ArraySource
-from model.trainer import train
+from speckle_lab.acquisition.datafile import CaptureWriter, FrameRows, RunMetadata
+from speckle_lab.model.evaluate import evaluate, load_trained
+from speckle_lab.model.sources import ArraySource
+from speckle_lab.model.trainer import train
 
 
 def capture(path: Path, source: ArraySource, n_planned: int) -> CaptureWriter:

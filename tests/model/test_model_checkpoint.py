@@ -10,10 +10,10 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.evaluate import load_trained
-from model.sources import ArraySource
-from model.trainer import train
+from speckle_lab.model.checkpoint import CheckpointError, load_checkpoint
+from speckle_lab.model.evaluate import load_trained
+from speckle_lab.model.sources import ArraySource
+from speckle_lab.model.trainer import train
 
 
 class Arbitrary:

@@ -7,10 +7,10 @@ import pytest
 import torch
 from model_helpers import synthetic, tiny_config
 
-from model.data import MemoryFrames, StreamedBatches, fits_in_memory, prepare_data
-from model.normalisation import Normalisation, fit_normalisation
-from model.sources import ArraySource, ConcatSource
-from model.split import Split, make_split
+from speckle_lab.model.data import MemoryFrames, StreamedBatches, fits_in_memory, prepare_data
+from speckle_lab.model.normalisation import Normalisation, fit_normalisation
+from speckle_lab.model.sources import ArraySource, ConcatSource
+from speckle_lab.model.split import Split, make_split
 
 
 def test_split_is_seeded_disjoint_and_complete() -> None:

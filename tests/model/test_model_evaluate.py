@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from model_helpers import synthetic
 
-from model.evaluate import evaluate, load_trained, save_figures
-from model.sources import ArraySource
+from speckle_lab.model.evaluate import evaluate, load_trained, save_figures
+from speckle_lab.model.sources import ArraySource
 
 
 def test_evaluate_reports_mean_and_std(blobs: ArraySource, trained_run: Path) -> None:

@@ -7,8 +7,16 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from model.losses import mse_dice_loss, npcc_loss
-from model.metrics import cosine_similarity, dice_soft, dice_thresholded, gaussian_taps, image_metrics, pcc, ssim
+from speckle_lab.model.losses import mse_dice_loss, npcc_loss
+from speckle_lab.model.metrics import (
+    cosine_similarity,
+    dice_soft,
+    dice_thresholded,
+    gaussian_taps,
+    image_metrics,
+    pcc,
+    ssim,
+)
 
 
 def skimage_ssim(a: np.ndarray, b: np.ndarray) -> float:

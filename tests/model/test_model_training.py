@@ -11,11 +11,11 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
-from model.evaluate import evaluate, load_trained
-from model.metrics import pcc
-from model.progress import ProgressEvent
-from model.sources import ArraySource
-from model.trainer import train
+from speckle_lab.model.evaluate import evaluate, load_trained
+from speckle_lab.model.metrics import pcc
+from speckle_lab.model.progress import ProgressEvent
+from speckle_lab.model.sources import ArraySource
+from speckle_lab.model.trainer import train
 
 
 def test_training_lowers_the_loss_and_beats_the_mean_image(blobs: ArraySource, tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_early_stopping_on_validation_dice(blobs: ArraySource, tmp_path: Path) -
 def test_stop_request_mid_epoch_keeps_the_last_whole_epoch(
     blobs: ArraySource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("model.progress.BATCH_EVENT_INTERVAL_S", 0.0)  # an event after every batch
+    monkeypatch.setattr("speckle_lab.model.progress.BATCH_EVENT_INTERVAL_S", 0.0)  # an event after every batch
     stop = threading.Event()
     events: list[ProgressEvent] = []
 

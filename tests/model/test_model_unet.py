@@ -6,8 +6,8 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from model.config import ModelConfig
-from model.unet import build_unet, plan_shape
+from speckle_lab.model.config import ModelConfig
+from speckle_lab.model.unet import build_unet, plan_shape
 
 
 @pytest.mark.parametrize(

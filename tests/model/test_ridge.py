@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.ridge import fit_ridge, standardise_frames
+from speckle_lab.model.ridge import fit_ridge, standardise_frames
 
 
 def test_ridge_recovers_a_known_linear_map() -> None:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from drivers import DmdGeometry
-from sim.camera import SimulatedCamera
-from sim.camera_model import SensorModel
-from sim.dmd import SimulatedDMD
-from sim.laser import SimulatedLaser
-from sim.medium import Medium, RandomTransmissionMatrix
-from sim.table import OpticalTable, patterns_to_inputs
+from speckle_lab.drivers import DmdGeometry
+from speckle_lab.sim.camera import SimulatedCamera
+from speckle_lab.sim.camera_model import SensorModel
+from speckle_lab.sim.dmd import SimulatedDMD
+from speckle_lab.sim.laser import SimulatedLaser
+from speckle_lab.sim.medium import Medium, RandomTransmissionMatrix
+from speckle_lab.sim.table import OpticalTable, patterns_to_inputs
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ballistic import BallisticMixture, imaging_matrix, with_ballistic
-from sim.medium import RandomTransmissionMatrix
+from speckle_lab.sim.ballistic import BallisticMixture, imaging_matrix, with_ballistic
+from speckle_lab.sim.medium import RandomTransmissionMatrix
 
 
 def _medium(seed: int = 3) -> RandomTransmissionMatrix:
@@ -51,8 +51,8 @@ def test_eta_outside_zero_one_is_refused() -> None:
 
 def test_a_bench_with_ballistic_light_builds_and_describes_its_medium() -> None:
     """The study's ballistic condition: the band-limited default must not meet the dense mixing (it did)."""
-    from lab.bench import build_medium
-    from lab.bench_config import BenchConfig
+    from speckle_lab.lab.bench import build_medium
+    from speckle_lab.lab.bench_config import BenchConfig
 
     config = BenchConfig().with_changes(
         dmd={"macropixel_mirrors": 8, "side_macropixels": 16},

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sim.camera
-from drivers import TriggerMode
+from speckle_lab.drivers import TriggerMode
+from speckle_lab.sim import camera as sim_camera
 
 
 def _frames(make_bench, monkeypatch: pytest.MonkeyPatch, min_rows_per_core: int) -> np.ndarray:
-    monkeypatch.setattr(sim.camera, "_MIN_ROWS_PER_CORE_GEMM", min_rows_per_core)
+    monkeypatch.setattr(sim_camera, "_MIN_ROWS_PER_CORE_GEMM", min_rows_per_core)
     bench = make_bench(output_shape=(32, 32), grain_px=2.0, camera_seed=5)
     images = np.random.default_rng(7).random((40, bench.side, bench.side)) < 0.4
     bench.laser.set_power_w(0.02)

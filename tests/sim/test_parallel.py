@@ -8,7 +8,7 @@ import threading
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from sim.parallel import chunk_bounds, map_row_chunks, one_blas_thread
+from speckle_lab.sim.parallel import chunk_bounds, map_row_chunks, one_blas_thread
 
 
 def _blas_threads() -> list[int]:

@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from drivers import DeviceError, DeviceTimeout, DmdGeometry, LaserFault, OutOfRange, Roi, TriggerMode
-from sim.table import macropixels_to_inputs, patterns_to_inputs
+from speckle_lab.drivers import DeviceError, DeviceTimeout, DmdGeometry, LaserFault, OutOfRange, Roi, TriggerMode
+from speckle_lab.sim.table import macropixels_to_inputs, patterns_to_inputs
 
 SIDE = 16
 POWER_W = 0.005  # 32 of 256 macropixels lit, 40 us: ~300 e- mean, ~75 DN above the offset; no pixel saturates
@@ -117,7 +117,7 @@ def test_power_outside_range_is_refused_and_nothing_changes(make_bench, power_w:
 
 def test_power_limit_is_the_narrower_of_device_and_safety_limit(make_bench) -> None:
     """The configured safety limit narrows the device range; a setpoint above it is refused."""
-    from sim.laser import SimulatedLaser
+    from speckle_lab.sim.laser import SimulatedLaser
 
     laser = SimulatedLaser(make_bench().table, max_power_w=0.02, device_max_power_w=0.1)
     assert laser.power_range_w == (0.0, 0.02)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import TriggerMode
-from sim.camera_model import SensorModel
-from sim.medium import Medium
+from speckle_lab.drivers import TriggerMode
+from speckle_lab.sim.camera_model import SensorModel
+from speckle_lab.sim.medium import Medium
 
 SHAPE = (128, 128)
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix, circular_pupil
-from sim.table import patterns_to_inputs
-from sim.torch_backend import TorchMedium
+from speckle_lab.sim.medium import Medium, PhaseScreenDiffuser, RandomTransmissionMatrix, circular_pupil
+from speckle_lab.sim.table import patterns_to_inputs
+from speckle_lab.sim.torch_backend import TorchMedium
 
 SIDE = 16
 N_INPUTS = SIDE * SIDE
