@@ -198,8 +198,16 @@ KINDS: dict[str, SourceKind] = {
         (("binary[:size=32][:n=100000]", "random binary patterns of random density and cell size, seeded"),),
         _generator_opener("binary"),
     ),
+    "bernoulli": SourceKind(
+        (("bernoulli[:size=32][:n=100000]", "uniformly random binary patterns: each pixel on with probability 1/2"),),
+        _generator_opener("bernoulli"),
+    ),
     "augment": SourceKind(
-        (("augment:copies=N[:bases=A-B]:SPEC", "N seeded crop/zoom, mirror, rotation, gamma versions of each base"),),
+        (
+            ("augment:copies=N[:bases=A-B]:SPEC", "N seeded crop/zoom, mirror, rotation, gamma versions of each base"),
+            ("augment:copies=N:mode=enlarge:SPEC", "each base enlarged about its centre by a seeded 1-1.3"),
+            ("augment:copies=N:mode=homogenise:SPEC", "each base's whole character at a seeded size and position"),
+        ),
         _open_augment,
     ),
     "spots": SourceKind(
