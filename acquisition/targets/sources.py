@@ -130,10 +130,10 @@ def _open_augment(spec: str, argument: str | None, seed: int) -> TargetSource:
 
 
 def _open_spots(spec: str, argument: str | None, seed: int) -> TargetSource:
-    options = _options(spec, argument, allowed=("size", "radius"))
+    options = _options(spec, argument, allowed=("size", "radius", "step"))
     if "size" not in options:
-        raise TargetSpecError(spec, "expected spots:size=N[:radius=R], e.g. spots:size=24:radius=1")
-    return SpotSource(options["size"], options.get("radius", 1), spec=spec)
+        raise TargetSpecError(spec, "expected spots:size=N[:radius=R][:step=S], e.g. spots:size=24:radius=1")
+    return SpotSource(options["size"], options.get("radius", 1), spec=spec, step=options.get("step", 1))
 
 
 def _options(spec: str, argument: str | None, allowed: tuple[str, ...]) -> dict[str, int]:
@@ -211,7 +211,12 @@ KINDS: dict[str, SourceKind] = {
         _open_augment,
     ),
     "spots": SourceKind(
-        (("spots:size=N[:radius=R]", "single-spot probes: a lit disc at every position of an NxN area"),),
+        (
+            (
+                "spots:size=N[:radius=R][:step=S]",
+                "single-spot probes: a lit disc at every (S-th) position of an NxN area",
+            ),
+        ),
         _open_spots,
     ),
     "mix": SourceKind(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +216,7 @@ def _oracle_section(design: StudyDesign, results: StudyResults, out_dir: Path, l
     lines += ["", f"The oracle's own scores, the linear ceiling of each test: {ceiling}.", ""]
     for train in design.main.training:
         maps = {}
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)  # positions no probe reached
         for name in methods:
             per = [r.maps[train][name] for r in main.repeats]
             maps[name] = {

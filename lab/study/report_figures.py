@@ -27,21 +27,45 @@ def _box(ax, region, colour: str) -> None:
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor=colour, linewidth=1.0))
 
 
+def _mosaic(ax, tiles: list[list[np.ndarray]], boxes: list[list], gap: int = 2) -> tuple[int, int]:
+    """Draw rows of equal-sized tiles as one image (one axes: matplotlib's per-axes cost stays out of the
+    study's budget), each tile scaled to [0, 1] by its own range, `boxes[row][col]` framed in red; returns the
+    (height, width) of a tile with its gap."""
+    h, w = tiles[0][0].shape
+    rows, cols = len(tiles), max(len(r) for r in tiles)
+    canvas = np.ones(((h + gap) * rows - gap, (w + gap) * cols - gap))
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            t = np.asarray(tile, float)
+            lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
+            canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = (
+                (t - lo) / (hi - lo) if hi > lo else np.zeros_like(t)
+            )
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    for r, row in enumerate(boxes):
+        for c, box in enumerate(row):
+            if box is not None:
+                top, left, bh, bw = (int(v) for v in box)
+                _box(ax, (r * (h + gap) + top, c * (w + gap) + left, bh, bw), "tab:red")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return h + gap, w + gap
+
+
 def plot_training_sets(path: Path, sets: dict[str, BenchFrames], labels: dict[str, str], n: int = 8) -> Path:
-    """`n` frames of every training set as the DMD showed them (the whole active area, the region shown framed)."""
+    """`n` frames of every set as the DMD showed them (the whole active area, the region shown framed in red)."""
     plt = _pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(len(sets), n, figsize=(1.3 * n, 1.45 * len(sets)), squeeze=False)
-    for row, (key, frames) in enumerate(sets.items()):
+    fig, ax = plt.subplots(figsize=(1.2 * n + 2.5, 1.2 * len(sets) + 0.6))
+    tiles, boxes = [], []
+    for frames in sets.values():
         pick = np.linspace(0, len(frames) - 1, n).round().astype(int)
-        for col, i in enumerate(pick):
-            ax = axes[row, col]
-            ax.imshow(frames.dmd[i], vmin=0, vmax=1, cmap="gray")
-            _box(ax, frames.boxes[i], "tab:red")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 0].set_ylabel(labels.get(key, key), fontsize=6, rotation=0, ha="right", va="center")
-    fig.suptitle("Training sets as the DMD showed them (red: the region the target was shown in)", fontsize=9)
+        tiles.append([frames.dmd[i] for i in pick])
+        boxes.append([frames.boxes[i] for i in pick])
+    step, _ = _mosaic(ax, tiles, boxes)
+    ax.set_yticks([step * k + step / 2 for k in range(len(sets))])
+    ax.set_yticklabels([labels.get(k, k) for k in sets], fontsize=7)
+    ax.set_title("The sets as the DMD showed them (red: the region the target was shown in)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -51,25 +75,21 @@ def plot_training_sets(path: Path, sets: dict[str, BenchFrames], labels: dict[st
 def plot_examples(
     figures: Path, condition: str, key: str, fitted: dict[str, Fitted], tests: dict[str, BenchFrames], n: int
 ) -> None:
-    """Per test set: the DMD image, then every method's whole-area reconstruction, for `n` frames."""
+    """Per test set: the DMD image, then every method's whole-area reconstruction, for `n` frames (each tile
+    scaled to its own range; the region shown framed in red)."""
     plt = _pyplot()
     figures.mkdir(parents=True, exist_ok=True)
     shown = [name for name in fitted if name != MEAN_IMAGE]
     for test, frames in tests.items():
         pick = np.linspace(0, len(frames) - 1, n).round().astype(int)
         recon = {name: in_batches(fitted[name].predict, frames.speckle[pick]) for name in shown}
-        fig, axes = plt.subplots(n, 1 + len(shown), figsize=(1.4 * (1 + len(shown)), 1.4 * n), squeeze=False)
-        for r, i in enumerate(pick):
-            for c, (title, image) in enumerate(
-                [("shown on the DMD", frames.dmd[i]), *((label(s), recon[s][r]) for s in shown)]
-            ):
-                ax = axes[r, c]
-                ax.imshow(image, cmap="gray", vmin=0, vmax=max(1.0, float(np.max(image))) if c == 0 else None)
-                _box(ax, frames.boxes[i], "tab:red")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if r == 0:
-                    ax.set_title(title, fontsize=7)
+        tiles = [[frames.dmd[i], *(recon[s][r] for s in shown)] for r, i in enumerate(pick)]
+        boxes = [[frames.boxes[i]] * (1 + len(shown)) for i in pick]
+        fig, ax = plt.subplots(figsize=(1.5 * (1 + len(shown)) + 0.4, 1.5 * n + 0.5))
+        _, step = _mosaic(ax, tiles, boxes)
+        ax.set_xticks([step * k + step / 2 for k in range(1 + len(shown))])
+        ax.set_xticklabels(["shown on the DMD", *(label(s) for s in shown)], fontsize=7)
+        ax.xaxis.tick_top()
         fig.tight_layout()
         fig.savefig(figures / f"{condition}_{key}_on_{test}.png", dpi=80)
         plt.close(fig)
