@@ -124,6 +124,7 @@ REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE, REFERENCE_CAMERA_SIDE = 128, 64, 256
 REFERENCE_FRAMES_FACTOR = 4
 # The reference study's recipe (7x7 kernels, MSE + Dice, Adam 1e-4, 50 epochs, early stopping).
 REFERENCE_RECIPE = {"lr": 1e-4, "epochs": 50, "patience_epochs": 10, "batch_size": 64, "loss": "mse_dice"}
+REFERENCE_LAYERS = {"depth": 4, "base_width": 16, "kernel_size": 7}  # a GPU's U-Net: one level more, twice as wide
 Scale = Literal["standard", "reference"]
 
 
@@ -147,8 +148,9 @@ def study_design(
     side, size = (REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE) if reference else (SIDE, TARGET_SIZE)
     factor = REFERENCE_FRAMES_FACTOR if reference else 1
     n_train, n_test, n_oracle = factor * N_TRAIN, factor * N_TEST, min(factor * N_ORACLE, 2 * side * side)
-    repeats = repeats or (QUICK_REPEATS if quick else FULL_REPEATS)
-    ablations = (not quick) if ablations is None else ablations
+    # The reference scale runs the main condition, 3 repeats (a GPU's hours); the media stay with the standard scale.
+    repeats = repeats or (QUICK_REPEATS if quick or reference else FULL_REPEATS)
+    ablations = (not quick and not reference) if ablations is None else ablations
     top, half = (side - size) // 2, side // 2
     regions = {"roi": (top, 0, size, size), "other": (top, half, size, size), "all": (0, 0, side, side)}
     in_region = {"mode": "fixed", "top": top, "left": 0}
@@ -285,7 +287,7 @@ def study_design(
             "camera": {"rows": REFERENCE_CAMERA_SIDE, "cols": REFERENCE_CAMERA_SIDE},
             "sim": {"device": "auto"},
         }
-        train = train.model_copy(update=REFERENCE_RECIPE)
+        train = TrainConfig.model_validate({**train.model_dump(), **REFERENCE_RECIPE, "model": REFERENCE_LAYERS})
     main = Condition(
         "main", "thick random-matrix medium (no memory effect)", repeats, MAIN_TRAINING, MAIN_TESTS, train, probes=True
     )
@@ -328,7 +330,16 @@ def study_design(
     name = "reference" if reference else "quick" if quick else "full"
     notes = _notes(faces, train, n_train, n_test, n_oracle, side, size, reference)
     return StudyDesign(
-        name, bench_changes, side, size, regions, datasets, train, dict(NET_LAYERS), tuple(conditions), notes=notes
+        name,
+        bench_changes,
+        side,
+        size,
+        regions,
+        datasets,
+        train,
+        dict(REFERENCE_LAYERS if reference else NET_LAYERS),
+        tuple(conditions),
+        notes=notes,
     )
 
 
@@ -368,7 +379,8 @@ def _notes(
         "the mean over repeats and its spread (sample standard deviation across repeats).",
         f"Training: learning rate {train.lr:g}, batch {train.batch_size}, up to {train.epochs} epochs, early stopping "
         f"(patience {train.patience_epochs}) on the validation metric the trainer selects on; the reference U-Net "
-        f"(7x7 kernels) and the physics-first net with the same layers ({NET_LAYERS}).",
+        f"(7x7 kernels) and the physics-first net with the same layers "
+        f"({REFERENCE_LAYERS if reference else NET_LAYERS}).",
     ]
     if reference:
         notes.append(

@@ -112,14 +112,38 @@ def _epoch_log(log, kind: str, name: str):
     return on_event
 
 
+MAX_RIDGE_WEIGHTS = 2**26  # 512 MB of float64 weights: the reference scale pools its camera to stay within
+
+
+def pool_factor(speckle_shape: tuple[int, ...], n_outputs: int, max_weights: int = MAX_RIDGE_WEIGHTS) -> int:
+    """The smallest integer factor the camera is area-pooled by so that pooled pixels x outputs <= max_weights
+    (1 for the standard study: 4096 x 1024; 4 at the reference scale: 65536 x 16384 would be 8.6 GB)."""
+    rows, cols = speckle_shape
+    factor = 1
+    while (rows // factor) * (cols // factor) * n_outputs > max_weights and factor < min(rows, cols):
+        factor += 1
+    return factor
+
+
+def pooled(speckle: np.ndarray, factor: int) -> np.ndarray:
+    if factor == 1:
+        return speckle
+    n, rows, cols = speckle.shape
+    r, c = rows // factor * factor, cols // factor * factor
+    x = np.asarray(speckle[:, :r, :c], dtype=np.float32)
+    return x.reshape(n, r // factor, factor, c // factor, factor).mean(axis=(2, 4))
+
+
 def fit_ridge_on(frames: BenchFrames, rows: np.ndarray, per_frame: bool) -> Fitted:
-    """The linear baseline (model.ridge.fit_ridge) from speckle to whole-area DMD images, on `rows`."""
+    """The linear baseline (model.ridge.fit_ridge) from speckle to whole-area DMD images, on `rows` (the camera
+    area-pooled when the weights would not fit `MAX_RIDGE_WEIGHTS`)."""
     from speckle_lab.model.ridge import fit_ridge
 
     started = time.monotonic()
-    model = fit_ridge(frames.speckle[rows], frames.dmd[rows], per_frame=per_frame)
-    info = {"ridge_lambda": float(model.lam), "seconds": round(time.monotonic() - started, 1)}
-    return Fitted(RIDGE, model.predict, info)
+    factor = pool_factor(frames.speckle.shape[1:], frames.dmd[0].size)
+    model = fit_ridge(pooled(frames.speckle[rows], factor), frames.dmd[rows], per_frame=per_frame)
+    info = {"ridge_lambda": float(model.lam), "seconds": round(time.monotonic() - started, 1), "pool": factor}
+    return Fitted(RIDGE, lambda speckle: model.predict(pooled(speckle, factor)), info)
 
 
 def mean_image(frames: BenchFrames, rows: np.ndarray) -> Fitted:
