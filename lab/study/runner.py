@@ -67,6 +67,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
     oracle_response = None
     if condition.probes:
         clock = time.monotonic()
+        log(f"  [{condition.name} r{repeat}] fitting the oracle on {len(frames[ORACLE])} random patterns")
         oracle = fit_oracle(frames[ORACLE], per_frame)
         result.oracle_pcc = {test: score(oracle.predict, frames[test]) for test in condition.tests}
         oracle_response = responses({"oracle": oracle.predict}, frames[PROBES])["oracle"]
@@ -86,6 +87,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
             run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_") / kind
             net_config = m.net_config(config, kind, design.net_layers)
             fitted[kind], rows = m.train_net(kind, net_config, data, run_dir, key.removeprefix("train_"), log)
+        log(f"      ridge on {len(rows)} frames")
         fitted[m.RIDGE] = m.fit_ridge_on(data, rows, per_frame)
         fitted[m.MEAN_IMAGE] = m.mean_image(data, rows)
         result.pcc[key] = {
