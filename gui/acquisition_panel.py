@@ -31,6 +31,7 @@ from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.gui.plan_card import PlanCard
 from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.states import capture_pill
 from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
 from speckle_lab.lab.capture_service import load_queue, stored_plan_and_bench
 
@@ -348,17 +349,8 @@ class AcquisitionPanel(QWidget):
         card.pause.setEnabled(state in active)
         card.pause.setText("Resume" if state in ("paused", "pausing") else "Pause")
         card.abort.setEnabled(state in active)
-        pills = {
-            "pausing": ("pausing… (after this block)", "warn"),
-            "paused": ("paused", "warn"),
-            "resuming": ("resuming…", "info"),
-            "stopping": ("stopping…", "warn"),
-            "starting": ("starting", "info"),
-            "aborted": ("aborted", "warn"),
-            "failed": ("failed", "error"),
-        }
-        if state in pills:
-            self.progress.phase.set_state(*pills[state])
+        if state not in ("idle", "running"):  # running: the engine's own phase is shown (show_update)
+            self.progress.phase.set_state(*capture_pill(state))
         job = self._current_job
         # Never over a finished job's status: only the running job's row turns paused and back.
         if state in ("paused", "running") and job is not None and self.status_row(job) in ("running", "paused"):

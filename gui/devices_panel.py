@@ -20,34 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from speckle_lab.acquisition.targets import list_sources
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.device_worker import BenchInfo, CameraState, LaserState
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.live_view import LiveView
 from speckle_lab.gui.patterns import PATTERN_NAMES, PatternRequest
 from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.states import laser_pill
 from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
-
-
-def source_names() -> list[str]:
-    """Target sources that need no argument, for combo boxes (free text stays possible)."""
-    names = [syntax.split("[")[0] for syntax, _ in list_sources() if ":" not in syntax.split("[")[0]]
-    return [*names, "mix:lfw=0.5,mnist=0.5"]
-
-
-def laser_pill(state: LaserState | None) -> tuple[str, str]:
-    """Text and kind of the laser's state pill (also used by the status bar)."""
-    if state is None:
-        return "Laser —", "idle"
-    if state.fault:
-        return f"Laser FAULT: {state.fault}", "error"
-    if not state.interlock_closed:
-        return "Laser INTERLOCK OPEN", "error"
-    if state.emission:
-        owner = " · capture" if state.by_capture else ""
-        return f"Laser ON {state.setpoint_w * 1e3:.1f} mW{owner}", "active"
-    return "Laser OFF", "idle"
 
 
 class LaserCard(Card):
@@ -153,7 +134,7 @@ class DmdCard(Card):
         settings.bind(self.kind, "devices/dmd_pattern")
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.addItems(source_names())
+        self.source.addItems(READY_SPECS)
         self.source.setCurrentText("mnist")
         settings.bind(self.source, "devices/dmd_source")
         self.index = QSpinBox()

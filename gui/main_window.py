@@ -29,11 +29,12 @@ from speckle_lab.gui.acquisition_panel import AcquisitionPanel
 from speckle_lab.gui.capture_worker import CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.device_worker import BenchInfo, LaserState
-from speckle_lab.gui.devices_panel import DevicesPanel, laser_pill
+from speckle_lab.gui.devices_panel import DevicesPanel
 from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.log_panel import LogPanel
 from speckle_lab.gui.reconstruct_panel import ReconstructPanel
 from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.states import capture_pill, laser_pill
 from speckle_lab.gui.training_panel import TrainingPanel
 from speckle_lab.gui.widgets import Banner, Pill, button, label
 
@@ -47,17 +48,6 @@ PAGES = (
     ("Training", "Teach a U-Net to see through the diffuser", icons.training),
     ("Reconstruct", "A trained net looking through the diffuser, live", icons.training),
 )
-CAPTURE_PILLS = {
-    "idle": ("Capture idle", "idle"),
-    "starting": ("Capture starting", "info"),
-    "running": ("Capture running", "info"),
-    "pausing": ("Capture pausing… (after this block)", "warn"),
-    "paused": ("Capture paused", "warn"),
-    "resuming": ("Capture resuming…", "info"),
-    "stopping": ("Capture stopping…", "warn"),
-    "aborted": ("Capture aborted (file valid, resumable)", "warn"),
-    "failed": ("Capture failed (file valid, resumable)", "error"),
-}
 
 
 class MainWindow(QMainWindow):
@@ -252,7 +242,8 @@ class MainWindow(QMainWindow):
         self.laser_pill.set_state(*laser_pill(state))
 
     def _capture_state(self, state: str) -> None:
-        self.capture_pill.set_state(*CAPTURE_PILLS.get(state, (f"Capture {state}", "info")))
+        text, kind = capture_pill(state)
+        self.capture_pill.set_state(f"Capture {text}", kind)
         if state != "idle":
             log.info("capture: %s", state)
 

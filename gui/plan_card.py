@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
-from speckle_lab.gui.devices_panel import source_names
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.paths import default_data_dir, fresh_name
 from speckle_lab.gui.settings import Settings
@@ -34,7 +34,7 @@ class PlanCard(Card):
         form.setVerticalSpacing(7)
         self.targets = QComboBox()
         self.targets.setEditable(True)
-        self.targets.addItems(source_names())
+        self.targets.addItems(READY_SPECS)
         self.targets.setCurrentText("mnist")
         self.targets.setToolTip("A target source: pick one or type a spec, e.g. folder:/data/faces or blobs:size=48")
         self.n_frames = QSpinBox()

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui import theme
 from speckle_lab.gui.controller import LabController
-from speckle_lab.gui.devices_panel import source_names
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.reconstruct_worker import ReconstructWorker
 from speckle_lab.gui.settings import Settings
@@ -147,7 +147,7 @@ class ReconstructPanel(QWidget):
         form.setHorizontalSpacing(8)
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.addItems(source_names())
+        self.source.addItems(READY_SPECS)
         self.source.setCurrentText("mnist")
         self.index = NumberField("target index", "", 0, 1_000_000, integer=True)
         self.index.set_text("0")
