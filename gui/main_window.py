@@ -36,11 +36,12 @@ from speckle_lab.gui.reconstruct_panel import ReconstructPanel
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import capture_pill, laser_pill
 from speckle_lab.gui.training_panel import TrainingPanel
-from speckle_lab.gui.widgets import Banner, Pill, button, label
+from speckle_lab.gui.widgets import Banner, Pill, button, label, wheel_needs_focus
 
 log = logging.getLogger(__name__)
 
 LASER_OFF_KEYS = "Ctrl+L"
+QUIT_KEYS = "Ctrl+Q"  # not StandardKey.Quit: it is empty on Windows and on the offscreen platform
 
 PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
@@ -137,7 +138,6 @@ class MainWindow(QMainWindow):
         geometry = settings.get("window/geometry", QByteArray())
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)
         self.laser_off_shortcut = QShortcut(QKeySequence(LASER_OFF_KEYS), self, self.laser_off_now)
         self.laser_off_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.log_panel = LogPanel()
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
         self._build_menu()
+        wheel_needs_focus(self)  # a scrolled page never edits the field under the pointer
         for widget in self.findChildren(QWidget):  # style every page now, not on its first show (a stall)
             widget.ensurePolished()
 
@@ -167,7 +168,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcut(QKeySequence(QUIT_KEYS))  # one owner: Qt ignores a key two shortcuts share
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         laser_menu = bar.addMenu("&Laser")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -110,6 +112,30 @@ class Metric(QWidget):
 
     def set(self, text: str) -> None:
         self.value.setText(text)
+
+
+class WheelNeedsFocus(QObject):
+    """Event filter: a field takes the mouse wheel only once the operator has clicked (or tabbed) into it.
+
+    A page that scrolls under the pointer must not edit the plan on its way (one notch over a combo box changed
+    the targets, the frames and the placement). An unfocused field ignores the notch, which then goes to the
+    scroll area around it."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()  # ignored and filtered: Qt hands it on to the parent (the scroll area)
+            return True
+        return False
+
+
+def wheel_needs_focus(root: QWidget) -> None:
+    """Every combo box and spin box under `root`: the wheel edits it only when it has the focus, and the
+    wheel never gives it the focus (`WheelNeedsFocus`). Call it once a window or dialog is built."""
+    guard = root.findChild(WheelNeedsFocus) or WheelNeedsFocus(root)
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, QComboBox | QAbstractSpinBox):
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(guard)
 
 
 def bound_form_rows(
