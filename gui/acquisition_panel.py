@@ -52,6 +52,10 @@ def unwritable_reason(out: Path) -> str | None:
     return None
 
 
+def _format_period(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
+
+
 def elide_middle(text: str, keep: int = 60) -> str:
     return text if len(text) <= keep else f"{text[: keep // 2 - 1]}…{text[-(keep // 2) :]}"
 
@@ -235,7 +239,7 @@ class AcquisitionPanel(QWidget):
                 _, _, after_row, correlation = reader.references()
             self._resume_info[path] = (plan, ([int(r) for r in after_row], [float(c) for c in correlation]))
             left = plan.n_frames - done
-            rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0))[0]
+            rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0), plan.exposure_us)[0]
             self.plan_card.preflight.setText(
                 f"Resuming {path.name}: {left:,} of {plan.n_frames:,} rows left · about {format_duration(rate_s)}"
             )
@@ -297,19 +301,29 @@ class AcquisitionPanel(QWidget):
             return
         self.controller.request_preflight(plan, self.plan_card.out_path())
 
-    def estimate_s(self, result: Preflight) -> tuple[float, str]:
+    def estimate_s(self, result: Preflight, exposure_us: float) -> tuple[float, str]:
         """How long the rows take: at the rate measured on this bench by the last capture (pauses excluded), or,
-        before any capture, the device model (exposure, DMD picture time)."""
+        before any capture, the bench's model: a frame takes the DMD's picture time (the preflight's figure) or
+        the camera's frame period (the exposure, or its sensor readout when longer), whichever is longer."""
         info = self.controller.bench_info
         key = f"acquisition/measured_fps/{info.name if info else 'bench'}"
         measured = float(self.settings.get(key, 0.0) or 0.0)
         if measured > 0:
             return max(result.duration_s, result.rows / measured), f"at the {measured:,.0f} fps measured on this bench"
-        return result.duration_s, "from the device model (no capture measured on this bench yet)"
+        readout_us = info.readout_time_us if info else 0.0
+        camera_s = result.rows * max(exposure_us, readout_us) * 1e-6
+        duration_s = max(camera_s, result.duration_s)
+        if camera_s < result.duration_s:
+            what = "the DMD's picture time"
+        else:
+            what = "the camera's readout" if readout_us > exposure_us else "the exposure"
+        period = _format_period(duration_s / max(result.rows, 1))
+        return duration_s, f"bench model: {period} a frame, {what}; the first capture measures this bench"
 
     def show_preflight(self, result: Preflight | Problem) -> None:
         text = self.plan_card.preflight
         self._preflight_ok = False
+        self.plan_card.create_folder.hide()
         if isinstance(result, Problem):  # Start stays possible: it names the problem in the banner
             text.setText(f"<span style='color:{theme.ERROR}'>✗ {result.detail}</span>")
             self._preflight_ok = True
@@ -318,13 +332,19 @@ class AcquisitionPanel(QWidget):
         out = self.plan_card.out_path()
         text.setToolTip(str(out.expanduser().resolve()))
         unwritable = unwritable_reason(out)
-        if unwritable:
-            text.setText(f"<span style='color:{theme.ERROR}'>✗ Cannot capture here: {unwritable}.</span>")
+        if unwritable or result.problem:  # the real reason, never "0 B free · does NOT fit"
+            reason = f"Cannot capture here: {unwritable}" if unwritable else result.problem
+            text.setText(f"<span style='color:{theme.ERROR}'>✗ {reason}.</span>")
+            self.plan_card.create_folder.setVisible(not unwritable and not out.parent.exists())
             self._update_start()
             return
         colour = theme.ACCENT if result.ok else theme.ERROR
         verdict = "fits on the disk" if result.ok else "does NOT fit on the disk"
-        duration_s, basis = self.estimate_s(result)
+        try:
+            exposure_us = self.plan_card.plan().exposure_us
+        except ValueError:
+            exposure_us = 0.0
+        duration_s, basis = self.estimate_s(result, exposure_us)
         text.setText(
             f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} ({basis}) · "
             f"file {format_bytes(result.file_bytes)} · {format_bytes(result.free_bytes)} free · "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -20,6 +22,8 @@ from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.paths import default_data_dir, fresh_name
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, bound_form_rows, button, label
+
+log = logging.getLogger(__name__)
 
 
 class PlanCard(Card):
@@ -82,6 +86,9 @@ class PlanCard(Card):
         bound_form_rows(form, settings, "acquisition", rows)
         form.addRow(label("Output", "muted"), out_row)
         settings.bind(self.out, "acquisition/out")
+        if self.out_path().parent == default_data_dir():  # a fresh machine: the proposed folder must exist
+            with contextlib.suppress(OSError):  # else the preflight says why the file cannot be written
+                default_data_dir().mkdir(parents=True, exist_ok=True)
         self.out.setToolTip(self.out.text())
         self.out.textChanged.connect(self.out.setToolTip)  # the whole path, however narrow the field
         self.body.addLayout(form)
@@ -92,6 +99,10 @@ class PlanCard(Card):
 
         self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)
         self.body.addWidget(self.preflight)
+        self.create_folder = button("Create the folder", tooltip="Create the output file's folder (and its parents)")
+        self.create_folder.clicked.connect(self._create_folder)
+        self.create_folder.hide()
+        self.body.addWidget(self.create_folder)
         buttons = QHBoxLayout()
         self.start = button("Start capture", "primary")
         self.pause = button("Pause")
@@ -143,6 +154,17 @@ class PlanCard(Card):
     def new_file_name(self) -> None:
         folder = self.out_path().parent if self.out.text().strip() else default_data_dir()
         self.out.setText(str(fresh_name(folder, "capture", ".h5")))
+
+    def _create_folder(self) -> None:
+        folder = self.out_path().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.preflight.setText(f"✗ {folder} could not be created: {error.strerror or error}")
+            return
+        log.info("created the output folder %s", folder)
+        self.create_folder.hide()
+        self.changed.emit()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Capture into", str(self.out_path()), "HDF5 (*.h5 *.hdf5)")

@@ -68,6 +68,7 @@ class BenchInfo:
     exposure_range_us: tuple[float, float] = EXPOSURE_RANGE_US
     gain_range_db: tuple[float, float] = GAIN_RANGE_DB
     frame_period_s: float = 0.0  # the bench's modelled time per frame at the configured exposure
+    readout_time_us: float = 0.0  # the camera's sensor readout, where the camera states it (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ class BenchSession:
                 bit_depth=camera.bit_depth,
                 config=config,
                 frame_period_s=frame_period_s(bench, camera.exposure_us),
+                readout_time_us=readout_time_us(bench),
             )
         )
         self.emit_all()
@@ -466,10 +468,14 @@ class BenchSession:
             self._emit(Failure(error, "checking the plan"))
 
 
+def readout_time_us(bench: Bench) -> float:
+    """The camera's sensor readout time, where the camera states it (the simulated one does); 0 when unknown."""
+    return float(getattr(bench.camera, "readout_time_us", 0.0) or 0.0)
+
+
 def frame_period_s(bench: Bench, exposure_us: float) -> float:
     """The bench's modelled time per frame at `exposure_us`: the exposure, or the sensor readout if longer."""
-    readout_us = float(getattr(bench.config.camera, "readout_time_us", 0.0) or 0.0)
-    return max(exposure_us, readout_us) * 1e-6
+    return max(exposure_us, readout_time_us(bench)) * 1e-6
 
 
 def describe_request(request: PatternRequest) -> str:

@@ -111,7 +111,7 @@ def test_the_estimate_uses_the_rate_measured_on_this_bench_and_drift_has_a_fixed
     window = open_window(bench_file)
     text = window.acquisition.plan_card.preflight
     fill_plan(window, tmp_path / "first.h5", 600, reference_every=200)
-    qtbot.waitUntil(lambda: "device model" in text.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "bench model" in text.text(), timeout=5000)
     window.acquisition.plan_card.start.click()
     qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=60_000)
     fps = window.acquisition.last_update.frames_per_s
