@@ -6,7 +6,9 @@ was asked: a refused setpoint leaves the readout as the device has it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import logging
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -29,6 +31,8 @@ from speckle_lab.gui.patterns import PATTERN_NAMES, PatternRequest
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import laser_pill
 from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+
+log = logging.getLogger(__name__)
 
 
 class LaserCard(Card):
@@ -121,6 +125,8 @@ class DmdCard(Card):
         self.preview = ImageGrid()
         self.preview.setMinimumHeight(170)
         self.body.addWidget(self.preview, 1)
+        self._shown = "—"
+        self._capture_owned = False
         self.shown_label = label("DMD shows: —", "cardSub", wrap=True)
         self.body.addWidget(self.shown_label)
         self.geometry_label = label("", "cardSub", wrap=True)
@@ -170,7 +176,21 @@ class DmdCard(Card):
         """What the DMD really shows (read back where it can), and what it is."""
         pattern = shown.pattern
         self.preview.set_image(pattern, levels=(0, 255 if pattern.dtype == "uint8" else 1))
-        self.shown_label.setText(f"DMD shows: {shown.description}")
+        self._shown = shown.description
+        self._say_who_drives()
+
+    def set_capture_owned(self, owned: bool) -> None:
+        """While a capture runs it drives the DMD (its own targets, thousands a second): the card says so
+        rather than naming what was shown before."""
+        self._capture_owned = owned
+        self._say_who_drives()
+
+    def _say_who_drives(self) -> None:
+        if self._capture_owned:
+            text = "DMD: the capture drives it now (its targets: Acquisition page) · the preview is from before"
+        else:
+            text = f"DMD shows: {self._shown}"
+        self.shown_label.setText(text)
 
     def request(self) -> PatternRequest:
         return PatternRequest(
@@ -275,11 +295,10 @@ class CameraCard(Card):
         row, col, height, width = values
         rows, cols = self.sensor_shape
         if row + height > rows or col + width > cols:
-            self.roi_error.setText(
-                f"Refused, nothing sent: rows {row}..{row + height - 1} × cols {col}..{col + width - 1} "
-                f"leave the {rows}×{cols} sensor"
-            )
+            reason = f"rows {row}..{row + height - 1} × cols {col}..{col + width - 1} leave the {rows}×{cols} sensor"
+            self.roi_error.setText(f"Refused, nothing sent: {reason}")
             self.roi_error.show()
+            log.warning("region of interest refused: %s", reason)
             return None
         self.roi_error.hide()
         return row, col, height, width
@@ -298,8 +317,14 @@ class CameraCard(Card):
         self._apply_roi()
 
 
+LOCK_NOTE = "A capture owns the devices: these controls come back when it ends (pause or abort it on Acquisition)"
+
+
 class DevicesPanel(QWidget):
-    """Laser and DMD on the left, the camera filling the rest."""
+    """Laser and DMD on the left, the camera filling the rest. While a capture runs, the page's note (shown
+    under its title, in a fixed place) says why the controls are locked."""
+
+    note_changed = Signal(str)
 
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -307,13 +332,7 @@ class DevicesPanel(QWidget):
         self.laser = LaserCard(controller)
         self.dmd = DmdCard(controller, settings)
         self.camera = CameraCard(controller, settings)
-        self.lock_note = label(
-            "A capture owns the devices: these controls come back when it ends (pause or abort it on the "
-            "Acquisition page).",
-            "muted",
-            wrap=True,
-        )
-        self.lock_note.hide()
+        self.note = ""
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(14)
@@ -331,9 +350,8 @@ class DevicesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(14)
         layout.setVerticalSpacing(10)
-        layout.addWidget(self.lock_note, 0, 0, 1, 2)
-        layout.addWidget(scroll, 1, 0)
-        layout.addWidget(self.camera, 1, 1)
+        layout.addWidget(scroll, 0, 0)
+        layout.addWidget(self.camera, 0, 1)
         layout.setColumnStretch(1, 1)
         left_width = 340
         self.laser.setFixedWidth(left_width)
@@ -348,6 +366,7 @@ class DevicesPanel(QWidget):
         controller.frame.connect(self.camera.view.show_frame)
         controller.capture_state.connect(lambda state: self.set_locked(state != "idle"))
         controller.capture_state.connect(lambda state: self.laser.set_capture_owned(state != "idle"))
+        controller.capture_state.connect(lambda state: self.dmd.set_capture_owned(state != "idle"))
         self.set_enabled_controls(False)
 
     def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
@@ -364,7 +383,10 @@ class DevicesPanel(QWidget):
         self.set_enabled_controls(True)
 
     def set_locked(self, locked: bool) -> None:
-        self.lock_note.setVisible(locked)
+        note = LOCK_NOTE if locked else ""
+        if note != self.note:
+            self.note = note
+            self.note_changed.emit(note)
         self.set_enabled_controls(not locked)
 
     def set_enabled_controls(self, enabled: bool) -> None:

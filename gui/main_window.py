@@ -36,7 +36,7 @@ from speckle_lab.gui.reconstruct_panel import ReconstructPanel
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import capture_pill, laser_pill
 from speckle_lab.gui.training_panel import TrainingPanel
-from speckle_lab.gui.widgets import Banner, Pill, button, label, wheel_needs_focus
+from speckle_lab.gui.widgets import Banner, ElidedLabel, MessageSlot, Pill, button, label, restyle, wheel_needs_focus
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +100,21 @@ class MainWindow(QMainWindow):
             page.setObjectName("page")
             self.pages.addWidget(page)
         self.title = label("", "pageTitle")
-        self.subtitle = label("", "pageSub")
+        self.subtitle = ElidedLabel("", "pageSub")
         content = QWidget()
         content.setObjectName("page")
         column = QVBoxLayout(content)
         column.setContentsMargins(22, 16, 22, 16)
         column.setSpacing(12)
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(self.title)
-        titles.addWidget(self.subtitle)
-        column.addLayout(titles)
-        self.banner = Banner(content)
-        column.addWidget(self.banner)
+        titles = QWidget()
+        title_column = QVBoxLayout(titles)
+        title_column.setContentsMargins(0, 0, 0, 0)
+        title_column.setSpacing(2)
+        title_column.addWidget(self.title)
+        title_column.addWidget(self.subtitle)
+        self.banner = Banner()
+        self.message_slot = MessageSlot(titles, self.banner)  # a message shows in the title's stead
+        column.addWidget(self.message_slot)
         column.addWidget(self.pages, 1)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -163,6 +165,8 @@ class MainWindow(QMainWindow):
         controller.training_epoch.connect(self._training_epoch)
         controller.shutdown_complete.connect(self._shutdown_complete)
         self.acquisition.capture_file.connect(self.training.set_capture_path)
+        self.devices.note_changed.connect(self._show_subtitle)
+        self.training.run_trained.connect(self.reconstruct.offer_run)
 
     def _build_menu(self) -> None:
         bar = self.menuBar()
@@ -219,10 +223,18 @@ class MainWindow(QMainWindow):
 
     def _page_changed(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
-        name, subtitle, _ = PAGES[row]
-        self.title.setText(name)
-        self.subtitle.setText(subtitle)
+        self.title.setText(PAGES[row][0])
+        self._show_subtitle()
         self.settings.set("window/page", row)
+
+    def _show_subtitle(self, *_: object) -> None:
+        """The page's own description, or its note while it has one (the Devices page, locked by a capture):
+        in the title's fixed place, so the note moves nothing on the page."""
+        row = self.pages.currentIndex()
+        note = getattr(self.pages.widget(row), "note", "")
+        self.subtitle.set_full_text(note or PAGES[row][1])
+        self.subtitle.setProperty("note", bool(note))
+        restyle(self.subtitle)
 
     # -- what the lab reports -----------------------------------------------------------------------
     def show_problem(self, problem: Problem) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -28,6 +28,8 @@ SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the
 
 
 class TrainingPanel(QWidget):
+    run_trained = Signal(str, object)  # run folder, its data files: a run with a best net, trained here
+
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -41,6 +43,7 @@ class TrainingPanel(QWidget):
         self.last_done: dict | None = None
         self.evaluation_dialog: EvaluationDialog | None = None
         self._last_evaluated = ""
+        self._job: TrainingJob | None = None  # the training started last (not an evaluation)
         self._state = "idle"
         self._running: dict[str, tuple[int, int, float]] = {}  # key -> (epoch, batch, running mean)
         self._smoothed: dict[str, float] = {}
@@ -130,6 +133,7 @@ class TrainingPanel(QWidget):
         job = TrainingJob(
             data=tuple(paths), out_dir=str(run_dir), config=self.settings_card.config(), samples=N_SAMPLES
         )
+        self._job = job
         self.controller.start_training(job)
 
     def evaluate_run(self, run_dir: Path, paths: list[str]) -> None:
@@ -197,6 +201,13 @@ class TrainingPanel(QWidget):
 
     def _done(self, result: dict) -> None:
         self.last_done = result
+        job = self._job
+        if (
+            job is not None
+            and Path(result["run_dir"]) == Path(job.out_dir)
+            and (Path(job.out_dir) / "best.pt").exists()
+        ):
+            self.run_trained.emit(str(result["run_dir"]), list(job.data))
         self.settings_card.status.setText(
             f"{result['stop_reason'].replace('_', ' ')} after {result['epochs_completed']} epochs on "
             f"{result['device']} ({result['seconds']:.0f} s) · best validation Dice {result['best_val_dice']:.3f} "

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -226,39 +227,77 @@ class ImageGrid(pg.GraphicsLayoutWidget):
                 image.clear()
 
 
+class ElidedLabel(QLabel):
+    """One line of text, cut with "…" to the width it gets (the whole text in its tooltip). It never wraps or
+    grows, so a long message never moves what is around it."""
+
+    def __init__(self, text: str = "", name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if name:
+            self.setObjectName(name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        elided = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width) if width > 0 else ""
+        super().setText(elided or self._full)
+
+
 class Banner(QFrame):
     """Errors (and a few confirmations) at the top of the page: what happened and what to do.
 
-    It takes its own place in the layout, above the page, and pushes the page down: it never covers a
-    control. (The pages' plots take the re-layout well within the UI's 100 ms budget.)
+    It shows in the page title's stead, in a slot of its own fixed height (`MessageSlot`): it never pushes the
+    page down and never covers a control, so nothing moves under the operator's mouse when it comes or goes.
+    Two lines: the title with the detail, then what to do; each is cut to the width with the whole text in its
+    tooltip (and in the log). An error stays until dismissed; a confirmation goes back to the title after a
+    while, and never replaces an error that is still shown.
     """
 
+    shown = Signal()
     dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
         self.setProperty("kind", "error")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setContentsMargins(12, 6, 8, 6)
         layout.setSpacing(12)
         self.icon = label("!", "bannerIcon")
         self.icon.setFixedSize(22, 22)
         self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignVCenter)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.title = label("", "bannerTitle", wrap=True)
-        self.detail = label("", wrap=True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hint = label("", "bannerHint", wrap=True)
-        for widget in (self.title, self.detail, self.hint):
-            texts.addWidget(widget)
+        self.headline = ElidedLabel("", "bannerTitle")
+        self.hint_line = ElidedLabel("", "bannerHint")
+        texts.addWidget(self.headline)
+        texts.addWidget(self.hint_line)
         layout.addLayout(texts, 1)
         close = button("Dismiss", "flat")
         close.clicked.connect(self.dismiss)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._texts: tuple[str, str, str] = ("", "", "")
         self._hide_timer = QTimer(self)
         self._hide_timer.setSingleShot(True)
         self._hide_timer.timeout.connect(self.dismiss)
@@ -268,7 +307,10 @@ class Banner(QFrame):
         self._show("error", "!", problem.title, problem.detail, f"What to do: {problem.hint}")
 
     def show_info(self, title: str, detail: str = "", hide_after_ms: int = INFO_SHOWN_MS) -> None:
-        """A confirmation; it goes away by itself (an error stays until dismissed)."""
+        """A confirmation. It goes back to the page title by itself (0: it stays), in the same fixed place,
+        and it never hides an error the operator has not dismissed (the log has it)."""
+        if self.isVisible() and self.kind == "error":
+            return
         self._show("info", "✓", title, detail, "")
         if hide_after_ms:
             self._hide_timer.start(hide_after_ms)
@@ -279,11 +321,11 @@ class Banner(QFrame):
         restyle(self)
         restyle(self.icon)  # its colour follows the banner's kind
         self.icon.setText(icon)
-        self.title.setText(title)
-        self.detail.setText(detail)
-        self.detail.setVisible(bool(detail))
-        self.hint.setText(hint)
-        self.hint.setVisible(bool(hint))
+        self._texts = (title, detail, hint)
+        self.headline.set_full_text(f"{title} — {detail}" if detail else title)
+        self.hint_line.set_full_text(hint)
+        self.setToolTip("\n".join(t for t in self._texts if t))
+        self.shown.emit()
         self.show()
 
     @property
@@ -291,8 +333,25 @@ class Banner(QFrame):
         return str(self.property("kind"))
 
     def text(self) -> str:
-        return "\n".join(w.text() for w in (self.title, self.detail, self.hint) if w.text())
+        """The whole message: title, detail and what to do, a line each."""
+        return "\n".join(t for t in self._texts if t)
 
     def dismiss(self) -> None:
+        self._hide_timer.stop()
         self.hide()
         self.dismissed.emit()
+
+
+class MessageSlot(QStackedWidget):
+    """The fixed place above the page: its title, or the banner in the title's stead. Its height is the larger
+    of the two (a stacked layout sizes to every page), so showing or dismissing a message moves nothing."""
+
+    def __init__(self, resting: QWidget, banner: Banner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.resting, self.banner = resting, banner
+        self.addWidget(resting)
+        self.addWidget(banner)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        banner.shown.connect(lambda: self.setCurrentWidget(banner))
+        banner.dismissed.connect(lambda: self.setCurrentWidget(resting))
+        self.setCurrentWidget(resting)

@@ -215,6 +215,7 @@ class BenchSession:
         self._live = False
         self._live_before_lend = False
         self._pattern: PatternShown | None = None
+        self._unknown_pattern = "as found when the bench opened"  # what the DMD shows when no command of ours set it
         self._grab_times: list[float] = []
         self._laser_lock = threading.Lock()
 
@@ -286,6 +287,7 @@ class BenchSession:
         if bench is None:
             return False
         self._pattern = None  # the capture showed its own patterns: read the DMD back, or say it is unknown
+        self._unknown_pattern = "left by the last capture"
         self.emit_all()
         return self._live_before_lend
 
@@ -357,7 +359,7 @@ class BenchSession:
         dmd = self._bench.dmd  # simulated DMDs read back; real ones: what we sent
         shown = dmd.shown_pattern if isinstance(dmd, PatternReadback) else None
         if shown is not None:
-            description = self._pattern.description if self._pattern is not None else "left by the last capture"
+            description = self._pattern.description if self._pattern is not None else self._unknown_pattern
             self._emit(PatternShown(np.array(shown, copy=True), description))
         elif self._pattern is not None:
             self._emit(self._pattern)
