@@ -4,6 +4,7 @@ retries and dropped frames."""
 
 from __future__ import annotations
 
+import html
 import math
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -29,10 +32,10 @@ from speckle_lab.gui import theme
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.errors import Problem, describe
-from speckle_lab.gui.plan_card import PlanCard
+from speckle_lab.gui.plan_card import CREATE_FOLDER_LINK, PlanCard
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import capture_pill
-from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
+from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, Pill, metric_row
 from speckle_lab.lab.capture_service import load_queue, stored_plan_and_bench
 
 DRIFT_FLOOR = 0.99  # the drift plot's fixed lower bound; it extends only when a correlation falls below it
@@ -54,10 +57,6 @@ def unwritable_reason(out: Path) -> str | None:
 
 def _format_period(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
-
-
-def elide_middle(text: str, keep: int = 60) -> str:
-    return text if len(text) <= keep else f"{text[: keep // 2 - 1]}…{text[-(keep // 2) :]}"
 
 
 PREFLIGHT_DELAY_MS = 300
@@ -91,7 +90,7 @@ class ProgressCard(Card):
         self.retries = Metric("retries")
         self.dropped = Metric("dropped frames")
         self.body.addLayout(metric_row(self.rows, self.rate, self.eta, self.retries, self.dropped))
-        self.message = label("", "cardSub", wrap=True)
+        self.message = ElidedLabel("", "cardSub")  # one line (the whole of it in the tooltip): nothing moves
         self.body.addWidget(self.message)
 
 
@@ -119,7 +118,7 @@ class AcquisitionPanel(QWidget):
         self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
         images.body.addWidget(self.images, 1)
 
-        drift = Card("Reference drift", "Correlation with the first reference frame (1 = no drift), by row")
+        drift = Card("Reference drift", "Correlation with the first reference (1: no drift), by row")
         self.drift_plot = pg.PlotWidget()
         self.drift_plot.setMenuEnabled(False)
         self.drift_plot.setMouseEnabled(x=False, y=False)
@@ -136,12 +135,12 @@ class AcquisitionPanel(QWidget):
             symbolSize=5,
             symbolBrush=theme.CURVES["drift"],
         )
-        self.drift_plot.setMinimumHeight(150)
+        self.drift_plot.setMinimumHeight(90)
         self._drift_prefix: tuple[list[int], list[float]] = ([], [])  # references already in a resumed file
         self._reference_every = 1000
         self._rows_planned = 0
         drift.body.addWidget(self.drift_plot, 1)
-        self.drift_value = label("", "cardSub")
+        self.drift_value = ElidedLabel("", "cardSub")
         drift.body.addWidget(self.drift_value)
 
         runs = Card("Runs and queue", "The files of this session and how each ended")
@@ -151,17 +150,29 @@ class AcquisitionPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names and folders: their ends tell them apart
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in ((0, 170), (1, 130)):  # cut in the middle, the whole path in the tooltip
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, width)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(110)
+        self.table.setMinimumHeight(90)
         runs.body.addWidget(self.table, 1)
 
-        left = QScrollArea()
-        left.setWidgetResizable(True)
-        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left.setWidget(self.plan_card)
-        left.setFixedWidth(380)
+        form = QScrollArea()  # the form scrolls on a small screen; the run buttons under it stay in view
+        form.setWidgetResizable(True)
+        form.setFrameShape(QFrame.Shape.NoFrame)
+        form.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form.setWidget(self.plan_card)
+        left_widget = QWidget()
+        left_widget.setFixedWidth(380)
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(10)
+        left.addWidget(form, 1)
+        left.addWidget(self.plan_card.actions)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.progress, 0, 0, 1, 2)
@@ -173,7 +184,7 @@ class AcquisitionPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(left)
+        layout.addWidget(left_widget)
         layout.addLayout(right, 1)
 
         card = self.plan_card
@@ -323,7 +334,6 @@ class AcquisitionPanel(QWidget):
     def show_preflight(self, result: Preflight | Problem) -> None:
         text = self.plan_card.preflight
         self._preflight_ok = False
-        self.plan_card.create_folder.hide()
         if isinstance(result, Problem):  # Start stays possible: it names the problem in the banner
             text.setText(f"<span style='color:{theme.ERROR}'>✗ {result.detail}</span>")
             self._preflight_ok = True
@@ -334,8 +344,9 @@ class AcquisitionPanel(QWidget):
         unwritable = unwritable_reason(out)
         if unwritable or result.problem:  # the real reason, never "0 B free · does NOT fit"
             reason = f"Cannot capture here: {unwritable}" if unwritable else result.problem
-            text.setText(f"<span style='color:{theme.ERROR}'>✗ {reason}.</span>")
-            self.plan_card.create_folder.setVisible(not unwritable and not out.parent.exists())
+            creatable = not unwritable and not out.parent.exists()
+            create = f" · <a href='{CREATE_FOLDER_LINK}'>Create the folder</a>" if creatable else ""
+            text.setText(f"<span style='color:{theme.ERROR}'>✗ {html.escape(reason)}.</span>{create}")
             self._update_start()
             return
         colour = theme.ACCENT if result.ok else theme.ERROR
@@ -346,9 +357,9 @@ class AcquisitionPanel(QWidget):
             exposure_us = 0.0
         duration_s, basis = self.estimate_s(result, exposure_us)
         text.setText(
-            f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} ({basis}) · "
+            f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} · "
             f"file {format_bytes(result.file_bytes)} · {format_bytes(result.free_bytes)} free · "
-            f"<span style='color:{colour}'>{verdict}</span>"
+            f"<span style='color:{colour}'>{verdict}</span><br><span style='color:{theme.MUTED}'>{basis}</span>"
         )
         self._preflight_ok = result.ok
         self._update_start()
@@ -412,7 +423,7 @@ class AcquisitionPanel(QWidget):
         low = min(min(ys), DRIFT_FLOOR)
         self.drift_plot.setYRange(low, 1.0, padding=0.02)
         self.drift_plot.setXRange(0, max(self._rows_planned, xs[-1]), padding=0.02)
-        self.drift_value.setText(f"{len(ys)} reference frames · last {ys[-1]:.5f} · lowest {min(ys):.5f}")
+        self.drift_value.set_full_text(f"{len(ys)} reference frames · last {ys[-1]:.5f} · lowest {min(ys):.5f}")
 
     def _job_started(self, index: int, job: CaptureJob) -> None:
         self.current_out = job.out
@@ -420,7 +431,7 @@ class AcquisitionPanel(QWidget):
         self._set_row(index, 4, "running")
         self._current_job = index
         self.drift_curve.setData([], [])
-        self.drift_value.setText("")
+        self.drift_value.set_full_text("")
         self._drift_prefix = ([], [])
         plan = job.plan
         if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
@@ -449,7 +460,7 @@ class AcquisitionPanel(QWidget):
         self._set_row(report.job, 5, notes or report.message)
         p = self.progress
         p.dropped.set(str(report.frames_skipped))
-        p.message.setText(report.message or (report.problem.detail if report.problem else ""))
+        p.message.set_full_text(report.message or (report.problem.detail if report.problem else ""))
         if report.status == "complete" and report.out == self.plan_card.out_path():
             self.plan_card.new_file_name()  # the next start must not collide with this file
 
@@ -459,10 +470,10 @@ class AcquisitionPanel(QWidget):
         p.bar.setValue(0)
         for metric in (p.rows, p.rate, p.eta, p.retries, p.dropped):
             metric.set("–")
-        p.message.setText("")
+        p.message.set_full_text("")
         self.images.clear_images()
         self.drift_curve.setData([], [])
-        self.drift_value.setText("")
+        self.drift_value.set_full_text("")
 
     def _add_row(self, job: CaptureJob) -> None:
         row = self.table.rowCount()
@@ -470,7 +481,7 @@ class AcquisitionPanel(QWidget):
         targets = job.plan.targets if job.plan is not None else "(stored plan)"
         rows = f"0 / {job.plan.n_frames:,}" if job.plan is not None else "–"
         folder = str(job.out.expanduser().resolve().parent)
-        for column, text in enumerate((str(job.out.name), elide_middle(folder, 40), targets, rows, "queued", "")):
+        for column, text in enumerate((str(job.out.name), folder, targets, rows, "queued", "")):
             item = QTableWidgetItem(text)
             item.setToolTip(str(job.out.expanduser().resolve()) if column in (0, 1) else text)
             self.table.setItem(row, column, item)

@@ -123,7 +123,7 @@ class DmdCard(Card):
         super().__init__("DMD", "—")
         self.controller = controller
         self.preview = ImageGrid()
-        self.preview.setMinimumHeight(170)
+        self.preview.setMinimumHeight(150)
         self.body.addWidget(self.preview, 1)
         self._shown = "—"
         self._capture_owned = False
@@ -356,7 +356,6 @@ class DevicesPanel(QWidget):
         left_width = 340
         self.laser.setFixedWidth(left_width)
         self.dmd.setFixedWidth(left_width)
-        self.dmd.setMinimumHeight(520)
         scroll.setFixedWidth(left_width + 14)
 
         controller.bench_opened.connect(self._opened)

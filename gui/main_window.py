@@ -41,6 +41,7 @@ from speckle_lab.gui.widgets import Banner, ElidedLabel, MessageSlot, Pill, butt
 log = logging.getLogger(__name__)
 
 LASER_OFF_KEYS = "Ctrl+L"
+SIDEBAR_PX = 180  # the navigation rail: narrow, so the pages have the width at 1280x800
 QUIT_KEYS = "Ctrl+Q"  # not StandardKey.Quit: it is empty on Windows and on the offscreen platform
 
 PAGES = (
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(QListWidgetItem(icon(theme.TEXT), f"  {name}"))
         sidebar = QFrame()
         sidebar.setObjectName("sidebar")
-        sidebar.setFixedWidth(200)
+        sidebar.setFixedWidth(SIDEBAR_PX)
         side = QVBoxLayout(sidebar)
         side.setContentsMargins(12, 18, 12, 14)
         side.setSpacing(2)

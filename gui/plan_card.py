@@ -6,14 +6,16 @@ import contextlib
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLineEdit,
     QSpinBox,
+    QVBoxLayout,
 )
 
 from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
@@ -24,6 +26,9 @@ from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, bound_form_rows, button, label
 
 log = logging.getLogger(__name__)
+
+PREFLIGHT_LINES = 4  # the preflight's height, fixed: the buttons under it stay where they are
+CREATE_FOLDER_LINK = "create-folder"
 
 
 class PlanCard(Card):
@@ -97,12 +102,21 @@ class PlanCard(Card):
             signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
             (signal or widget.valueChanged).connect(self.changed)
 
+        self.body.addStretch(1)
+
+        # What to run and its preflight: a bar of its own under the form, always in view (the form scrolls on a
+        # small screen), its text in a fixed height so a new estimate never moves the buttons under the mouse.
+        self.actions = QFrame()
+        self.actions.setObjectName("card")
+        bar = QVBoxLayout(self.actions)
+        bar.setContentsMargins(14, 10, 14, 12)
+        bar.setSpacing(8)
         self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)
-        self.body.addWidget(self.preflight)
-        self.create_folder = button("Create the folder", tooltip="Create the output file's folder (and its parents)")
-        self.create_folder.clicked.connect(self._create_folder)
-        self.create_folder.hide()
-        self.body.addWidget(self.create_folder)
+        self.preflight.setTextFormat(Qt.TextFormat.RichText)
+        self.preflight.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.preflight.setFixedHeight(PREFLIGHT_LINES * self.preflight.fontMetrics().lineSpacing() + 4)
+        self.preflight.linkActivated.connect(self._link)
+        bar.addWidget(self.preflight)
         buttons = QHBoxLayout()
         self.start = button("Start capture", "primary")
         self.pause = button("Pause")
@@ -110,14 +124,17 @@ class PlanCard(Card):
         buttons.addWidget(self.start, 2)
         buttons.addWidget(self.pause, 1)
         buttons.addWidget(self.abort, 1)
-        self.body.addLayout(buttons)
+        bar.addLayout(buttons)
         more = QHBoxLayout()
         self.queue = button("Run a queue…", tooltip="Run the plans of a QUEUE.toml one after the other")
         self.resume = button("Resume a file…", tooltip="Continue an interrupted capture from its first missing row")
         more.addWidget(self.queue)
         more.addWidget(self.resume)
-        self.body.addLayout(more)
-        self.body.addStretch(1)
+        bar.addLayout(more)
+
+    def _link(self, target: str) -> None:
+        if target == CREATE_FOLDER_LINK:
+            self.create_folder()
 
     @staticmethod
     def _typed(field: NumberField) -> float:
@@ -155,7 +172,8 @@ class PlanCard(Card):
         folder = self.out_path().parent if self.out.text().strip() else default_data_dir()
         self.out.setText(str(fresh_name(folder, "capture", ".h5")))
 
-    def _create_folder(self) -> None:
+    def create_folder(self) -> None:
+        """The output file's folder, with its parents (offered in the preflight when it is missing)."""
         folder = self.out_path().parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -163,7 +181,6 @@ class PlanCard(Card):
             self.preflight.setText(f"✗ {folder} could not be created: {error.strerror or error}")
             return
         log.info("created the output folder %s", folder)
-        self.create_folder.hide()
         self.changed.emit()
 
     def _browse(self) -> None:

@@ -37,7 +37,7 @@ from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, button, label, metric_row, restyle
 from speckle_lab.lab.reconstruction import TARGET_ROWS
 
-LEFT_COLUMN_PX = 440
+LEFT_COLUMN_PX = 460
 
 
 class ReconstructPanel(QWidget):
@@ -326,10 +326,7 @@ class ReconstructPanel(QWidget):
 
     def _warn_dark(self) -> None:
         dark = not self.laser_on and self.results > 0
-        text = (
-            "⚠  The laser is off: the speckle shown is a dark frame (noise, stretched to its own range), and the "
-            "reconstruction means nothing. Switch emission on on the Devices page."
-        )
+        text = "⚠  Laser off: the speckle is a dark frame, the reconstruction means nothing (Devices: emission on)"
         if (self.laser_note.full_text() == text) != dark:
             self.laser_note.set_full_text(text if dark else "")
             self.laser_note.setProperty("warning", dark)

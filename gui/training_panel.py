@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QProgressBar,
@@ -24,6 +25,7 @@ from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
 from speckle_lab.lab.training_service import TrainingJob
 
+LEFT_COLUMN_PX = 370
 SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the curves
 
 
@@ -61,11 +63,18 @@ class TrainingPanel(QWidget):
         left.addWidget(self.data)
         left.addWidget(self.settings_card)
         left.addStretch(1)
-        scroll = QScrollArea()
+        scroll = QScrollArea()  # the form scrolls on a small screen; Start and Stop under it stay in view
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(left_widget)
-        scroll.setFixedWidth(380)
+        column = QWidget()
+        column.setFixedWidth(LEFT_COLUMN_PX)
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(10)
+        column_layout.addWidget(scroll, 1)
+        column_layout.addWidget(self.settings_card.actions)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.curves, 0, 0, 1, 2)
@@ -73,12 +82,12 @@ class TrainingPanel(QWidget):
         right.addWidget(self.evaluation, 1, 1)
         right.setRowStretch(0, 3)
         right.setRowStretch(1, 2)
-        right.setColumnStretch(0, 2)  # the samples keep their aspect; the evaluation rows need the width
-        right.setColumnStretch(1, 3)
+        right.setColumnStretch(0, 0)  # the samples take what their images need; the evaluation rows the rest
+        right.setColumnStretch(1, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(scroll)
+        layout.addWidget(column)
         layout.addLayout(right, 1)
 
         card = self.settings_card

@@ -168,6 +168,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         row_titles: tuple[str, ...] = (),
         col_titles: tuple[str, ...] = (),
         colormaps: tuple[str | None, ...] = (),
+        column_colormaps: tuple[str | None, ...] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -185,11 +186,12 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             if row_titles:
                 self.addLabel(row_titles[row], color=theme.MUTED, size="8.5pt", angle=-90)
             views, images = [], []
-            colormap = colormaps[row] if row < len(colormaps) else None
-            for _ in range(cols):
+            row_colormap = colormaps[row] if row < len(colormaps) else None
+            for col in range(cols):
                 view = self.addViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
                 view.invertY(True)
                 image = pg.ImageItem()
+                colormap = column_colormaps[col] if col < len(column_colormaps) else row_colormap
                 if colormap:
                     image.setColorMap(pg.colormap.get(colormap))
                 view.addItem(image)
@@ -343,8 +345,8 @@ class Banner(QFrame):
 
 
 class MessageSlot(QStackedWidget):
-    """The fixed place above the page: its title, or the banner in the title's stead. Its height is the larger
-    of the two (a stacked layout sizes to every page), so showing or dismissing a message moves nothing."""
+    """The fixed place above the page: its title, or the banner in the title's stead. Its height is fixed when
+    it is first shown (styled), to the larger of the two, so showing or dismissing a message moves nothing."""
 
     def __init__(self, resting: QWidget, banner: Banner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -355,3 +357,16 @@ class MessageSlot(QStackedWidget):
         banner.shown.connect(lambda: self.setCurrentWidget(banner))
         banner.dismissed.connect(lambda: self.setCurrentWidget(resting))
         self.setCurrentWidget(resting)
+        self._fitted = False
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        if not self._fitted:  # the style sheet's fonts and borders are known now
+            self._fitted = True
+            heights = []
+            for page in (self.resting, self.banner):
+                page.ensurePolished()
+                for child in page.findChildren(QWidget):
+                    child.ensurePolished()
+                heights.append(page.sizeHint().height())
+            self.setFixedHeight(max(heights) + 2)  # + the error banner's border, whichever kind shows first
+        super().showEvent(event)

@@ -75,15 +75,15 @@ def _train_and_evaluate(
     qtbot.waitUntil(lambda: table.rowCount() == 2 and not window.controller.training_busy, timeout=60_000)
 
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert headers == ["Run", "Data", "Frames", *(Metric(key).short for key, _ in METRICS)]
+    assert headers == ["Run", "Data", *(Metric(key).short for key, _ in METRICS)]
     first, second = panel.evaluation.row_texts(0), panel.evaluation.row_texts(1)
-    assert first[:2] == ["run-a", "train.h5"] and first[2].endswith(" test")
-    assert second[:3] == ["run-a", "other.h5", "60 all"]
+    assert first[0] == "run-a" and first[1].startswith("train.h5\n") and first[1].endswith(" test")
+    assert second[:2] == ["run-a", "other.h5\n60 all"]
     assert first != second
     assert str(run_dir) in table.item(1, 0).toolTip()
-    assert table.item(1, 1).toolTip() == str(other_file)  # the whole path
-    assert table.item(0, 2).toolTip().endswith("frames: test split")
-    for column in range(3, table.columnCount()):
+    assert table.item(1, 1).toolTip().startswith(f"{other_file}\n")  # the whole path
+    assert table.item(0, 1).toolTip().endswith("frames: test split")
+    for column in range(2, table.columnCount()):
         mean, std = (float(v) for v in table.item(1, column).text().split("±"))
         assert -1.0 <= mean <= 1.0 and std >= 0.0
     assert panel.evaluation.status.text() == ""
