@@ -118,7 +118,7 @@ class AcquisitionPanel(QWidget):
         self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
         images.body.addWidget(self.images, 1)
 
-        drift = Card("Reference drift", "Correlation with the first reference (1: no drift), by row")
+        drift = Card("Reference drift", "Correlation with the first reference, by row")
         self.drift_plot = pg.PlotWidget()
         self.drift_plot.setMenuEnabled(False)
         self.drift_plot.setMouseEnabled(x=False, y=False)
@@ -180,7 +180,7 @@ class AcquisitionPanel(QWidget):
         right.addWidget(drift, 1, 1)
         right.addWidget(runs, 2, 0, 1, 2)
         right.setRowStretch(1, 3)
-        right.setRowStretch(2, 2)
+        right.setRowStretch(2, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)

@@ -94,6 +94,9 @@ class LabController(QObject):
 
     # -- lifetime -----------------------------------------------------------------------------------
     def start(self) -> None:
+        """Open the bench on the device thread (once; not after the window began closing)."""
+        if self._shutting_down or self._thread.isRunning():
+            return
         self._thread.start()
         self.devices.submit("open", self.bench_path)
 
@@ -120,6 +123,9 @@ class LabController(QObject):
             self.capture.abort("the control panel was closed")
         elif self._capture_state == "starting":
             pass  # the bench is on its way to the capture: _lent hands it straight back
+        elif not self._thread.isRunning():  # closed before the bench began to open: nothing to close
+            self._device_thread_done = True
+            self._check_shutdown()
         else:
             self.devices.submit("close")
 

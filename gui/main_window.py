@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -53,8 +53,11 @@ PAGES = (
 
 
 class MainWindow(QMainWindow):
+    ready = Signal()  # everything is loaded behind the window (gui/startup.py)
+
     def __init__(self, controller: LabController, settings: Settings) -> None:
         super().__init__()
+        self._ready = False
         self.controller = controller
         self.settings = settings
         self.setWindowTitle("speckle-lab")
@@ -196,6 +199,17 @@ class MainWindow(QMainWindow):
             action = QAction(text, self)
             action.triggered.connect(slot)
             capture_menu.addAction(action)
+
+    # -- start-up -----------------------------------------------------------------------------------------
+    @property
+    def is_ready(self) -> bool:
+        return self._ready
+
+    def mark_ready(self, seconds: float) -> None:
+        """The modules loaded behind the window are in (the bench opens on its own and says so)."""
+        self._ready = True
+        log.info("panel loaded behind the window in %.1f s", seconds)
+        self.ready.emit()
 
     # -- safety -------------------------------------------------------------------------------------
     def laser_off_now(self) -> None:

@@ -81,7 +81,8 @@ class ReconstructPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.load)
         self.run_status = label("No run loaded.", "cardSub", wrap=True)
-        self.run_status.setMinimumHeight(3 * self.run_status.fontMetrics().lineSpacing())  # its lines move nothing
+        self.run_status.setFixedHeight(3 * self.run_status.fontMetrics().lineSpacing() + 4)  # moves nothing
+        self.run_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.run_status, 1)
         run.body.addLayout(row)
 
@@ -149,7 +150,7 @@ class ReconstructPanel(QWidget):
         self.laser_note = ElidedLabel("", "saturation")
         live.body.addWidget(self.laser_note)
         self.laser_on = False
-        self.message = label("", "cardSub", wrap=True)
+        self.message = ElidedLabel("", "cardSub")  # one line, always there: a message never shrinks the images
         live.body.addWidget(self.message)
 
         left = QVBoxLayout()
@@ -282,10 +283,10 @@ class ReconstructPanel(QWidget):
 
     def _ready(self) -> bool:
         if self.loaded is None:
-            self.message.setText("Load a trained run first.")
+            self.message.set_full_text("Load a trained run first.")
             return False
         if self.controller.capture_busy:
-            self.message.setText("A capture owns the bench: the reconstruction view waits for it to end.")
+            self.message.set_full_text("A capture owns the bench: the reconstruction view waits for it to end.")
             return False
         return True
 
@@ -316,7 +317,7 @@ class ReconstructPanel(QWidget):
         self._result_times = [t for t in self._result_times if now - t < 2.0] + [now]
         if len(self._result_times) > 1:
             self.rate.set(f"{(len(self._result_times) - 1) / (now - self._result_times[0]):.1f} /s")
-        self.message.setText("")
+        self.message.set_full_text("")
         if self._playing and request_id == self._request:
             self.step(1)
 
@@ -335,7 +336,7 @@ class ReconstructPanel(QWidget):
     def _failed(self, message: str) -> None:
         self._in_flight = False
         self.set_playing(False)
-        self.message.setText(f"✗ {message}")
+        self.message.set_full_text(f"✗ {message}")
         self.message.setStyleSheet(f"color: {theme.ERROR};")
 
     def _device_problem(self, _problem: object) -> None:
