@@ -23,7 +23,7 @@ class ReconstructWorker(QObject):
     drawn_requested = Signal(int, object)  # request id, image (target shape)
     speckle_arrived = Signal(int, object)  # request id, camera frame
 
-    loaded = Signal(object)  # dict: run, epoch, data, target_shape, targets
+    loaded = Signal(object)  # dict: run, kind, epoch, data, target_shape, targets, exposure_us, laser_power_w
     load_failed = Signal(str)  # one line; no net is loaded any more (never the previous one in its stead)
     pattern_ready = Signal(int, object, str)  # request id, mirror pattern, description: for the DMD
     result = Signal(int, object)  # request id, Reconstruction
@@ -68,6 +68,7 @@ class ReconstructWorker(QObject):
         self.loaded.emit(
             {
                 "run": str(run_dir),
+                "kind": reconstructor.kind,
                 "epoch": reconstructor.epoch,
                 "data": str(data),
                 "target_shape": tuple(plan.target_shape),

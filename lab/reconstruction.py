@@ -131,6 +131,11 @@ class Reconstructor:
     def epoch(self) -> int:
         return self.trained.epoch
 
+    @property
+    def kind(self) -> str:
+        """The model kind the checkpoint records (a U-Net where the checkpoint predates model kinds)."""
+        return str(getattr(self.trained, "kind", "unet"))
+
     def reconstruct(self, speckle: np.ndarray, target: np.ndarray) -> Reconstruction:
         import time
 
