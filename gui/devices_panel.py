@@ -128,6 +128,7 @@ class DmdCard(Card):
         self._shown = "—"
         self._capture_owned = False
         self.shown_label = label("DMD shows: —", "cardSub", wrap=True)
+        self.shown_label.setFixedHeight(2 * self.shown_label.fontMetrics().lineSpacing() + 4)  # new text moves nothing
         self.body.addWidget(self.shown_label)
         self.geometry_label = label("", "cardSub", wrap=True)
         self.body.addWidget(self.geometry_label)
@@ -187,10 +188,11 @@ class DmdCard(Card):
 
     def _say_who_drives(self) -> None:
         if self._capture_owned:
-            text = "DMD: the capture drives it now (its targets: Acquisition page) · the preview is from before"
+            text = "DMD: the capture drives it now (the preview is from before it)"
         else:
             text = f"DMD shows: {self._shown}"
         self.shown_label.setText(text)
+        self.shown_label.setToolTip(text)
 
     def request(self) -> PatternRequest:
         return PatternRequest(
