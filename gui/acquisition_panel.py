@@ -5,23 +5,17 @@ retries and dropped frames."""
 from __future__ import annotations
 
 import html
-import math
 import os
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
-    QProgressBar,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,16 +23,15 @@ from PySide6.QtWidgets import (
 from speckle_lab.acquisition.datafile import CaptureReader
 from speckle_lab.acquisition.preflight import Preflight, format_bytes, format_duration
 from speckle_lab.gui import theme
+from speckle_lab.gui.capture_cards import DriftCard, ProgressCard, RunsCard, format_eta
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.gui.plan_card import CREATE_FOLDER_LINK, PlanCard
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import capture_pill
-from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, Pill, metric_row
+from speckle_lab.gui.widgets import Card, ImageGrid
 from speckle_lab.lab.capture_service import load_queue, stored_plan_and_bench
-
-DRIFT_FLOOR = 0.99  # the drift plot's fixed lower bound; it extends only when a correlation falls below it
 
 
 def unwritable_reason(out: Path) -> str | None:
@@ -60,38 +53,6 @@ def _format_period(seconds: float) -> str:
 
 
 PREFLIGHT_DELAY_MS = 300
-STATUS_KINDS = {
-    "complete": "ok",
-    "aborted": "warn",
-    "failed": "error",
-    "skipped": "idle",
-    "running": "info",
-    "queued": "idle",
-}
-
-
-def format_eta(seconds: float) -> str:
-    return "–" if not math.isfinite(seconds) else format_duration(seconds)
-
-
-class ProgressCard(Card):
-    def __init__(self) -> None:
-        super().__init__("Progress", "No capture yet")
-        self.phase = Pill("idle")
-        self.header.addWidget(self.phase, 0, Qt.AlignmentFlag.AlignTop)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(0)
-        self.bar.setFormat("%p %")
-        self.body.addWidget(self.bar)
-        self.rows = Metric("rows")
-        self.rate = Metric("rate")
-        self.eta = Metric("eta")
-        self.retries = Metric("retries")
-        self.dropped = Metric("dropped frames")
-        self.body.addLayout(metric_row(self.rows, self.rate, self.eta, self.retries, self.dropped))
-        self.message = ElidedLabel("", "cardSub")  # one line (the whole of it in the tooltip): nothing moves
-        self.body.addWidget(self.message)
 
 
 class AcquisitionPanel(QWidget):
@@ -118,48 +79,11 @@ class AcquisitionPanel(QWidget):
         self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
         images.body.addWidget(self.images, 1)
 
-        drift = Card("Reference drift", "Correlation with the first reference, by row")
-        self.drift_plot = pg.PlotWidget()
-        self.drift_plot.setMenuEnabled(False)
-        self.drift_plot.setMouseEnabled(x=False, y=False)
-        self.drift_plot.setYRange(DRIFT_FLOOR, 1.0, padding=0.02)
-        self.drift_plot.setLabel("bottom", "row")
-        self.drift_plot.setLabel("left", "correlation")
-        for axis in ("bottom", "left"):
-            self.drift_plot.getAxis(axis).enableAutoSIPrefix(False)
-        self.drift_curve = self.drift_plot.plot(
-            [],
-            [],
-            pen=pg.mkPen(theme.CURVES["drift"], width=2),
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=theme.CURVES["drift"],
-        )
-        self.drift_plot.setMinimumHeight(90)
-        self._drift_prefix: tuple[list[int], list[float]] = ([], [])  # references already in a resumed file
-        self._reference_every = 1000
-        self._rows_planned = 0
-        drift.body.addWidget(self.drift_plot, 1)
-        self.drift_value = ElidedLabel("", "cardSub")
-        drift.body.addWidget(self.drift_value)
-
-        runs = Card("Runs and queue", "The files of this session and how each ended")
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["File", "Folder", "Targets", "Rows", "Status", "Notes"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names and folders: their ends tell them apart
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for column, width in ((0, 170), (1, 130)):  # cut in the middle, the whole path in the tooltip
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(90)
-        runs.body.addWidget(self.table, 1)
+        drift = DriftCard()
+        self.drift_plot, self.drift_curve = drift.plot, drift.curve
+        self.drift = drift
+        self.runs = RunsCard()
+        self.table = self.runs.table
 
         form = QScrollArea()  # the form scrolls on a small screen; the run buttons under it stay in view
         form.setWidgetResizable(True)
@@ -178,7 +102,7 @@ class AcquisitionPanel(QWidget):
         right.addWidget(self.progress, 0, 0, 1, 2)
         right.addWidget(images, 1, 0)
         right.addWidget(drift, 1, 1)
-        right.addWidget(runs, 2, 0, 1, 2)
+        right.addWidget(self.runs, 2, 0, 1, 2)
         right.setRowStretch(1, 3)
         right.setRowStretch(2, 1)
         layout = QHBoxLayout(self)
@@ -409,37 +333,20 @@ class AcquisitionPanel(QWidget):
         if update.last_speckle is not None:
             self.images.set_image(update.last_speckle, col=1)
         if update.reference_correlation:
-            self._show_drift(update.reference_correlation)
-
-    def _show_drift(self, new: tuple[float, ...]) -> None:
-        """Correlations by row, continuing a resumed file's earlier references, on a fixed scale: 1 at the top,
-        DRIFT_FLOOR (or the lowest value, if lower) at the bottom, so a 1e-5 wobble stays flat."""
-        rows_before, values_before = self._drift_prefix
-        start = rows_before[-1] if rows_before else 0
-        rows = [min(start + (k + 1) * self._reference_every, self._rows_planned or 10**12) for k in range(len(new))]
-        # The scheduler's first reference is the file's first (correlation 1) unless the file had references.
-        xs, ys = rows_before + rows, values_before + [float(c) for c in new]
-        self.drift_curve.setData(xs, ys)
-        low = min(min(ys), DRIFT_FLOOR)
-        self.drift_plot.setYRange(low, 1.0, padding=0.02)
-        self.drift_plot.setXRange(0, max(self._rows_planned, xs[-1]), padding=0.02)
-        self.drift_value.set_full_text(f"{len(ys)} reference frames · last {ys[-1]:.5f} · lowest {min(ys):.5f}")
+            self.drift.show_correlations(update.reference_correlation)
 
     def _job_started(self, index: int, job: CaptureJob) -> None:
         self.current_out = job.out
         self.capture_file.emit(job.out)
         self._set_row(index, 4, "running")
         self._current_job = index
-        self.drift_curve.setData([], [])
-        self.drift_value.set_full_text("")
-        self._drift_prefix = ([], [])
-        plan = job.plan
+        plan, prefix = job.plan, ([], [])
         if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
-            plan, self._drift_prefix = self._resume_info.get(job.out, (None, ([], [])))
+            plan, prefix = self._resume_info.get(job.out, (None, ([], [])))
         if plan is not None:
-            self._reference_every, self._rows_planned = plan.reference_every, plan.n_frames
-        if self._drift_prefix[0]:
-            self.drift_curve.setData(*self._drift_prefix)
+            self.drift.start(plan.reference_every, plan.n_frames, prefix)
+        else:
+            self.drift.start(self.drift.reference_every, self.drift.rows_planned, prefix)
 
     def _job_done(self, report: JobReport) -> None:
         self.reports.append(report)
@@ -466,37 +373,15 @@ class AcquisitionPanel(QWidget):
 
     # -- helpers ------------------------------------------------------------------------------------
     def _reset_views(self) -> None:
-        p = self.progress
-        p.bar.setValue(0)
-        for metric in (p.rows, p.rate, p.eta, p.retries, p.dropped):
-            metric.set("–")
-        p.message.set_full_text("")
+        self.progress.reset()
         self.images.clear_images()
-        self.drift_curve.setData([], [])
-        self.drift_value.set_full_text("")
+        self.drift.clear()
 
     def _add_row(self, job: CaptureJob) -> None:
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        targets = job.plan.targets if job.plan is not None else "(stored plan)"
-        rows = f"0 / {job.plan.n_frames:,}" if job.plan is not None else "–"
-        folder = str(job.out.expanduser().resolve().parent)
-        for column, text in enumerate((str(job.out.name), folder, targets, rows, "queued", "")):
-            item = QTableWidgetItem(text)
-            item.setToolTip(str(job.out.expanduser().resolve()) if column in (0, 1) else text)
-            self.table.setItem(row, column, item)
+        self.runs.add(job)
 
     def _set_row(self, index: int, column: int, text: str) -> None:
-        row = self._first_row + index
-        item = self.table.item(row, column)
-        if item is not None and item.text() != text:
-            item.setText(text)
-            item.setToolTip(text)
-            if column == 4:
-                kind = STATUS_KINDS.get(text, "idle")
-                colours = {"ok": theme.ACCENT, "warn": theme.WARN, "error": theme.ERROR, "info": theme.INFO}
-                item.setForeground(pg.mkColor(colours.get(kind, theme.MUTED)))
+        self.runs.set_cell(self._first_row + index, column, text)
 
     def status_row(self, index: int) -> str:
-        item = self.table.item(self._first_row + index, 4)
-        return item.text() if item else ""
+        return self.runs.status(self._first_row + index)

@@ -14,13 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.gui import training_log
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
 from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker
 from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.patterns import PatternRequest
 from speckle_lab.gui.training_worker import TrainingRunner
 from speckle_lab.lab.training_service import TrainingJob
-from speckle_lab.model.metric_names import Metric
 
 log = logging.getLogger(__name__)
 
@@ -355,19 +355,7 @@ class LabController(QObject):
         runner.failed.connect(self._training_failed)
         runner.finished.connect(self._training_finished)
         self.training = runner
-        files = ", ".join(Path(path).name for path in job.data)
-        if job.kind == "evaluate":
-            log.info("evaluation: started: %s on %s", job.out_dir, files)
-        else:
-            config = job.config or {}
-            log.info(
-                "training: started: %s on %s (%s epochs, batch %s, learning rate %s)",
-                job.out_dir,
-                files,
-                config.get("epochs", "?"),
-                config.get("batch_size", "?"),
-                config.get("lr", "?"),
-            )
+        training_log.started(job)
         self._set_training_state("evaluating" if job.kind == "evaluate" else "running")
         runner.start()
 
@@ -378,51 +366,21 @@ class LabController(QObject):
             self.training.stop()
 
     def _training_epoch(self, event: dict) -> None:
-        val = event.get("val", {})
-        log.info(
-            "training: epoch %s of %s: loss %.4f, Dice %.3f · validation loss %.4f, Dice %.3f",
-            event.get("epoch"),
-            event.get("epochs"),
-            event.get("loss", float("nan")),
-            event.get("dice", float("nan")),
-            val.get("loss", float("nan")),
-            val.get("dice", float("nan")),
-        )
+        training_log.epoch(event)
         self.training_epoch.emit(event)
 
     def _training_done(self, result: dict) -> None:
-        log.info(
-            "training: ended (%s) after %s epochs on %s in %.0f s; best validation Dice %.3f at epoch %s; run %s",
-            str(result.get("stop_reason", "?")).replace("_", " "),
-            result.get("epochs_completed", "?"),
-            result.get("device", "?"),
-            float(result.get("seconds", 0.0)),
-            float(result.get("best_val_dice", float("nan"))),
-            result.get("best_epoch", "?"),
-            result.get("run_dir", "?"),
-        )
+        training_log.ended(result)
         if self.training is not None and self.training.job.evaluate and not self._shutting_down:
             self._set_training_state("evaluating")
         self.training_done.emit(result)
 
     def _training_evaluation(self, result: dict) -> None:
-        metrics = result.get("metrics", {})
-        scores = ", ".join(f"{_short(key)} {value['mean']:.3f} ± {value['std']:.3f}" for key, value in metrics.items())
-        files = ", ".join(Path(p).name for p in result.get("data_paths", []))
-        log.info(
-            "evaluation: %s on %s (%s frames, %s): %s",
-            result.get("run_dir", "?"),
-            files or "?",
-            result.get("n_frames", "?"),
-            result.get("subset", "?"),
-            scores,
-        )
+        training_log.evaluated(result)
         self.training_evaluation.emit(result)
 
     def _training_failed(self, problem: Problem) -> None:
-        job = self.training.job if self.training is not None else None
-        what = "evaluation" if job is not None and job.kind == "evaluate" else "training"
-        log.error("%s failed: %s (%s)", what, problem.detail or problem.title, job.out_dir if job else "?")
+        training_log.failed(self.training.job if self.training is not None else None, problem)
         self.problem.emit(problem)
 
     def _training_finished(self) -> None:
@@ -436,11 +394,3 @@ class LabController(QObject):
     def _set_training_state(self, state: str) -> None:
         self._training_state = state
         self.training_state.emit(state)
-
-
-def _short(metric: str) -> str:
-    """A metric's short name (PCC, SSIM, CS, Dice) where the vocabulary knows it."""
-    try:
-        return Metric(metric).short
-    except ValueError:
-        return metric
