@@ -50,7 +50,7 @@ class LevelBar(pg.GraphicsWidget):
         self.region = pg.LinearRegionItem([0, 1], "horizontal", swapMode="block", brush=(120, 120, 160, 40))
         self.region.setZValue(10)
         pen = pg.mkPen(theme.TEXT, width=1.5)
-        for line, marker in zip(self.region.lines, ("<|", "<|"), strict=True):
+        for line, marker in zip(self.region.lines, ("|>", "<|"), strict=True):  # low, high: both point inwards
             line.setPen(pen)
             line.addMarker(marker, 0.5, size=12.0)  # the triangles: the level handles
         self.vb.addItem(self.region)

@@ -64,7 +64,13 @@ class ReconstructWorker(QObject):
             log.warning("reconstruction: %s", message)
             self.load_failed.emit(message)
             return
-        log.info("reconstruction: loaded %s (epoch %d), plan of %s", run_dir, reconstructor.epoch, data)
+        log.info(
+            "reconstruction: loaded %s (%s net, epoch %d), plan of %s",
+            run_dir,
+            reconstructor.kind,
+            reconstructor.epoch,
+            data,
+        )
         self.loaded.emit(
             {
                 "run": str(run_dir),
