@@ -87,14 +87,3 @@ def _train_and_evaluate(
         mean, std = (float(v) for v in table.item(1, column).text().split("±"))
         assert -1.0 <= mean <= 1.0 and std >= 0.0
     assert panel.evaluation.status.text() == ""
-
-
-def test_a_training_that_fails_is_in_the_log(qtbot, open_window, bench_file: Path, tmp_path: Path) -> None:
-    window = open_window(bench_file)
-    window.training.data.add_paths([tmp_path / "gone.h5"])  # removed since it was added
-    fill_training(window, tmp_path / "run-f", epochs=1)
-    window.training.settings_card.start.click()
-    qtbot.waitUntil(lambda: not window.controller.training_busy, timeout=60_000)
-    qtbot.waitUntil(lambda: any("training failed" in line for line in window.log_panel.lines), timeout=5000)
-    assert any("gone.h5" in line and "training failed" in line for line in window.log_panel.lines)
-    assert window.banner.isVisible() and window.banner.kind == "error"
