@@ -22,9 +22,15 @@ from speckle_lab.lab.cli import main
 
 
 def bench_with_cobolt(port: str) -> Bench:
+    """The small simulated bench with a `CoboltLaser` on `port`; a laser that fails at connect (a switch-off
+    that is not confirmed: `LaserOffFailed`) raises, as `build_bench` does, with the rest closed."""
     bench = build_bench(small_config())
     bench.laser.close()
-    bench.laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.1, timeout_s=0.5)
+    try:
+        bench.laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.1, timeout_s=0.5)
+    except BaseException:
+        bench.close()
+        raise
     return bench
 
 
