@@ -139,7 +139,7 @@ class LabController(QObject):
             self.shutdown_complete.emit()
 
     # -- devices ------------------------------------------------------------------------------------
-    def laser_off_now(self, why: str = "laser switched off by the operator") -> bool:
+    def laser_off_now(self, why: str = "LASER OFF by the operator") -> bool:
         """The operator's laser off (and closing the window): at once, on this thread, whoever holds the bench.
         During a capture the capture is aborted first (the file stays valid and resumable; the block in flight
         is discarded), then the light goes off without waiting for the block to end. Returns whether the laser

@@ -177,7 +177,7 @@ def live_frame(
     )
 
 
-def switch_laser_off(laser: object, why: str = "switched off by the operator") -> str | None:
+def switch_laser_off(laser: object, why: str = "LASER OFF by the operator") -> str | None:
     """The laser's lifecycle switch-off, from any thread: first a stop (whatever is arming the laser, a capture
     included, never sends its on command), then off and read back (recorded in the file of a capture running on
     it). Returns None when the laser is known off, else the alarm line. The drivers serialise their commands."""
@@ -281,7 +281,7 @@ class BenchSession:
 
     def set_emission(self, on: bool) -> None:
         if not on:
-            self._laser_off(self._bench)
+            self._laser_off(self._bench, "emission off by the operator")
             self.poll_laser()
             return
         lifecycle = lifecycle_of(self._bench.laser)
@@ -290,7 +290,7 @@ class BenchSession:
         finally:
             self.poll_laser()
 
-    def switch_laser_off(self, bench: Bench | None = None, why: str = "switched off by the operator") -> bool:
+    def switch_laser_off(self, bench: Bench | None = None, why: str = "LASER OFF by the operator") -> bool:
         """The safety path, callable from any thread (the UI thread's "laser off" button, a signal handler):
         off now, read back, an alarm event when that fails. Returns whether the laser confirmed off."""
         bench = bench or self._bench
@@ -301,7 +301,7 @@ class BenchSession:
             self._emit(read_laser(bench, by_capture=bench is not self._bench))
         return ok
 
-    def _laser_off(self, bench: Bench, why: str = "switched off by the operator") -> bool:
+    def _laser_off(self, bench: Bench, why: str = "LASER OFF by the operator") -> bool:
         with self._laser_lock:
             alarm = switch_laser_off(bench.laser, why)
         if alarm is not None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from speckle_lab.drivers.device import DeviceIdentity
-from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, LaserOffFailed
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, EmissionVetoed, LaserOffFailed
 from speckle_lab.drivers.laser import Laser
 from speckle_lab.drivers.transport import LineTransport
 
@@ -56,6 +56,8 @@ class LineLaser(Laser):
             try:
                 yield
             except BaseException as error:
+                if isinstance(error, EmissionVetoed):  # refused before anything was sent: nothing to undo
+                    raise
                 if self._depth == 1 and not self._transport.closed:
                     self._disconnected |= not emergency_off(self._transport, self.OFF_COMMAND, error)
                     logger.warning("%s failed; emission off attempted: %s", self._transport.label, error)

@@ -74,7 +74,7 @@ def test_closing_mid_capture_switches_the_light_off_at_once_as_laser_off_does(
         qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=30_000)
     close_cleanly(qtbot, window)
     assert "block committed" not in happened  # the block in flight was discarded, never committed
-    reason = "the control panel was closed" if how == "close the window" else "laser switched off by the operator"
+    reason = "the control panel was closed" if how == "close the window" else "LASER OFF by the operator"
     with CaptureReader(out) as reader:
         assert reader.status == "aborted"
         events = reader.events()
