@@ -279,3 +279,26 @@ def test_a_second_ctrl_c_while_waiting_for_the_camera_stops_at_once_and_still_re
     kinds = [event["kind"] for event in events]
     assert kinds[-1] == "laser_off_failed" and "aborted" in kinds
     assert cobolt.received[-3:] == ["l0", "l?", "l0"]  # switched off, read back (on), then the close's own l0
+
+
+def test_a_queue_stops_at_a_laser_alarm(
+    tmp_path: Path, cobolt: FakeCobolt, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`capture --queue`: the first entry ends with a laser that will not go off; the second never starts."""
+    from speckle_lab.lab import capture_queue
+
+    config = small_config(**TINY_BENCH)
+    monkeypatch.setattr(
+        capture_queue, "build_bench", lambda stored, source="": bench_with_cobolt(cobolt.port_name, config)
+    )
+    queue = tmp_path / "night.toml"
+    queue.write_text(
+        '[defaults]\ntargets = "blobs"\nn_frames = 32\ntarget_rows = 16\ntarget_cols = 16\nblock_frames = 16\n'
+        'display = "threshold"\n\n[[run]]\nout = "first.h5"\n\n[[run]]\nout = "second.h5"\n'
+    )
+    cobolt.on_command("l0", lambda command: setattr(cobolt, "stuck_on", True), after="l1")
+    assert main(["capture", "--queue", str(queue), "--quiet"]) == 3
+    captured = capsys.readouterr()
+    assert "speckle-lab: ALARM:" in captured.err and "key switch" in captured.err
+    assert (tmp_path / "first.h5").exists() and not (tmp_path / "second.h5").exists()
+    assert "l1" not in cobolt.received[cobolt.received.index("l1") + 1 :]  # never armed again
