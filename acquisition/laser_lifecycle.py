@@ -97,6 +97,7 @@ class LaserLifecycle:
         self._stops = 0
         self._stop_reason = ""
         self._arming_since: int | None = None
+        self._on_sent = False  # whether the arming in flight passed the veto (its on command went out)
         self._subscribers: list[TransitionLog] = []
         self._connect_note: LaserTransition | None = None
         self.failures: list[LaserOffFailed] = []  # every alarm, oldest first
@@ -155,7 +156,7 @@ class LaserLifecycle:
         since = self._arming_since
         if since is not None and self._stops != since:
             return f"a stop was asked for while the laser was being armed ({self._stop_reason})"
-        self._may_emit = True  # the on command goes out now
+        self._may_emit = self._on_sent = True  # the on command goes out now
         return None
 
     # -- on ---------------------------------------------------------------------------------------------
@@ -166,8 +167,9 @@ class LaserLifecycle:
         off and read back. Any other failure switches it off too, then propagates."""
         with self._lock:
             if self._state is LaserState.ALARM:
-                raise LaserOffFailed(self._name, f"refusing to switch on: the last switch-off failed ({self.alarm})")
+                raise LaserOffFailed(self._name, "refusing to switch on: its last switch-off was not confirmed")
             self._arming_since = since
+            self._on_sent = False
             self._state = LaserState.ARMING
         laser = self.laser
         try:
@@ -192,9 +194,11 @@ class LaserLifecycle:
         except BaseException as error:
             self._arming_since = None
             stopped = self._stops != since
-            where = f"arming stopped before the on command ({self._stop_reason})" if stopped else "arming failed"
-            if not stopped:
-                where += f" ({_describe(error)})"
+            if stopped:
+                when = "after" if self._on_sent else "before"
+                where = f"arming stopped {when} the on command ({self._stop_reason})"
+            else:
+                where = f"arming failed ({_describe(error)})"
             self.switch_off(where)
             if stopped and isinstance(error, Exception):
                 raise ArmingStopped(self._stop_reason) from error
