@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from speckle_lab.lab.config_errors import BenchConfigError
 from speckle_lab.lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
+
+log = logging.getLogger(__name__)
 
 
 def capture_devices(bench: Bench) -> CaptureDevices:
@@ -85,9 +88,37 @@ def run_plan(
     which takes the file's writer lock first: a file another process is capturing into is never deleted."""
     out = Path(out)
     check_output_path(out, overwrite)
-    with capture_log(out), open_bench(bench_path) as bench:
-        run = make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
-        return run.run()
+    with capture_log(out):
+        bench = open_bench(bench_path)
+        return run_then_close(
+            bench, lambda: make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
+        )
+
+
+def run_then_close(bench: Bench, make: Callable[[], CaptureRun]) -> CaptureResult:
+    """Run the capture `make()` builds on `bench`, then close the bench. A failure to close (a laser answering
+    garbage to its off command at close) is logged and added to the result's message, never raised over it:
+    the run read the laser back already, and its result (an alarm included) is what the caller must see."""
+    try:
+        result = make().run()
+    except BaseException:
+        close_quietly(bench)
+        raise
+    problem = close_quietly(bench)
+    if problem:
+        result.message = f"{result.message}; {problem}"
+    return result
+
+
+def close_quietly(bench: Bench) -> str:
+    """Close `bench` (laser last); a failure is logged and returned as one line ("" when it closed)."""
+    try:
+        bench.close()
+    except Exception as error:
+        problem = f"closing the devices failed: {type(error).__name__}: {error}"
+        log.error(problem)
+        return problem
+    return ""
 
 
 def check_output_path(out: Path, overwrite: bool) -> None:
@@ -143,9 +174,14 @@ def resume_file(
     path = Path(path)
     plan, config, lock = claim_resume(path)
     try:
-        with capture_log(path), build_bench(config, f"{path}: stored bench") as bench:
-            run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
-            return run.run()
+        with capture_log(path):
+            bench = build_bench(config, f"{path}: stored bench")
+            return run_then_close(
+                bench,
+                lambda: make_run(
+                    plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock
+                ),
+            )
     finally:
         lock.release()  # the writer released it already when it got that far; releasing twice is harmless
 

@@ -8,12 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from speckle_lab.acquisition.datafile import CaptureFileError
-from speckle_lab.acquisition.laser_safety import LaserOffFailed
 from speckle_lab.acquisition.plan import PlanError
 from speckle_lab.acquisition.scheduler import CaptureError
 from speckle_lab.acquisition.targets import TargetSpecError
 from speckle_lab.acquisition.version import software_version
-from speckle_lab.drivers import DeviceError
+from speckle_lab.drivers import DeviceError, LaserOffFailed
 from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, gui, inspect, study, targets, train
 from speckle_lab.lab.config_errors import BenchConfigError
 from speckle_lab.model.errors import ModelError

@@ -360,14 +360,16 @@ class CaptureWriter:
             self._first_reference = self._reference.columns["speckle"][0]
         return self._first_reference
 
-    def log_event(self, kind: str, message: str, row: int = -1) -> None:
-        """Record something that happened (a retry, a timeout, a gap, a fault); committed at once."""
+    def log_event(self, kind: str, message: str, row: int = -1, time_s: float | None = None) -> None:
+        """Record something that happened (a retry, a timeout, a gap, a fault); committed at once. `time_s`
+        (seconds since the epoch) when it happened earlier than now (a laser transition made on another thread)."""
         self._check_open()
         kind_bytes = kind.encode()
         if not kind_bytes or len(kind_bytes) > EVENT_KIND_BYTES:
             raise ValueError(f"event kind must be 1 to {EVENT_KIND_BYTES} bytes, not {kind!r}")
         record = np.zeros(1, EVENT_DTYPE)
-        record[0] = (time.time(), row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
+        when_s = time.time() if time_s is None else time_s
+        record[0] = (when_s, row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
         logger.log(EVENT_LOG_LEVELS.get(kind, logging.WARNING), "%s: %s at row %d: %s", self.path, kind, row, message)
         self._append(self._events, {"log": record}, 1)
 

@@ -13,6 +13,7 @@ from speckle_lab.acquisition.control import CaptureControl
 from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, load_plan, plan_from_dict
 from speckle_lab.acquisition.preflight import format_duration
 from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
+from speckle_lab.drivers import LaserOffFailed
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
 from speckle_lab.lab.signals import SignalStop, stop_on_signals
@@ -124,7 +125,7 @@ def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
     global _last_signal
     control = CaptureControl()
     bar = ProgressBar(label, quiet)
-    with stop_on_signals(control.abort) as stopped:
+    with stop_on_signals(control.abort, lambda: control.interruptible) as stopped:
         _last_signal = stopped
         try:
             return start(control, bar)
@@ -197,9 +198,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_queue(args: argparse.Namespace) -> int:
     """Every entry on one bench (the default one unless an entry names another); a failed entry is reported
-    and the queue goes on; Ctrl-C stops the queue after the current entry."""
+    and the queue goes on; Ctrl-C stops the queue after the current entry; a laser alarm stops it (exit 3)."""
     entries = load_queue(args.queue)
     rows = []
+    alarm = False
     with CaptureQueue.for_bench_file(args.bench) as queue:
         for i, entry in enumerate(entries, 1):
             label = f"[{i}/{len(entries)}] {entry.out.name}"
@@ -214,8 +216,16 @@ def _run_queue(args: argparse.Namespace) -> int:
                 rows.append(
                     (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
                 )
+                if result.laser_alarm:
+                    alarm = True
+                    break
                 if result.status == "aborted" and _signalled():
                     break
+            except LaserOffFailed as failure:  # at connect: no capture may start on this laser
+                print(f"speckle-lab: {failure.alarm}", file=sys.stderr)
+                rows.append((entry.out, "failed", "0", str(failure)))
+                alarm = True
+                break
             except Exception as error:  # a failed plan is reported and the queue goes on
                 print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
                 rows.append((entry.out, "failed", "0", str(error)))
@@ -224,4 +234,6 @@ def _run_queue(args: argparse.Namespace) -> int:
         print(f"  {status:9} {count:>13}  {out}")
         if status != "complete":
             print(f"            {message}")
+    if alarm:
+        return EXIT_LASER_ALARM
     return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_STOPPED
