@@ -15,27 +15,25 @@ from speckle_lab.acquisition.targets import TargetSpecError
 from speckle_lab.acquisition.version import software_version
 from speckle_lab.drivers import DeviceError
 from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, gui, inspect, study, targets, train
-from speckle_lab.lab.config_errors import BenchConfigError
+from speckle_lab.lab.config_errors import BenchConfigError, CommandLineError
+from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from speckle_lab.model.errors import ModelError
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
-EXIT_DEVICE_ERROR = 1
-EXIT_USAGE = 2  # bad arguments or a bad input file, as argparse does
-EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
-EXIT_INTERRUPTED = 130
 
 #: The one table from each layer's error types to an exit code and the start of the one line printed.
 #: First match wins (subclasses before their bases). Every refusal is one line, never a traceback.
 ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
-    (LaserOffFailed, EXIT_LASER_ALARM, "ALARM: "),  # drivers/acquisition: a failed switch-off
+    (LaserOffFailed, EXIT_ALARM, "ALARM: "),  # drivers/acquisition: a failed switch-off
+    (CommandLineError, EXIT_USAGE, ""),  # lab: an option
     (BenchConfigError, EXIT_USAGE, ""),  # lab: a bench file
     (TargetSpecError, EXIT_USAGE, ""),  # acquisition.targets: a target source
     (PlanError, EXIT_USAGE, ""),  # acquisition: a plan, a queue, a TOML file
     (CaptureFileError, EXIT_USAGE, ""),  # acquisition.datafile: a data file
     (CaptureError, EXIT_USAGE, ""),  # acquisition.scheduler: a capture that cannot start
     (ModelError, EXIT_USAGE, ""),  # model: training data, a run folder, a checkpoint, a setting
-    (DeviceError, EXIT_DEVICE_ERROR, ""),  # drivers: a device refused or failed
-    (OSError, EXIT_DEVICE_ERROR, ""),  # the system: a folder that cannot be written, a full disk
+    (DeviceError, EXIT_FAILED, ""),  # drivers: a device refused or failed
+    (OSError, EXIT_FAILED, ""),  # the system: a folder that cannot be written, a full disk
 )
 
 

@@ -13,6 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 
+class CommandLineError(ValueError):
+    """An option the command line refuses (out of range, not finite, options that do not go together): one
+    line naming the option and what was expected; exit 2 through `lab/cli.py`'s table."""
+
+
 class BenchConfigError(ValueError):
     """A bench file that cannot be used; `problems` holds one "key.path: what is wrong" line each."""
 

@@ -15,11 +15,8 @@ from speckle_lab.acquisition.preflight import format_duration
 from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
+from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK
 from speckle_lab.lab.signals import SignalStop, stop_on_signals
-
-EXIT_STOPPED = 1
-EXIT_USAGE = 2
-EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
 
 #: Options that describe a new run; `--resume` continues with the file's own plan and bench instead.
 RUN_OPTIONS = (
@@ -152,12 +149,12 @@ def _print_result(result: CaptureResult) -> None:
 def _exit_code(result: CaptureResult) -> int:
     """0 complete; 3 laser alarm; 128 + signal when a signal stopped it; else 1."""
     if result.laser_alarm:
-        return EXIT_LASER_ALARM
+        return EXIT_ALARM
     if result.ok:
-        return 0
+        return EXIT_OK
     if _signalled() and _last_signal is not None and _last_signal.exit_code is not None:
         return _last_signal.exit_code
-    return EXIT_STOPPED
+    return EXIT_FAILED
 
 
 def _refuse_run_options_with_resume(args: argparse.Namespace) -> None:
@@ -224,4 +221,4 @@ def _run_queue(args: argparse.Namespace) -> int:
         print(f"  {status:9} {count:>13}  {out}")
         if status != "complete":
             print(f"            {message}")
-    return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_STOPPED
+    return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_FAILED

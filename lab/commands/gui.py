@@ -17,8 +17,9 @@ from types import ModuleType
 from typing import Any
 
 from speckle_lab.lab.bench_config import load_bench
+from speckle_lab.lab.exit_codes import EXIT_USAGE
 
-EXIT_NO_GUI = 2
+EXIT_NO_GUI = EXIT_USAGE  # no Qt binding or no display: the environment, not the bench, is the input at fault
 PANEL_GROUP = "speckle_lab.panels"
 DEFAULT_PANEL = "qt"
 # What pyproject.toml registers under PANEL_GROUP, for a source tree whose installed metadata predates it.
