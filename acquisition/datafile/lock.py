@@ -33,8 +33,11 @@ def _flock(lock_type: int) -> bytes:
 class WriterLock:
     """Held by the one process that writes a capture file; released by `release()` or by the process dying."""
 
-    def __init__(self, path: Path) -> None:
-        self._fd: int | None = os.open(path, os.O_RDWR)
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        """Lock the existing file at `path`; with `create`, make it first (empty, never truncating: the lock
+        must be held before anything in the file is touched) and raise FileExistsError if it exists."""
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        self._fd: int | None = os.open(path, flags, 0o666)
         try:
             self._lock()
         except BaseException:
