@@ -16,7 +16,7 @@ from speckle_lab.acquisition.version import software_version
 from speckle_lab.drivers import DeviceError
 from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, gui, inspect, study, targets, train
 from speckle_lab.lab.config_errors import BenchConfigError, CommandLineError
-from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
+from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, signal_exit_code
 from speckle_lab.model.errors import ModelError
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
@@ -61,9 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return args.run(args)
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:  # Ctrl-C, or a second termination signal (StopSignal names it)
+        _error(str(stop) or "interrupted")
+        signum = getattr(stop, "signum", None)
+        return EXIT_INTERRUPTED if signum is None else signal_exit_code(signum)
     except Exception as error:
         for kind, code, prefix in ERROR_TABLE:
             if isinstance(error, kind):

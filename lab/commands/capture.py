@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from speckle_lab.acquisition.preflight import format_duration
 from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
-from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK
+from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK, signal_exit_code
 from speckle_lab.lab.signals import SignalStop, stop_on_signals
 
 #: Options that describe a new run; `--resume` continues with the file's own plan and bench instead.
@@ -194,11 +195,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_queue(args: argparse.Namespace) -> int:
     """Every entry on one bench (the default one unless an entry names another); a failed entry is reported
-    and the queue goes on; Ctrl-C stops the queue after the current entry."""
+    and the queue goes on. A termination signal stops the queue: during an entry, after its current block
+    (the entry is `aborted`, resumable); between entries, before the next one. The exit code is the table's:
+    3 if any entry ended in a laser alarm, else 128 + the first signal, else 0 when every entry is complete,
+    else 1."""
     entries = load_queue(args.queue)
     rows = []
-    with CaptureQueue.for_bench_file(args.bench) as queue:
+    alarm = False
+    stop_code: int | None = None
+    # Between entries (opening a bench, preparing a plan) a signal must not kill the process with the bench
+    # held: the first stops the queue before the next entry, a second raises StopSignal, handled below.
+    with stop_on_signals(lambda reason: None) as between, CaptureQueue.for_bench_file(args.bench) as queue:
         for i, entry in enumerate(entries, 1):
+            if between.received:
+                break
             label = f"[{i}/{len(entries)}] {entry.out.name}"
             job = CaptureJob(label, entry.out, entry.plan, entry.bench, overwrite=args.overwrite)
             try:
@@ -208,17 +218,39 @@ def _run_queue(args: argparse.Namespace) -> int:
                     lambda control, bar, job=job: queue.run(job, control=control, on_progress=bar),
                 )
                 _print_result(result)
+                alarm = alarm or bool(result.laser_alarm)
                 rows.append(
                     (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
                 )
-                if result.status == "aborted" and _signalled():
+                if _signalled() and _last_signal is not None:
+                    stop_code = _last_signal.exit_code
                     break
+            except KeyboardInterrupt as stop:  # a second signal before the entry's capture loop began
+                print(f"speckle-lab: error: {label}: {stop}", file=sys.stderr)
+                rows.append((entry.out, "aborted", "0", str(stop) or "interrupted"))
+                stop_code = _first_signal_code(stop)
+                break
             except Exception as error:  # a failed plan is reported and the queue goes on
                 print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
                 rows.append((entry.out, "failed", "0", str(error)))
+    if stop_code is None and between.exit_code is not None:
+        stop_code = between.exit_code
     print("\nqueue summary:")
     for out, status, count, message in rows:
         print(f"  {status:9} {count:>13}  {out}")
         if status != "complete":
             print(f"            {message}")
-    return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_FAILED
+    if alarm:
+        return EXIT_ALARM
+    if stop_code is not None:
+        return stop_code
+    complete = all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries)
+    return EXIT_OK if complete else EXIT_FAILED
+
+
+def _first_signal_code(stop: KeyboardInterrupt) -> int:
+    """The exit code of a stop that escaped a capture: the first signal's (kept by the entry's handler),
+    else the StopSignal's own, else Ctrl-C's."""
+    if _signalled() and _last_signal is not None and _last_signal.exit_code is not None:
+        return _last_signal.exit_code
+    return signal_exit_code(getattr(stop, "signum", signal.SIGINT))
