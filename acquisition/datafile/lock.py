@@ -88,3 +88,28 @@ def writer_active(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def other_openers(path: Path) -> list[tuple[int, str]]:
+    """The other processes that have `path` open, as (pid, command name), so a refusal can say who holds the
+    file; best effort: Linux's /proc, and only the processes this user may look into (else an empty list)."""
+    try:
+        target = os.stat(path)
+    except OSError:
+        return []
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if proc.name == str(os.getpid()):
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                try:
+                    st = os.stat(fd)
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                    found.append((int(proc.name), (proc / "comm").read_text().strip()))
+                    break
+        except OSError:
+            continue
+    return found

@@ -53,7 +53,7 @@ from speckle_lab.acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock, writer_active
+from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock, other_openers, writer_active
 from speckle_lab.acquisition.datafile.metadata import (
     boot_id,
     hostname,
@@ -224,8 +224,9 @@ class CaptureWriter:
                 if "unable to lock file" not in str(error):
                     raise
                 raise CaptureFileError(
-                    f"{path}: another program has it open (HDF5 file lock held, e.g. a viewer or a script that "
-                    "opened it without SWMR); close it there and resume again"
+                    f"{path}: another process has it open for reading{_named(other_openers(path))}; every HDF5 "
+                    "reader holds a file lock, with swmr=True or without (a viewer, a script, a notebook): close "
+                    "it there and resume again"
                 ) from None
         except BaseException:
             lock.release()
@@ -491,6 +492,13 @@ def _give_up_new(path: Path, lock: WriterLock, created: bool) -> None:
                 path.unlink()
     finally:
         lock.release()
+
+
+def _named(openers: list[tuple[int, str]]) -> str:
+    if not openers:
+        return ""
+    shown = ", ".join(f"pid {pid} ({name})" for pid, name in openers[:3])
+    return f": {shown}{', ...' if len(openers) > 3 else ''}"
 
 
 def _check_not_lingering(path: Path) -> None:
