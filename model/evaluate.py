@@ -15,6 +15,7 @@ import torch
 from speckle_lab.model.checkpoint import load_checkpoint
 from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.inference import collect_metrics
 from speckle_lab.model.metric_names import EVALUATION_METRICS
 from speckle_lab.model.normalisation import Normalisation
@@ -74,7 +75,7 @@ def frames_to_evaluate(trained: TrainedModel, source: FrameSource, subset: str) 
         subset = "test" if _is_training_data(trained, source) else "all"
     if subset == "test":
         if not _is_training_data(trained, source):
-            raise ValueError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
+            raise ModelInputError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
         return trained.split.test, "test split"
     if subset == "all":
         return np.arange(source.n_frames, dtype=np.int64), "all frames"
@@ -96,7 +97,7 @@ def evaluate(run_dir: str | Path, data: Data, subset: str = "auto", batch_size: 
     with open_data(data) as source:
         indices, described = frames_to_evaluate(trained, source, subset)
         if len(indices) == 0:
-            raise ValueError(f"no frames to evaluate ({described} of {source.describe()})")
+            raise ModelInputError(f"no frames to evaluate ({described} of {source.describe()})")
         per_frame = collect_metrics(trained.model, _batches(trained, source, indices, batch_size), trained.device)
         data_record = source.describe()
     return {

@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from speckle_lab.model.errors import ModelInputError
+
 
 @runtime_checkable
 class FrameSource(Protocol):
@@ -47,7 +49,9 @@ class ArraySource:
 
     def __init__(self, speckle: np.ndarray, target: np.ndarray, name: str = "arrays") -> None:
         if speckle.ndim != 3 or target.ndim != 3 or len(speckle) != len(target):
-            raise ValueError(f"expected speckle (N, H, W) and target (N, h, w), got {speckle.shape} and {target.shape}")
+            raise ModelInputError(
+                f"expected speckle (N, H, W) and target (N, h, w), got {speckle.shape} and {target.shape}"
+            )
         self._speckle, self._target, self._name = speckle, target.astype(np.float32, copy=False), name
 
     @property
@@ -107,10 +111,10 @@ class ConcatSource:
 
     def __init__(self, sources: Sequence[FrameSource]) -> None:
         if not sources:
-            raise ValueError("no data: give at least one file or array source")
+            raise ModelInputError("no data: give at least one file or array source")
         shapes = {(tuple(s.speckle_shape), tuple(s.target_shape)) for s in sources}
         if len(shapes) > 1:
-            raise ValueError(f"sources differ in (speckle, target) shapes: {sorted(shapes)}")
+            raise ModelInputError(f"sources differ in (speckle, target) shapes: {sorted(shapes)}")
         self._sources = list(sources)
         self._starts = np.cumsum([0] + [s.n_frames for s in sources])
 

@@ -35,6 +35,7 @@ from speckle_lab.model.checkpoint import TRAINING_KEYS, atomic_write_text, load_
 from speckle_lab.model.config import RESUMABLE_CHANGES, TrainConfig
 from speckle_lab.model.data import Batch, PreparedData, prepare_data
 from speckle_lab.model.distributed import SINGLE, DistEnv
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.inference import autocast, collect_metrics, to_device
 from speckle_lab.model.losses import Loss, make_loss
 from speckle_lab.model.metric_names import VALIDATION_METRICS
@@ -116,7 +117,7 @@ def resolve_precision(choice: str, device: torch.device) -> str:
     if choice == "auto":
         return "bf16" if device.type == "cuda" else "fp32"
     if choice == "bf16" and device.type != "cuda":
-        raise ValueError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
+        raise ModelInputError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
     return "bf16" if choice == "bf16" else "fp32"
 
 
@@ -192,7 +193,7 @@ def _check_resume(stored: TrainConfig, given: TrainConfig | None) -> TrainConfig
     changed = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
     if changed:
         allowed = ", ".join(sorted(RESUMABLE_CHANGES))
-        raise ValueError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
+        raise ModelInputError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
     return given
 
 
@@ -200,7 +201,7 @@ def _check_same_data(recorded: list[dict], source: FrameSource, path: Path) -> N
     """The same files in the same order, each at least as long as when training started (it may have grown)."""
     current = source.describe()
     if not same_data(recorded, current):
-        raise ValueError(f"{path} was trained on {recorded}, not on {current}")
+        raise ModelInputError(f"{path} was trained on {recorded}, not on {current}")
 
 
 class Trainer:
@@ -410,7 +411,7 @@ def train(
         checkpoint = load_checkpoint(last, required=(*TRAINING_KEYS, "early_stopping"))
         config = _check_resume(TrainConfig.model_validate(checkpoint["config"]), config)
     elif last.exists():
-        raise FileExistsError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
+        raise ModelInputError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
     if config is None:
         raise ValueError("a TrainConfig is needed unless resuming")
     device = resolve_device(config.device, env)

@@ -49,7 +49,7 @@ def check_shapes(run_dir: Path, data: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speckle_lab.model.errors import ModelError, ModelInputError
+    from speckle_lab.model.errors import ModelInputError
     from speckle_lab.model.evaluate import evaluate, save_figures
 
     data = [str(p) for p in args.data]
@@ -57,11 +57,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.run_dir, data, subset=args.subset)
         figures = save_figures(args.run_dir, data, args.figures, subset=args.subset)
-    except ModelError:
-        raise
-    except (ValueError, RuntimeError) as error:  # the model refuses the data (e.g. another speckle shape)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {first}") from None
+    except ModelInputError as error:  # the model refuses the data: say which run and which files
+        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {error}") from None
     result["figures"] = [str(path) for path in figures]
     if args.json:
         print(json.dumps(result, indent=2))

@@ -94,13 +94,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         with log_file(out / TRAINING_LOG) if is_main else contextlib.nullcontext():
             result = _train(args)
-    except ModelError:
+    except ModelError as error:  # a refusal: one line naming the run folder (lab/cli.py's table)
         _remove_if_created_and_unused(out, created)
-        raise
-    except (ValueError, RuntimeError, FileExistsError) as error:  # the model refuses the input
-        _remove_if_created_and_unused(out, created)
-        raise ModelInputError(f"{out}: {error}") from None
-    except BaseException:
+        if str(out) in str(error):
+            raise
+        raise type(error)(f"{out}: {error}") from None
+    except BaseException:  # a full disk (exit 1), Ctrl-C, or a bug (a traceback)
         _remove_if_created_and_unused(out, created)
         raise
     if not is_main:
