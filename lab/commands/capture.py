@@ -16,6 +16,7 @@ from speckle_lab.acquisition.preflight import format_duration
 from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
+from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK, signal_exit_code
 from speckle_lab.lab.signals import SignalStop, stop_on_signals
 
@@ -58,6 +59,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--reference-every", type=int, help="a reference frame every K rows")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as one JSON document on stdout (progress on stderr)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -147,6 +151,30 @@ def _print_result(result: CaptureResult) -> None:
         print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
 
 
+def result_document(result: CaptureResult, out: Path | None = None) -> dict[str, Any]:
+    """What `--json` prints for one capture (an entry of the queue's `entries`)."""
+    return {
+        "path": str(out if out is not None else result.path),
+        "status": result.status,
+        "rows_committed": result.rows_committed,
+        "rows_planned": result.rows_planned,
+        "retries": result.retries,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "message": result.message,
+        "laser_alarm": result.laser_alarm or None,
+    }
+
+
+def _report(result: CaptureResult, as_json: bool) -> None:
+    """The result line (text), or the JSON document; a laser alarm is also said on stderr either way."""
+    if not as_json:
+        _print_result(result)
+        return
+    print_json(result_document(result))
+    if result.laser_alarm:
+        print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
+
+
 def _exit_code(result: CaptureResult) -> int:
     """0 complete; 3 laser alarm; 128 + signal when a signal stopped it; else 1."""
     if result.laser_alarm:
@@ -189,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                 plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
             ),
         )
-    _print_result(result)
+    _report(result, args.json)
     return _exit_code(result)
 
 
@@ -217,35 +245,46 @@ def _run_queue(args: argparse.Namespace) -> int:
                     args.quiet,
                     lambda control, bar, job=job: queue.run(job, control=control, on_progress=bar),
                 )
-                _print_result(result)
+                if not args.json:
+                    _print_result(result)
+                elif result.laser_alarm:
+                    print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
                 alarm = alarm or bool(result.laser_alarm)
-                rows.append(
-                    (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
-                )
+                rows.append(result_document(result, entry.out))
                 if _signalled() and _last_signal is not None:
                     stop_code = _last_signal.exit_code
                     break
             except KeyboardInterrupt as stop:  # a second signal before the entry's capture loop began
                 print(f"speckle-lab: error: {label}: {stop}", file=sys.stderr)
-                rows.append((entry.out, "aborted", "0", str(stop) or "interrupted"))
+                rows.append(_unstarted(entry.out, "aborted", str(stop) or "interrupted", entry.plan))
                 stop_code = _first_signal_code(stop)
                 break
             except Exception as error:  # a failed plan is reported and the queue goes on
                 print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
-                rows.append((entry.out, "failed", "0", str(error)))
+                rows.append(_unstarted(entry.out, "failed", str(error), entry.plan))
     if stop_code is None and between.exit_code is not None:
         stop_code = between.exit_code
-    print("\nqueue summary:")
-    for out, status, count, message in rows:
-        print(f"  {status:9} {count:>13}  {out}")
-        if status != "complete":
-            print(f"            {message}")
+    if args.json:
+        print_json({"queue": str(args.queue), "entries": rows, "entries_planned": len(entries)})
+    else:
+        print("\nqueue summary:")
+        for row in rows:
+            print(f"  {row['status']:9} {row['rows_committed']:>6}/{row['rows_planned']:<6}  {row['path']}")
+            if row["status"] != "complete":
+                print(f"            {row['message']}")
     if alarm:
         return EXIT_ALARM
     if stop_code is not None:
         return stop_code
-    complete = all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries)
+    complete = all(row["status"] == "complete" for row in rows) and len(rows) == len(entries)
     return EXIT_OK if complete else EXIT_FAILED
+
+
+def _unstarted(out: Path, status: str, message: str, plan: CapturePlan | None) -> dict[str, Any]:
+    """The queue's row for an entry that raised before its capture ran (nothing committed)."""
+    planned = plan.n_frames if plan is not None else 0
+    return {"path": str(out), "status": status, "rows_committed": 0, "rows_planned": planned, "retries": 0,
+            "elapsed_s": 0.0, "message": message, "laser_alarm": None}  # fmt: skip
 
 
 def _first_signal_code(stop: KeyboardInterrupt) -> int:

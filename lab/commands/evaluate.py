@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 METRICS = tuple((str(m), m.label) for m in (*QUALITY_METRICS, Metric.DICE))
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {error}") from None
     result["figures"] = [str(path) for path in figures]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     print(
         f"{args.run_dir} (epoch {result['epoch']}) on {', '.join(data)}: {result['n_frames']} frames, "

@@ -39,7 +39,7 @@ def panel_module(name: str = DEFAULT_PANEL) -> ModuleType:
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("gui", help="open the desktop control panel (devices, acquisition, training)")
     parser.add_argument("--bench", type=Path, metavar="FILE", help="bench TOML file (default: the simulated bench)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, console_log=False)  # the panel logs to its own file (docs/logging.md)
 
 
 def _no_display() -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from speckle_lab.acquisition.plan import read_toml
+from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.lab.logging_setup import TRAINING_LOG, log_file
 
 
@@ -37,6 +37,9 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         metavar="N",
         help="train data-parallel in N processes on this machine (starts torchrun; N GPUs on CUDA, else CPU)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as one JSON document on stdout (progress on stderr)"
     )
     parser.set_defaults(run=run)
 
@@ -61,6 +64,7 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
         if value is not None:
             flag = "--patience" if key == "patience_epochs" else "--" + key.replace("_", "-")
             command += [flag, str(value)]
+    command += ["--json"] if args.json else []
     return [*command, "--resume"] if args.resume else command
 
 
@@ -104,11 +108,20 @@ def run(args: argparse.Namespace) -> int:
         raise
     if not is_main:
         return 0  # rank 0 reports for the job
-    print(json.dumps({
+    document = {
         "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
         "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason, "device": result.device,
         "seconds": round(result.seconds, 1), "world_size": result.world_size, "precision": result.precision,
-    }, indent=2))  # fmt: skip
+    }  # fmt: skip
+    if args.json:
+        print_json(document)
+        return 0
+    processes = f", {result.world_size} processes" if result.world_size > 1 else ""
+    print(
+        f"{result.out_dir}: {result.epochs_completed} epochs ({result.stop_reason}), best epoch {result.best_epoch} "
+        f"with validation Dice {result.best_val_dice:.4f}; {result.device}, {result.precision}{processes}, "
+        f"{result.seconds:.1f} s"
+    )
     return 0
 
 
