@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from speckle_lab.lab.config_errors import BenchConfigError
 from speckle_lab.lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
+logger = logging.getLogger(__name__)
 
 
 def capture_devices(bench: Bench) -> CaptureDevices:
@@ -37,12 +39,26 @@ def make_run(
     resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
+    if plan.laser_power_w == 0 and not resume:
+        warn_dark_plan(plan, out)
     try:
         return _capture_run(plan, bench, out, medium, resume, control, on_progress, overwrite, resume_lock)
     except PlanError:
         raise
     except ValueError as error:  # the plan does not fit this bench (a target larger than the DMD's area)
         raise PlanError(f"{out}: the plan does not fit the bench: {error}") from None
+
+
+def warn_dark_plan(plan: CapturePlan, out: Path) -> None:
+    """A plan at 0 W is a dry run (the DMD, the camera, the triggers and the file, with no light: a lab may
+    want exactly that while people work at the table), so it is not refused; but every frame will be dark,
+    and a net trained on them learns nothing: one warning says so before the capture starts."""
+    logger.warning(
+        "%s: laser_power_w is 0: the laser will not emit, every frame will be dark (a dry run); give a power "
+        "in W (e.g. --power-w %g) to capture speckle",
+        out,
+        CapturePlan.model_fields["laser_power_w"].default,
+    )
 
 
 def _capture_run(

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from speckle_lab.model.data_screen import warn_if_unlearnable
 from speckle_lab.model.errors import ModelInputError
 
 
@@ -44,6 +45,18 @@ def _check_range(n: int, start: int, stop: int) -> None:
         raise IndexError(f"rows [{start}, {stop}) outside the {n} frames available")
 
 
+def check_finite(name: str, start: int, speckle: np.ndarray, target: np.ndarray) -> None:
+    """Refuse rows whose target or (float) speckle holds NaN or infinity, naming the data and the first such
+    row: one NaN makes every loss after it NaN, and the net learns nothing while training looks fine."""
+    for what, array, expected in (("target", target, "values in [0, 1]"), ("speckle", speckle, "camera counts")):
+        if array.dtype.kind != "f" or len(array) == 0:
+            continue  # integer camera counts are always finite
+        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+        if not finite.all():
+            row = start + int(np.flatnonzero(~finite)[0])
+            raise ModelInputError(f"{name}: row {row}: the {what} holds NaN or infinite values; expected {expected}")
+
+
 class ArraySource:
     """Frames already in memory (tests, the GUI's live buffer)."""
 
@@ -68,7 +81,9 @@ class ArraySource:
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self.n_frames, start, stop)
-        return self._speckle[start:stop], self._target[start:stop]
+        speckle, target = self._speckle[start:stop], self._target[start:stop]
+        check_finite(self._name, start, speckle, target)
+        return speckle, target
 
     def describe(self) -> list[dict]:
         return [{"name": self._name, "n_frames": self.n_frames}]
@@ -99,7 +114,9 @@ class CaptureSource:
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self._n, start, stop)
         rows = self._reader.frames(start, stop)
-        return np.asarray(rows.speckle), np.asarray(rows.target, dtype=np.float32)
+        speckle, target = np.asarray(rows.speckle), np.asarray(rows.target, dtype=np.float32)
+        check_finite(self._name, start, speckle, target)
+        return speckle, target
 
     def describe(self) -> list[dict]:
         record = {"name": self._name, "n_frames": self._n}
@@ -180,9 +197,30 @@ def open_captures(paths: Sequence[str | Path]) -> Iterator[ConcatSource]:
         CaptureReader,  # the one reader of the file format; imported when needed
     )
 
+    _refuse_repeats(paths)
     with contextlib.ExitStack() as stack:
-        sources = [CaptureSource(stack.enter_context(CaptureReader(Path(p))), Path(p).name) for p in paths]
+        sources = []
+        for path in paths:
+            reader = stack.enter_context(CaptureReader(Path(path)))
+            warn_if_unlearnable(reader, Path(path).name)
+            sources.append(CaptureSource(reader, Path(path).name))
         yield ConcatSource(sources)
+
+
+def _refuse_repeats(paths: Sequence[str | Path]) -> None:
+    """The same file twice (by name or through another path to it) would count its frames twice and leak
+    test frames into training; HDF5 refuses the second open with a raw "duplicate key" besides."""
+    seen: dict[tuple[int, int] | str, str] = {}
+    for path in paths:
+        try:
+            st = Path(path).stat()
+            key: tuple[int, int] | str = (st.st_dev, st.st_ino)
+        except OSError:
+            key = str(Path(path).resolve())  # the reader says what is wrong with it
+        if key in seen:
+            also = "" if seen[key] == str(path) else f" (also as {seen[key]})"
+            raise ModelInputError(f"{path}: given twice{also}; give each data file once")
+        seen[key] = str(path)
 
 
 def as_source(data: FrameSource | Sequence[FrameSource]) -> FrameSource:

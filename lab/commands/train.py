@@ -17,6 +17,7 @@ from typing import Any
 
 from speckle_lab.acquisition.plan import read_toml
 from speckle_lab.lab.commands.json_output import print_json
+from speckle_lab.lab.config_errors import CommandLineError
 from speckle_lab.lab.logging_setup import TRAINING_LOG, log_file
 
 
@@ -130,7 +131,6 @@ def _train(args: argparse.Namespace) -> Any:
 
     from speckle_lab.model.checkpoint import load_checkpoint
     from speckle_lab.model.config import TrainConfig
-    from speckle_lab.model.errors import ModelInputError
     from speckle_lab.model.trainer import LAST_CHECKPOINT, train
 
     overrides = config_from_args(args)
@@ -143,10 +143,22 @@ def _train(args: argparse.Namespace) -> Any:
         else:
             config = TrainConfig.model_validate(overrides)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ModelInputError(f"training configuration: {where}: {first['msg']}") from None
+        raise CommandLineError(_setting_problem(error, args.config)) from None
     return train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+
+
+def _setting_problem(error: Any, config_file: Path | None) -> str:
+    """The first refused setting in one line: where it came from, its key, what was expected, what was given."""
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    bound = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if first["type"] in bound:
+        expected = f"expected a number {bound[first['type']]} {next(iter(first['ctx'].values())):g}"
+    else:
+        expected = first["msg"].replace("Input should be", "expected").replace("Value error, ", "")
+    source = f"training configuration ({config_file} and the command line)" if config_file else "training setting"
+    given = f", got {first['input']!r}" if "input" in first and not isinstance(first["input"], dict) else ""
+    return f"{source}: {where}: {expected}{given}"
 
 
 def _remove_if_created_and_unused(out: Path, created: bool) -> None:

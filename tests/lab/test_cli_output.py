@@ -81,3 +81,10 @@ def test_queue_json_lists_every_entry(bench: Path, tmp_path: Path, capsys) -> No
 def test_json_has_no_nan() -> None:
     document = {"dice": float("nan"), "list": [1.0, float("inf")], "nested": {"ok": 0.5}}
     assert finite_or_null(document) == {"dice": None, "list": [1.0, None], "nested": {"ok": 0.5}}
+
+
+def test_a_capture_at_zero_power_warns_that_every_frame_will_be_dark(bench: Path, tmp_path: Path, capsys) -> None:
+    """Not refused (a dry run of DMD, camera and file with the laser off is a lab procedure), but said."""
+    assert main(_capture(bench, tmp_path / "dry.h5", "--quiet", "--power-w", "0")) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "laser_power_w is 0" in warnings[0] and "every frame will be dark" in warnings[0]

@@ -43,8 +43,8 @@ def test_train_resume_and_evaluate(data_file: Path, tmp_path: Path, capsys: pyte
         assert main(["train", str(data_file), "--out", str(run_dir), "--resume", *refused]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err and str(run_dir) in err
-    assert main(["train", str(data_file), str(data_file), "--out", str(run_dir), "--resume"]) == 2  # other data
-    assert "was trained on" in capsys.readouterr().err
+    assert main(["train", str(data_file), str(data_file), "--out", str(run_dir), "--resume"]) == 2  # twice
+    assert f"{data_file}: given twice; give each data file once" in capsys.readouterr().err
     assert main(["train", str(data_file), "--out", str(run_dir), "--epochs", "2", "--resume"]) == 0
     assert capsys.readouterr().out.startswith(f"{run_dir}: 2 epochs (")  # the text summary without --json
     assert json.loads((run_dir / "config.json").read_text())["epochs"] == 2  # rewritten whole
