@@ -169,7 +169,8 @@ def resume_file(
 def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
     """A file that cannot be resumed may be a capture killed while being created: say how to restart it."""
     text = str(error)
-    if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
+    not_a_crash = ("--overwrite", "another process", "no such file", "directory", "symbolic link", "0 or more rows")
+    if any(words in text for words in not_a_crash):
         return error
     return CaptureFileError(
         f"{text}; if it was killed while being created (no row committed), start it again: "

@@ -19,7 +19,7 @@ from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, 
 from speckle_lab.lab.config_errors import BenchConfigError, CommandLineError
 from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, signal_exit_code
 from speckle_lab.lab.logging_setup import LOG_LEVELS, console_level, console_logging
-from speckle_lab.model.errors import ModelError, TrainingDiverged
+from speckle_lab.model.errors import CheckpointWriteError, ModelError, TrainingDiverged
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
 
@@ -34,6 +34,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (CaptureFileError, EXIT_USAGE, ""),  # acquisition.datafile: a data file
     (CaptureError, EXIT_USAGE, ""),  # acquisition.scheduler: a capture that cannot start
     (TrainingDiverged, EXIT_FAILED, ""),  # model: the loss turned non-finite (the last finite checkpoint kept)
+    (CheckpointWriteError, EXIT_FAILED, ""),  # model: a full disk under a run folder (as OSError below)
     (ModelError, EXIT_USAGE, ""),  # model: training data, a run folder, a checkpoint, a setting
     (DeviceError, EXIT_FAILED, ""),  # drivers: a device refused or failed
     (OSError, EXIT_FAILED, ""),  # the system: a folder that cannot be written, a full disk

@@ -26,6 +26,9 @@ from typing import TextIO
 LIBRARY_LOGGERS = ("speckle_lab",)
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 CONSOLE_FORMAT = "speckle-lab: %(levelname)s: %(message)s"  # the terminal: one line, like the error lines
+#: `extra={RAISED: True}` on a record whose message the library also raises: the run's log file keeps it, the
+#: console leaves it to the command's one error line (it would say the same thing twice).
+RAISED = "also_raised"
 APP_NAME = "speckle-lab"
 GUI_LOG_NAME = "gui.log"
 TRAINING_LOG = "training.log"  # in every training run folder
@@ -122,6 +125,7 @@ def console_logging(level: int = logging.WARNING) -> Iterator[logging.Handler]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    handler.addFilter(lambda record: not getattr(record, RAISED, False))
     previous = _listen(handler, level)
     try:
         yield handler

@@ -54,7 +54,7 @@ class TrainConfig(BaseModel):
     min_dice_improvement: float = Field(0.0, ge=0, description="a smaller rise of validation Dice is no improvement")
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="seeds the split, the initial net and the batch order")
     device: DeviceChoice = "auto"
     model: ModelConfig = ModelConfig()
     normalisation: NormalisationMode = "dataset"

@@ -17,6 +17,11 @@ class CheckpointError(ModelError):
     """A checkpoint file that cannot be used: missing, not ours, from a newer format, or incomplete."""
 
 
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint or another file of a run could not be written (a full disk, a folder made read-only): the
+    system's failure, not the input's (exit 1, as an OSError); the previous file is kept whole."""
+
+
 class ModelInputError(ModelError, ValueError):
     """Data, a run folder or a setting the model refuses (other data on resume, a changed learning rate,
     a speckle shape the net was not trained on, a device that is not there)."""

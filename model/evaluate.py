@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from speckle_lab.model.checkpoint import load_checkpoint
+from speckle_lab.model.checkpoint import check_same_run, load_checkpoint
 from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.data import StreamedBatches
 from speckle_lab.model.errors import ModelInputError
@@ -51,6 +51,8 @@ class TrainedModel:
 def load_trained(run_dir: str | Path, device: str = "auto", checkpoint: str = BEST_CHECKPOINT) -> TrainedModel:
     """The best-validation-Dice net of a run (or another of its checkpoints), in eval mode."""
     ck = load_checkpoint(Path(run_dir) / checkpoint)
+    if checkpoint != LAST_CHECKPOINT:
+        check_same_run(Path(run_dir) / checkpoint, ck, Path(run_dir) / LAST_CHECKPOINT)
     dev = resolve_device(device)
     model = UNet(UNetShape.from_dict(ck["arch"]))
     model.load_state_dict(ck["model"])

@@ -8,6 +8,7 @@ as it is when it is opened: its frame count is taken once, so the split stays va
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -216,7 +217,7 @@ def _refuse_repeats(paths: Sequence[str | Path]) -> None:
             st = Path(path).stat()
             key: tuple[int, int] | str = (st.st_dev, st.st_ino)
         except OSError:
-            key = str(Path(path).resolve())  # the reader says what is wrong with it
+            key = os.path.abspath(path)  # the reader says what is wrong with it (no resolve: it raises on loops)
         if key in seen:
             also = "" if seen[key] == str(path) else f" (also as {seen[key]})"
             raise ModelInputError(f"{path}: given twice{also}; give each data file once")

@@ -373,8 +373,8 @@ class Trainer:
             f"{self.out_dir}: training stopped at epoch {epoch}, {what} (not finite; lr {self.config.lr:g}); "
             f"{kept}: lower the learning rate or check the data, and train afresh"
         )
-        if self.env.is_main:
-            logger.error(message)
+        if self.env.is_main:  # into training.log; the console shows the raised error's one line instead
+            logger.error(message, extra={"also_raised": True})
         return TrainingDiverged(message, epoch, batch)
 
     def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:

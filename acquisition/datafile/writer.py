@@ -63,7 +63,7 @@ from speckle_lab.acquisition.datafile.metadata import (
     writer_identity,
 )
 from speckle_lab.acquisition.datafile.nexus import write_end_time
-from speckle_lab.acquisition.datafile.reader import open_capture
+from speckle_lab.acquisition.datafile.reader import missing_file, open_capture
 from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
 from speckle_lab.acquisition.datafile.space import (
     EVENT_HEADROOM_BYTES,
@@ -180,8 +180,9 @@ class CaptureWriter:
         Pass the lock to `open_for_resume`; release it if the resume goes no further."""
         path = Path(path)
         _check_not_lingering(path)
-        if not path.exists():
-            raise CaptureFileError(f"{path}: no such file")
+        missing = missing_file(path)
+        if missing is not None:
+            raise CaptureFileError(missing)
         if path.is_dir():
             raise CaptureFileError(f"{path}: is a directory, not a capture file")
         lock = _take_lock(path, "cannot resume it")

@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise ModelInputError(f"{out}: is a file; --out takes the run folder to write")
+    if args.resume:
+        _check_resumable(out, args.data)
     is_main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 writes (and cleans up) the run
     created = is_main and not out.exists()
     try:
@@ -145,6 +147,20 @@ def _train(args: argparse.Namespace) -> Any:
     except ValidationError as error:
         raise CommandLineError(_setting_problem(error, args.config)) from None
     return train(config, [str(p) for p in args.data], args.out, resume=args.resume)
+
+
+def _check_resumable(out: Path, data: list[Path]) -> None:
+    """`--resume` of a run that has no last.pt: say what to do instead of "last.pt: no such file"."""
+    from speckle_lab.model.trainer import LAST_CHECKPOINT
+
+    if not out.is_dir():
+        raise CommandLineError(f"{out}: no such run folder to resume; start the run without --resume")
+    if not (out / LAST_CHECKPOINT).exists():
+        again = " ".join(["speckle-lab train", *map(str, data), "--out", str(out)])
+        raise CommandLineError(
+            f"{out}: no {LAST_CHECKPOINT} to resume from: the run stopped before its first epoch ended (nothing "
+            f"was learned to keep); start it afresh: {again}"
+        )
 
 
 def _setting_problem(error: Any, config_file: Path | None) -> str:
