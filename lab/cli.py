@@ -38,6 +38,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (ModelError, EXIT_USAGE, ""),  # model: training data, a run folder, a checkpoint, a setting
     (DeviceError, EXIT_FAILED, ""),  # drivers: a device refused or failed
     (OSError, EXIT_FAILED, ""),  # the system: a folder that cannot be written, a full disk
+    (MemoryError, EXIT_FAILED, "out of memory: "),  # the system: an allocation the machine cannot give
 )
 
 
