@@ -409,8 +409,8 @@ class Trainer:
             if stats is None:
                 return "stopped"
             val = self.validate()
-            if len(self.data.split.val) and not all(math.isfinite(v) for v in val.values()):
-                raise self._diverged(epoch, f"validation: {val}", None)  # before early stopping and saving
+            if len(self.data.split.val) and not math.isfinite(val["loss"]):  # SSIM may be NaN (tiny images)
+                raise self._diverged(epoch, f"the validation loss is {val['loss']}", None)  # before saving
             self.epoch = epoch
             self.history.append(
                 {

@@ -110,3 +110,12 @@ def test_all_black_targets_and_dark_speckle_are_named(tmp_path: Path, caplog) ->
     with caplog.at_level("WARNING"), open_captures([tmp_path / "dark.h5"]):
         pass  # training and evaluation open data through here: the warnings are logged, one line each
     assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == reasons
+
+
+def test_a_step_that_spoils_the_net_is_caught_at_validation_before_anything_is_saved(tmp_path: Path) -> None:
+    """One batch per epoch: its loss is finite, the step it takes (lr 1e20) is not; the validation loss says so
+    and nothing is written (before, NaN validation Dice counted as an improvement and wrote best.pt)."""
+    with pytest.raises(TrainingDiverged, match="epoch 1, the validation loss is nan") as stopped:
+        train(tiny_config(epochs=2, lr=1e20, batch_size=64), synthetic(40), tmp_path, show_progress=False)
+    assert stopped.value.batch is None and "no checkpoint was written" in str(stopped.value)
+    assert not list(tmp_path.glob("*.pt"))
