@@ -122,7 +122,8 @@ def check_same_run(path: Path, payload: dict, last_path: Path) -> None:
 
     if not Path(last_path).is_file():
         return
-    last = load_checkpoint(last_path, required=(*RUN_IDENTITY_KEYS, "config", "epoch"))
+    # Not the epochs: training writes best.pt a moment before last.pt, so a reader may see best one epoch ahead.
+    last = load_checkpoint(last_path, required=(*RUN_IDENTITY_KEYS, "config"))
     differ = [key for key in RUN_IDENTITY_KEYS if key in payload and not _same(payload[key], last[key])]
     mine, theirs = payload.get("config", {}), last["config"]
     differ += [
@@ -130,8 +131,6 @@ def check_same_run(path: Path, payload: dict, last_path: Path) -> None:
         for key in sorted(mine)
         if key not in RESUMABLE_CHANGES and not _same(mine[key], theirs.get(key))
     ]
-    if int(payload.get("epoch", 0)) > int(last["epoch"]):
-        differ.append(f"epoch ({payload['epoch']}, after the run's last, {last['epoch']})")
     if differ:
         raise CheckpointError(
             f"{path}: not of the run in {Path(path).parent}: its {', '.join(differ[:4])} differ from "
