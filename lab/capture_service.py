@@ -20,6 +20,7 @@ from speckle_lab.lab.config_errors import BenchConfigError
 from speckle_lab.lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
+logger = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,26 @@ def make_run(
     resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
+    if plan.laser_power_w == 0 and not resume:
+        warn_dark_plan(plan, out)
     try:
         return _capture_run(plan, bench, out, medium, resume, control, on_progress, overwrite, resume_lock)
     except PlanError:
         raise
     except ValueError as error:  # the plan does not fit this bench (a target larger than the DMD's area)
         raise PlanError(f"{out}: the plan does not fit the bench: {error}") from None
+
+
+def warn_dark_plan(plan: CapturePlan, out: Path) -> None:
+    """A plan at 0 W is a dry run (the DMD, the camera, the triggers and the file, with no light: a lab may
+    want exactly that while people work at the table), so it is not refused; but every frame will be dark,
+    and a net trained on them learns nothing: one warning says so before the capture starts."""
+    logger.warning(
+        "%s: laser_power_w is 0: the laser will not emit, every frame will be dark (a dry run); give a power "
+        "in W (e.g. --power-w %g) to capture speckle",
+        out,
+        CapturePlan.model_fields["laser_power_w"].default,
+    )
 
 
 def _capture_run(
@@ -189,7 +204,8 @@ def resume_file(
 def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
     """A file that cannot be resumed may be a capture killed while being created: say how to restart it."""
     text = str(error)
-    if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
+    not_a_crash = ("--overwrite", "another process", "no such file", "directory", "symbolic link", "0 or more rows")
+    if any(words in text for words in not_a_crash):
         return error
     return CaptureFileError(
         f"{text}; if it was killed while being created (no row committed), start it again: "

@@ -19,10 +19,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 
-#: The signals that end a process by default and that a process can catch.
-TERMINATION_SIGNALS: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
+from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
 
 
 class StopSignal(KeyboardInterrupt):
@@ -42,7 +39,7 @@ def signal_name(signum: int) -> str:
 
 def exit_code(signum: int) -> int:
     """What a shell shows for a command ended by `signum` (130 for Ctrl-C, 143 for SIGTERM)."""
-    return 128 + int(signum)
+    return signal_exit_code(signum)
 
 
 def stop_reason(signum: int) -> str:

@@ -53,7 +53,7 @@ from speckle_lab.acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock
+from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock, other_openers, writer_active
 from speckle_lab.acquisition.datafile.metadata import (
     boot_id,
     hostname,
@@ -63,7 +63,7 @@ from speckle_lab.acquisition.datafile.metadata import (
     writer_identity,
 )
 from speckle_lab.acquisition.datafile.nexus import write_end_time
-from speckle_lab.acquisition.datafile.reader import open_capture
+from speckle_lab.acquisition.datafile.reader import missing_file, open_capture
 from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
 from speckle_lab.acquisition.datafile.space import (
     EVENT_HEADROOM_BYTES,
@@ -139,21 +139,13 @@ class CaptureWriter:
         fields = check_frame_fields(frame_fields)
         if metadata.n_planned < 0:
             raise ValueError(f"metadata.n_planned must be >= 0, not {metadata.n_planned}")
-        lock: WriterLock | None = None
         if path.is_dir():
             raise CaptureFileError(f"{path}: is a directory; give a file name for the capture")
-        if path.exists():
-            if not overwrite:
-                raise CaptureFileExistsError(
-                    f"{path}: refusing to overwrite an existing file; choose another path, resume it, "
-                    "or replace it with --overwrite"
-                )
-            lock = _take_lock(path, "cannot overwrite it")  # held from here: nobody else starts writing it
+        lock, created = _claim_new(path, overwrite)  # held before anything is created or truncated
         try:
-            f = h5py.File(path, "w" if overwrite else "x", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            f = h5py.File(path, "w", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
         except BaseException:
-            if lock is not None:
-                lock.release()
+            _give_up_new(path, lock, created)
             raise
         try:
             kill_point("capture:created")
@@ -167,12 +159,9 @@ class CaptureWriter:
             write_metadata(f, metadata)
             f.flush()
             kill_point("capture:layout")
-            if lock is None:
-                lock = WriterLock(path)
         except BaseException:
             f.close()
-            if lock is not None:
-                lock.release()
+            _give_up_new(path, lock, created)
             raise
         try:
             f.swmr_mode = True
@@ -191,8 +180,9 @@ class CaptureWriter:
         Pass the lock to `open_for_resume`; release it if the resume goes no further."""
         path = Path(path)
         _check_not_lingering(path)
-        if not path.exists():
-            raise CaptureFileError(f"{path}: no such file")
+        missing = missing_file(path)
+        if missing is not None:
+            raise CaptureFileError(missing)
         if path.is_dir():
             raise CaptureFileError(f"{path}: is a directory, not a capture file")
         lock = _take_lock(path, "cannot resume it")
@@ -235,8 +225,9 @@ class CaptureWriter:
                 if "unable to lock file" not in str(error):
                     raise
                 raise CaptureFileError(
-                    f"{path}: another program has it open (HDF5 file lock held, e.g. a viewer or a script that "
-                    "opened it without SWMR); close it there and resume again"
+                    f"{path}: another process has it open for reading{_named(other_openers(path))}; every HDF5 "
+                    "reader holds a file lock, with swmr=True or without (a viewer, a script, a notebook): close "
+                    "it there and resume again"
                 ) from None
         except BaseException:
             lock.release()
@@ -471,6 +462,46 @@ def _take_lock(path: Path, what: str) -> WriterLock:
         raise CaptureFileError(f"{path}: another process is writing this capture; {what} until it stops") from None
     except OSError as error:
         raise CaptureFileError(f"{path}: {what}: {error.strerror or error}") from None
+
+
+def _claim_new(path: Path, overwrite: bool) -> tuple[WriterLock, bool]:
+    """The writer lock of the file a new capture goes into, taken before HDF5 creates or truncates it, so of
+    two processes racing for one path exactly one writes and the other is refused in one line. Returns the
+    lock and whether this call created the (still empty) file."""
+    try:
+        return WriterLock(path, create=True), True
+    except FileExistsError:
+        pass
+    except FileInUseError:  # another process opened the file we just made and locked it first
+        raise CaptureFileError(f"{path}: another process is writing this capture; choose another path") from None
+    except OSError as error:
+        raise CaptureFileError(f"{path}: cannot create it: {error.strerror or error}") from None
+    if not overwrite:
+        if writer_active(path):
+            raise CaptureFileError(f"{path}: another process is writing this capture; choose another path")
+        raise CaptureFileExistsError(
+            f"{path}: refusing to overwrite an existing file; choose another path, resume it, "
+            "or replace it with --overwrite"
+        )
+    return _take_lock(path, "cannot overwrite it"), False
+
+
+def _give_up_new(path: Path, lock: WriterLock, created: bool) -> None:
+    """A new capture that failed before it was usable: remove the file if this call created it (an empty or
+    half-made file would block the next attempt without --overwrite), then drop the lock."""
+    try:
+        if created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    finally:
+        lock.release()
+
+
+def _named(openers: list[tuple[int, str]]) -> str:
+    if not openers:
+        return ""
+    shown = ", ".join(f"pid {pid} ({name})" for pid, name in openers[:3])
+    return f": {shown}{', ...' if len(openers) > 3 else ''}"
 
 
 def _check_not_lingering(path: Path) -> None:
