@@ -17,6 +17,7 @@ from speckle_lab.gui.log_panel import install_log_file
 from speckle_lab.gui.main_window import MainWindow
 from speckle_lab.gui.settings import APPLICATION, ORGANIZATION, Settings
 from speckle_lab.gui.startup import BehindTheWindow
+from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
 
 
 def qt_binding_problem() -> str | None:
@@ -64,12 +65,6 @@ def open_panel(bench_path: Path | None = None, settings: Settings | None = None)
     return window
 
 
-TERMINATING_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
-SIGNAL_EXIT_BASE = 128  # the shell's convention: killed by signal N exits 128 + N
-
-
 class SignalExit:
     """What a terminating signal did: the laser goes off at once (from the handler, not after the event loop
     gets round to it), the capture is aborted (file valid, resumable), the window closes the clean way, and
@@ -78,8 +73,8 @@ class SignalExit:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.signum: int | None = None
-        self.previous = {signum: signal.getsignal(signum) for signum in TERMINATING_SIGNALS}
-        for signum in TERMINATING_SIGNALS:
+        self.previous = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
+        for signum in TERMINATION_SIGNALS:
             signal.signal(signum, self._handle)
         # Python runs signal handlers only between bytecodes: a timer gives the interpreter a moment now and then.
         self.timer = QTimer(window)
@@ -98,7 +93,7 @@ class SignalExit:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.signum is None else SIGNAL_EXIT_BASE + self.signum
+        return 0 if self.signum is None else signal_exit_code(self.signum)
 
     def restore(self) -> None:
         for signum, handler in self.previous.items():

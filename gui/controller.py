@@ -118,9 +118,8 @@ class LabController(QObject):
             self._set_training_state("stopping")
             self.training.quit()
             self._kill_timer.start(TRAINING_EXIT_GRACE_MS)
-        if self.capture is not None:
-            self._set_capture_state("stopping")
-            self.capture.abort("the control panel was closed")
+        if self.capture is not None:  # the light goes off now, as LASER OFF does, not when the block ends
+            self.laser_off_now("the control panel was closed")
         elif self._capture_state == "starting":
             pass  # the bench is on its way to the capture: _lent hands it straight back
         elif not self._thread.isRunning():  # closed before the bench began to open: nothing to close
@@ -147,21 +146,21 @@ class LabController(QObject):
             self.shutdown_complete.emit()
 
     # -- devices ------------------------------------------------------------------------------------
-    def laser_off_now(self) -> bool:
-        """The operator's laser off: at once, on this thread, whoever holds the bench. During a capture the
-        capture is aborted first (the file stays valid and resumable; the block in flight is discarded), then
-        the light goes off without waiting for the block to end. Returns whether the laser confirmed off; a
-        failure comes as `alarm`."""
+    def laser_off_now(self, why: str = "LASER OFF by the operator") -> bool:
+        """The operator's laser off (and closing the window): at once, on this thread, whoever holds the bench.
+        During a capture the capture is aborted first (the file stays valid and resumable; the block in flight
+        is discarded), then the light goes off without waiting for the block to end. Returns whether the laser
+        confirmed off; a failure comes as `alarm`."""
         bench, capture = None, self.capture
         if capture is not None:
-            capture.abort("laser switched off by the operator")  # first: the block in flight is then discarded
+            capture.abort(why)  # first: the block in flight is then discarded, an arming never switches on
             # The runner may have swapped benches for a queue entry: its own reference is the one in use.
             bench = capture.bench or self._lent_bench
         elif self._capture_state == "starting":
             self._pending_jobs = []
             bench = self._lent_bench
-        ok = self.devices.laser_off_now(bench)  # the light goes off here, before anything is redrawn
-        log.warning("laser off by the operator%s", " (capture aborted)" if capture is not None else "")
+        ok = self.devices.laser_off_now(bench, why)  # the light goes off here, before anything is redrawn
+        log.warning("laser off: %s%s", why, " (capture aborted)" if capture is not None else "")
         if capture is not None:
             self._set_capture_state("stopping")
         return ok

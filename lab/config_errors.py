@@ -7,10 +7,16 @@ these read "laser.power_w: expected a number > 0, got -1".
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+
+class CommandLineError(ValueError):
+    """An option the command line refuses (out of range, not finite, options that do not go together): one
+    line naming the option and what was expected; exit 2 through `lab/cli.py`'s table."""
 
 
 class BenchConfigError(ValueError):
@@ -22,6 +28,7 @@ class BenchConfigError(ValueError):
         super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
 
 
+_NAMES_ITS_KEY = re.compile(r"^[a-z_]+\.[a-z_]+: ")
 _EXPECTED = {
     "int_type": "expected an integer",
     "float_type": "expected a number",
@@ -61,6 +68,8 @@ def describe_errors(
             problems.append(f"{key}: {_unknown_key(loc[-1], known_keys, top=len(loc) == 1, variant=variant)}")
         elif item["type"] == "missing":
             problems.append(f"{key}: required{variant}, but not given")
+        elif item["type"] == "value_error" and not loc and _NAMES_ITS_KEY.match(str(item["ctx"]["error"])):
+            problems.append(str(item["ctx"]["error"]))  # a check across sections names its own key
         elif item["type"] == "value_error":
             problems.append(f"{key}: {item['ctx']['error']}")
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from pathlib import Path
 import torch
 
 from speckle_lab.acquisition.version import software_version
-from speckle_lab.model.errors import CheckpointError
+from speckle_lab.model.errors import CheckpointError, CheckpointWriteError
 
 FORMAT = "speckle-lab.unet-checkpoint"
 FORMAT_VERSION = 1
@@ -46,7 +47,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write(path: Path, write: object) -> None:
     """`write(binary stream)` into a fresh temporary file beside `path`, fsync, rename over `path`.
 
-    A failure (a full disk, a read-only folder) removes the temporary file and raises one CheckpointError
+    A failure (a full disk, a read-only folder) removes the temporary file and raises one CheckpointWriteError
     line naming `path`. Temporary files of `path` left by a killed process are removed first."""
     for stale in path.parent.glob(f".{path.name}.*{_TMP_SUFFIX}"):
         with contextlib.suppress(OSError):
@@ -61,11 +62,21 @@ def atomic_write(path: Path, write: object) -> None:
         os.replace(tmp, path)
         tmp = None
     except (OSError, RuntimeError) as error:  # torch.save reports a failed write as RuntimeError
-        raise CheckpointError(f"{path}: cannot write it: {_first_line(error)}") from None
+        reason = _first_line(error)
+        if isinstance(error, RuntimeError) and _nearly_full(path.parent):  # torch's words do not say why
+            reason = "no space left on the device"
+        raise CheckpointWriteError(f"{path}: cannot write it: {reason}") from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _first_line(error: BaseException) -> str:
@@ -97,3 +108,42 @@ def load_checkpoint(path: Path, required: Iterable[str] = MODEL_KEYS) -> dict:
     if missing:
         raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}; expected {expected}")
     return payload
+
+
+#: What one run's checkpoints share, whatever the epoch: the data, its split and normalisation, the net's shape.
+RUN_IDENTITY_KEYS = ("data", "split", "normalisation", "arch")
+
+
+def check_same_run(path: Path, payload: dict, last_path: Path) -> None:
+    """Refuse a checkpoint (best.pt) that is not of the run whose last.pt lies beside it: copied in from
+    another run folder, it would be evaluated, analysed or shown as this run's net. Nothing to compare
+    without a last.pt (a folder holding only the shared net)."""
+    from speckle_lab.model.config import RESUMABLE_CHANGES  # here: config imports pydantic, not needed above
+
+    if not Path(last_path).is_file():
+        return
+    # Not the epochs: training writes best.pt a moment before last.pt, so a reader may see best one epoch ahead.
+    last = load_checkpoint(last_path, required=(*RUN_IDENTITY_KEYS, "config"))
+    differ = [key for key in RUN_IDENTITY_KEYS if key in payload and not _same(payload[key], last[key])]
+    mine, theirs = payload.get("config", {}), last["config"]
+    differ += [
+        f"config.{key}"
+        for key in sorted(mine)
+        if key not in RESUMABLE_CHANGES and not _same(mine[key], theirs.get(key))
+    ]
+    if differ:
+        raise CheckpointError(
+            f"{path}: not of the run in {Path(path).parent}: its {', '.join(differ[:4])} differ from "
+            f"{Path(last_path).name}'s (copied from another run?); use the run folder it was trained in"
+        )
+
+
+def _same(a: object, b: object) -> bool:
+    """Deep equality of checkpoint values: tensors and arrays by value, dicts and lists item by item."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b

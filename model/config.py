@@ -16,7 +16,7 @@ Precision = Literal["auto", "bf16", "off"]
 class ModelConfig(BaseModel):
     """U-Net size. The defaults are small enough to train several nets on two CPU cores in minutes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN: refused
 
     depth: int = Field(3, ge=1, le=6, description="resolution levels (depth - 1 poolings)")
     base_width: int = Field(16, ge=1, description="channels at the first level, doubled at each level down")
@@ -39,10 +39,12 @@ class ModelConfig(BaseModel):
 class TrainConfig(BaseModel):
     """Everything that decides a training run's outcome (and a few things that decide only its speed)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/NaN: refused
 
     epochs: int = Field(50, ge=1)
-    lr: float = Field(1e-4, gt=0, description="Adam learning rate")
+    lr: float = Field(
+        1e-4, gt=0, lt=3.4e37, description="Adam learning rate (from 3.4e37 on, Adam's first step overflows float32)"
+    )
     batch_size: int = Field(32, ge=1)
     loss: LossKind = "mse_dice"
     mse_weight: float = Field(0.5, ge=0, le=1, description="w in w * MSE + (1 - w) * soft-Dice loss")
@@ -52,7 +54,7 @@ class TrainConfig(BaseModel):
     min_dice_improvement: float = Field(0.0, ge=0, description="a smaller rise of validation Dice is no improvement")
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="seeds the split, the initial net and the batch order")
     device: DeviceChoice = "auto"
     model: ModelConfig = ModelConfig()
     normalisation: NormalisationMode = "dataset"

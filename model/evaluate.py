@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from speckle_lab.model.checkpoint import load_checkpoint
+from speckle_lab.model.checkpoint import check_same_run, load_checkpoint
 from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.inference import collect_metrics
 from speckle_lab.model.metric_names import EVALUATION_METRICS
 from speckle_lab.model.normalisation import Normalisation
@@ -50,6 +51,8 @@ class TrainedModel:
 def load_trained(run_dir: str | Path, device: str = "auto", checkpoint: str = BEST_CHECKPOINT) -> TrainedModel:
     """The best-validation-Dice net of a run (or another of its checkpoints), in eval mode."""
     ck = load_checkpoint(Path(run_dir) / checkpoint)
+    if checkpoint != LAST_CHECKPOINT:
+        check_same_run(Path(run_dir) / checkpoint, ck, Path(run_dir) / LAST_CHECKPOINT)
     dev = resolve_device(device)
     model = UNet(UNetShape.from_dict(ck["arch"]))
     model.load_state_dict(ck["model"])
@@ -74,7 +77,7 @@ def frames_to_evaluate(trained: TrainedModel, source: FrameSource, subset: str) 
         subset = "test" if _is_training_data(trained, source) else "all"
     if subset == "test":
         if not _is_training_data(trained, source):
-            raise ValueError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
+            raise ModelInputError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
         return trained.split.test, "test split"
     if subset == "all":
         return np.arange(source.n_frames, dtype=np.int64), "all frames"
@@ -96,7 +99,7 @@ def evaluate(run_dir: str | Path, data: Data, subset: str = "auto", batch_size: 
     with open_data(data) as source:
         indices, described = frames_to_evaluate(trained, source, subset)
         if len(indices) == 0:
-            raise ValueError(f"no frames to evaluate ({described} of {source.describe()})")
+            raise ModelInputError(f"no frames to evaluate ({described} of {source.describe()})")
         per_frame = collect_metrics(trained.model, _batches(trained, source, indices, batch_size), trained.device)
         data_record = source.describe()
     return {

@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as nnf
 
+from speckle_lab.model.errors import ModelInputError
+
 
 def as_float(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Both images in one floating dtype, so every metric accepts the same inputs (integer or bool targets too).
@@ -131,7 +133,7 @@ def ssim(
     pred, target = as_float(pred, target)
     h, w = pred.shape[-2:]
     if min(h, w) < taps:
-        raise ValueError(f"SSIM needs images of at least {taps}x{taps} pixels, got {h}x{w}")
+        raise ModelInputError(f"SSIM needs images of at least {taps}x{taps} pixels, got {h}x{w}")
     batch, out_dtype = pred.shape[0], pred.dtype
     work = torch.float64 if pred.device.type != "mps" else torch.float32  # MPS has no float64
     x = pred.reshape(-1, 1, h, w).to(work)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speckle_lab.model.errors import ModelInputError
+
 LAMBDA_GRID = tuple(10.0**k for k in range(-4, 3))  # times the mean diagonal of X X^T
 
 
@@ -64,7 +66,7 @@ def fit_ridge(
     `val_fraction` of these frames, then refitted on all of them."""
     n = len(speckle)
     if n != len(target) or n < 5:
-        raise ValueError(f"need at least 5 paired frames, got {n} speckle and {len(target)} targets")
+        raise ModelInputError(f"need at least 5 paired frames, got {n} speckle and {len(target)} targets")
     x = _features(speckle, per_frame)
     y = np.asarray(target, dtype=np.float64).reshape(n, -1)
     order = np.random.default_rng(seed).permutation(n)

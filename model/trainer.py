@@ -35,6 +35,7 @@ from speckle_lab.model.checkpoint import TRAINING_KEYS, atomic_write_text, load_
 from speckle_lab.model.config import RESUMABLE_CHANGES, TrainConfig
 from speckle_lab.model.data import Batch, PreparedData, prepare_data
 from speckle_lab.model.distributed import SINGLE, DistEnv
+from speckle_lab.model.errors import ModelInputError, TrainingDiverged
 from speckle_lab.model.inference import autocast, collect_metrics, to_device
 from speckle_lab.model.losses import Loss, make_loss
 from speckle_lab.model.metric_names import VALIDATION_METRICS
@@ -116,7 +117,7 @@ def resolve_precision(choice: str, device: torch.device) -> str:
     if choice == "auto":
         return "bf16" if device.type == "cuda" else "fp32"
     if choice == "bf16" and device.type != "cuda":
-        raise ValueError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
+        raise ModelInputError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
     return "bf16" if choice == "bf16" else "fp32"
 
 
@@ -152,6 +153,7 @@ def run_epoch(
     loss_sum = torch.zeros((), device=device)
     dice_sum = torch.zeros((), device=device)
     frames = 0
+    guard = NonFiniteGuard(device, env)
     for batch, (x, y) in enumerate(batches, start=1):
         if stop is not None and distributed.any_rank(stop.is_set(), device, env):
             return None
@@ -161,6 +163,7 @@ def run_epoch(
             pred = model(x)
         pred = pred.float()  # the loss's sums in float32: bf16 would round the Dice terms
         loss = loss_fn(pred, y)
+        guard.check(loss, batch)  # before the step: a NaN gradient would spoil every parameter
         loss.backward()
         optimizer.step()
         with torch.no_grad():
@@ -170,7 +173,42 @@ def run_epoch(
         if report is not None and report.due(batch):
             report.batch(batch, loss_sum.item() / frames, dice_sum.item() / frames)
     loss_total, dice_total, frames_total = distributed.all_sum([loss_sum.item(), dice_sum.item(), frames], device, env)
+    guard.check_epoch(loss_total)  # the same sum on every rank: all of them stop together
     return EpochStats(loss_total / max(frames_total, 1), dice_total / max(frames_total, 1), int(frames_total))
+
+
+class NonFiniteLoss(Exception):
+    """Raised inside `run_epoch` at the first batch whose loss is NaN or infinite (`Trainer.run` names the
+    epoch and the run and raises `TrainingDiverged`)."""
+
+    def __init__(self, batch: int, loss: float) -> None:
+        super().__init__(f"batch {batch}: loss {loss}")
+        self.batch, self.loss = batch, loss
+
+
+class NonFiniteGuard:
+    """Finds the first batch of an epoch whose loss is not finite. On one CPU process each loss is checked
+    as it comes (reading it costs nothing there), so the step never runs on it. On CUDA, reading every loss
+    would stall the pipeline, and under data parallelism one rank stopping alone would leave the others
+    waiting in an all-reduce: there the first bad batch is noted on the device and the epoch's summed loss
+    (the same number on every rank) stops them all at the epoch's end."""
+
+    def __init__(self, device: torch.device, env: DistEnv) -> None:
+        self.each_batch = device.type == "cpu" and not env.distributed
+        self.first_bad = torch.zeros((), dtype=torch.long, device=device)
+
+    def check(self, loss: torch.Tensor, batch: int) -> None:
+        if self.each_batch:
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(batch, value)
+            return
+        bad = (self.first_bad == 0) & ~torch.isfinite(loss.detach())
+        self.first_bad = torch.where(bad, torch.full_like(self.first_bad, batch), self.first_bad)
+
+    def check_epoch(self, loss_total: float) -> None:
+        if not math.isfinite(loss_total):
+            raise NonFiniteLoss(int(self.first_bad.item()) or 1, loss_total)
 
 
 @contextlib.contextmanager
@@ -192,7 +230,7 @@ def _check_resume(stored: TrainConfig, given: TrainConfig | None) -> TrainConfig
     changed = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
     if changed:
         allowed = ", ".join(sorted(RESUMABLE_CHANGES))
-        raise ValueError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
+        raise ModelInputError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
     return given
 
 
@@ -200,7 +238,7 @@ def _check_same_data(recorded: list[dict], source: FrameSource, path: Path) -> N
     """The same files in the same order, each at least as long as when training started (it may have grown)."""
     current = source.describe()
     if not same_data(recorded, current):
-        raise ValueError(f"{path} was trained on {recorded}, not on {current}")
+        raise ModelInputError(f"{path} was trained on {recorded}, not on {current}")
 
 
 class Trainer:
@@ -328,6 +366,17 @@ class Trainer:
         *totals, n = distributed.all_sum([*sums, count], self.device, self.env)
         return {k: total / n for k, total in zip(names, totals, strict=True)}
 
+    def _diverged(self, epoch: int, what: str, batch: int | None) -> TrainingDiverged:
+        """Nothing of the non-finite epoch is saved: the run folder keeps the last finite epoch's checkpoints."""
+        kept = f"kept the checkpoints of epoch {self.epoch}" if self.epoch else "no checkpoint was written"
+        message = (
+            f"{self.out_dir}: training stopped at epoch {epoch}, {what} (not finite; lr {self.config.lr:g}); "
+            f"{kept}: lower the learning rate or check the data, and train afresh"
+        )
+        if self.env.is_main:  # into training.log; the console shows the raised error's one line instead
+            logger.error(message, extra={"also_raised": True})
+        return TrainingDiverged(message, epoch, batch)
+
     def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:
         cfg = self.config
         per_epoch = n_batches(-(-len(self.data.split.train) // self.env.world_size), self.local_batch)
@@ -340,22 +389,28 @@ class Trainer:
             epoch = self.epoch + 1
             report = EpochProgress(epoch, cfg.epochs, per_epoch, progress, show and self.env.is_main)
             batches = self.data.frames.batches(self.data.split.train, self.local_batch, self.data_generator, self.env)
-            stats = run_epoch(
-                self.net,
-                self.optimizer,
-                self.loss_fn,
-                batches,
-                self.device,
-                cfg.channels_last,
-                report,
-                stop,
-                self.precision,
-                self.env,
-            )
-            report.close()
+            try:
+                stats = run_epoch(
+                    self.net,
+                    self.optimizer,
+                    self.loss_fn,
+                    batches,
+                    self.device,
+                    cfg.channels_last,
+                    report,
+                    stop,
+                    self.precision,
+                    self.env,
+                )
+            except NonFiniteLoss as bad:
+                raise self._diverged(epoch, f"batch {bad.batch}: the loss is {bad.loss}", bad.batch) from None
+            finally:
+                report.close()
             if stats is None:
                 return "stopped"
             val = self.validate()
+            if len(self.data.split.val) and not math.isfinite(val["loss"]):  # SSIM may be NaN (tiny images)
+                raise self._diverged(epoch, f"the validation loss is {val['loss']}", None)  # before saving
             self.epoch = epoch
             self.history.append(
                 {
@@ -410,7 +465,7 @@ def train(
         checkpoint = load_checkpoint(last, required=(*TRAINING_KEYS, "early_stopping"))
         config = _check_resume(TrainConfig.model_validate(checkpoint["config"]), config)
     elif last.exists():
-        raise FileExistsError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
+        raise ModelInputError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
     if config is None:
         raise ValueError("a TrainConfig is needed unless resuming")
     device = resolve_device(config.device, env)

@@ -16,6 +16,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from speckle_lab.model.config import ModelConfig
+from speckle_lab.model.errors import ModelInputError
 
 MAX_AUTO_UNSHUFFLE = 8  # 64 input channels: beyond this the first convolution dominates the cost
 
@@ -49,7 +50,9 @@ def plan_shape(config: ModelConfig, speckle_shape: tuple[int, int], target_shape
     else:
         factor = max(1, min(speckle_shape[0] // working[0], speckle_shape[1] // working[1], MAX_AUTO_UNSHUFFLE))
     if min(working) < 2 ** (config.depth - 1):
-        raise ValueError(f"working shape {working} is too small for {config.depth} levels (2 ** (depth - 1) pixels)")
+        raise ModelInputError(
+            f"working shape {working} is too small for {config.depth} levels (2 ** (depth - 1) pixels)"
+        )
     return UNetShape(
         speckle_shape=(int(speckle_shape[0]), int(speckle_shape[1])),
         target_shape=(int(target_shape[0]), int(target_shape[1])),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from speckle_lab.drivers.device import DeviceIdentity
 from speckle_lab.drivers.errors import DeviceError, LaserFault
 from speckle_lab.drivers.laser import LaserStatus
-from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number, switch_off_at_connect
 from speckle_lab.drivers.transport import LineTransport, SerialLineTransport, SerialPort, open_serial_port
 
 #: `f?` codes; 0 is no fault.
@@ -18,6 +18,15 @@ def cobolt_reply(transport: LineTransport, command: str) -> str:
     if reply.lower().startswith(("syntax error", "error")):
         raise DeviceError(transport.label, command, f"the laser replied {reply!r}")
     return reply
+
+
+def cobolt_flag(transport: LineTransport, command: str) -> bool:
+    """A state query answered "0" or "1" (`l?`: emission off/on; `ilk?`: interlock closed/open). Nothing else is
+    taken: line noise with a digit in it must never read as "off"."""
+    reply = cobolt_reply(transport, command)
+    if reply not in ("0", "1"):
+        raise DeviceError(transport.label, command, f"expected 0 or 1, got {reply!r}")
+    return reply == "1"
 
 
 def cobolt_command(transport: LineTransport, command: str) -> None:
@@ -94,7 +103,7 @@ class CoboltLaser(LineLaser):
     @property
     def emission(self) -> bool:
         with self._operation():
-            return self._number("l?") == 1
+            return cobolt_flag(self._transport, "l?")
 
     def set_emission(self, on: bool) -> None:
         """On only when the laser reports no fault and a closed interlock, and then really emits."""
@@ -107,14 +116,15 @@ class CoboltLaser(LineLaser):
                 raise LaserFault(self._transport.label, "l1", f"the laser reports a fault: {fault}")
             if not self._interlock_closed():
                 raise LaserFault(self._transport.label, "l1", "the interlock is open")
+            self._check_emission_veto("l1")
             self._command("l1")
-            if self._number("l?") != 1:
+            if not cobolt_flag(self._transport, "l?"):
                 raise LaserFault(self._transport.label, "l1", "emission did not start (l? = 0): check the key switch")
 
     def status(self) -> LaserStatus:
         with self._operation():
             return LaserStatus(
-                emission=self._number("l?") == 1,
+                emission=cobolt_flag(self._transport, "l?"),
                 fault=self._fault(),
                 interlock_closed=self._interlock_closed(),
                 hours=self._number("hrs?"),
@@ -130,14 +140,19 @@ class CoboltLaser(LineLaser):
         return None if code == 0 else f"{FAULTS.get(code, 'fault')} (f? = {code})"
 
     def _interlock_closed(self) -> bool:
-        return self._number("ilk?") == 0
+        return not cobolt_flag(self._transport, "ilk?")
 
 
 def _connect(transport: LineTransport, device_max_power_w: float | None) -> tuple[DeviceIdentity, float, bool]:
-    """Remote control, whether it was emitting, emission off, then who the laser is and its rated power."""
+    """Remote control, whether it was emitting, emission off (read back), then who the laser is and its rated
+    power. A laser that was emitting and cannot be confirmed off is `LaserOffFailed` (the alarm)."""
     cobolt_command(transport, "@cobas 0")
-    was_emitting = parse_number(transport.label, "l?", cobolt_reply(transport, "l?")) == 1
-    cobolt_command(transport, "l0")
+
+    def emitting() -> bool:
+        return cobolt_flag(transport, "l?")
+
+    was_emitting = emitting()
+    switch_off_at_connect(transport.label, lambda: cobolt_command(transport, "l0"), emitting, was_emitting)
     serial = cobolt_reply(transport, "sn?")
     firmware = cobolt_reply(transport, "gfv?")
     try:

@@ -50,6 +50,8 @@ def capture_plans(config: BenchConfig, plans: list[tuple[str, dict]], data_dir: 
                 result = queue.run(job, on_progress=bar)
             finally:
                 bar.close()
+            if result.laser_failure is not None:  # the laser was not confirmed off: the alarm (exit 3)
+                raise result.laser_failure
             if not result.ok:
                 raise CaptureError(f"capture of {key} stopped: {result.message}")
             paths[key] = path

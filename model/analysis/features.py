@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.unet import UNet
 
 LEVEL_POOL = 4  # features pooled to 4 x 4 per channel
@@ -77,6 +78,6 @@ def extract_features(
     finally:
         model.train(was_training)
     if not targets:
-        raise ValueError("no frames to extract features from")
+        raise ModelInputError("no frames to extract features from")
     features = {name: np.concatenate(chunks) for name, chunks in hooks.features.items()}
     return features, np.concatenate(targets), np.concatenate(outputs)

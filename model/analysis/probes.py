@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.metrics import pcc
 
 RIDGE_GRID = tuple(10.0**e for e in range(-4, 3))  # alpha relative to the mean squared singular value
@@ -53,7 +54,7 @@ def fit_ridge_probe(
     x = np.asarray(x_train, np.float64)
     y = np.asarray(y_train, np.float64).reshape(len(x), -1)
     if len(x) < 2:
-        raise ValueError(f"a probe needs at least 2 training frames, got {len(x)}")
+        raise ModelInputError(f"a probe needs at least 2 training frames, got {len(x)}")
     mean = x.mean(axis=0)
     scale = np.maximum(x.std(axis=0), STD_FLOOR)
     intercept = y.mean(axis=0)

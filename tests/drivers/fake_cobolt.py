@@ -1,10 +1,17 @@
-"""A simulated Cobolt 04/06-series laser on a pty: `cmd\\r` in, one `\\r\\n` line out, as the real one."""
+"""A simulated Cobolt 04/06-series laser on a pty: `cmd\\r` in, one `\\r\\n` line out, as the real one.
+
+Besides the laser's faults it rehearses what a broken laser or link does to the software: `stuck_on` (the
+laser acknowledges `l0` with OK and keeps emitting), `garbage` (every answer is line noise, digits included,
+as a wrong baud rate or a failing cable gives), and `vanish_now` / `disappear` (the port is gone).
+"""
 
 from __future__ import annotations
 
 from fake_pty import PtyDevice
 
 ILLEGAL = "Syntax error: illegal command"
+#: Line noise: printable, with a digit, so a reader that takes "the first number in the reply" is fooled.
+NOISE = "~#3$%&k"
 
 
 class FakeCobolt(PtyDevice):
@@ -22,12 +29,16 @@ class FakeCobolt(PtyDevice):
         self.key_switch_on = True
         self.autostart = True
         self.hours = 1234.5
+        self.stuck_on = False  # acknowledges l0 and keeps emitting
+        self.garbage = False  # answers every command with line noise
 
     def inject_fault(self, code: int) -> None:
         self.fault = code
         self.emission = False
 
     def answer(self, command: str) -> list[str]:
+        if self.garbage:
+            return [NOISE]
         queries = {
             "l?": lambda: str(int(self.emission)),
             "p?": lambda: f"{self.setpoint_w:.4f}",
@@ -53,7 +64,7 @@ class FakeCobolt(PtyDevice):
             # acknowledged either way; the laser only starts when nothing prevents it
             self.emission = not self.autostart and self.fault == 0 and not self.interlock_open and self.key_switch_on
         elif command == "l0":
-            self.emission = False
+            self.emission = self.emission and self.stuck_on
         elif command == "cf":
             self.fault = 0
         elif name == "@cobas" and argument in ("0", "1"):

@@ -41,7 +41,7 @@ def laser(cobolt: FakeCobolt) -> Iterator[CoboltLaser]:
 def test_connect_takes_remote_control_turns_emission_off_and_identifies(cobolt: FakeCobolt) -> None:
     assert cobolt.emission and cobolt.autostart  # left on, in autostart, by someone else
     with open_laser(cobolt) as laser:
-        assert cobolt.received[:3] == ["@cobas 0", "l?", "l0"]
+        assert cobolt.received[:4] == ["@cobas 0", "l?", "l0", "l?"]  # the switch-off is read back
         assert not cobolt.autostart and not cobolt.emission
         assert laser.emission_at_open  # it was left on: `speckle-lab devices` says so
         identity = laser.identity

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_obis import FakeObis
 
-from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, LaserOffFailed, OutOfRange
 from speckle_lab.drivers.lasers import ObisLaser
 
 TIMEOUT_S = 0.3
@@ -56,6 +56,18 @@ def connect(request: pytest.FixtureRequest, obis: FakeObis) -> Iterator[Connect]
 @pytest.fixture
 def laser(connect: Connect) -> ObisLaser:
     return connect()
+
+
+def test_connect_reads_its_switch_off_back_and_a_laser_that_stays_on_is_the_alarm(
+    connect: Connect, obis: FakeObis
+) -> None:
+    obis.stuck_on = True  # emitting (left on), acknowledges the off command, keeps emitting
+    with pytest.raises(LaserOffFailed, match="at connect: the laser still reports emission") as caught:
+        connect()
+    assert "key switch" in caught.value.alarm
+    off = obis.received.index("SOUR:AM:STAT OFF")
+    assert obis.received[off - 1 : off + 2] == ["SOUR:AM:STAT?", "SOUR:AM:STAT OFF", "SOUR:AM:STAT?"]
+    assert obis.emission  # the alarm told the truth
 
 
 def test_connect_turns_handshake_on_emission_off_and_identifies(connect: Connect, obis: FakeObis) -> None:

@@ -13,7 +13,8 @@ from gui_helpers import fill_plan
 
 from speckle_lab.acquisition.datafile import CaptureReader
 from speckle_lab.drivers import DeviceError
-from speckle_lab.gui.app import SIGNAL_EXIT_BASE, SignalExit
+from speckle_lab.gui.app import SignalExit
+from speckle_lab.lab.exit_codes import SIGNAL_EXIT_BASE
 
 EXPOSURE_US = 2000.0  # a sim frame period of 2 ms (the DMD's picture time is the exposure + 4 µs)
 

@@ -107,7 +107,7 @@ def test_nproc_trains_a_captured_file_on_two_processes_streamed(tmp_path: Path) 
         "[model]\ndepth = 2\nbase_width = 4\nkernel_size = 3\n"
     )
     args = [str(tmp_path / "data.h5"), "--out", str(tmp_path / "run"), "--config", str(tmp_path / "train.toml")]
-    done = cli(*args, "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--nproc", "2")
+    done = cli(*args, "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--nproc", "2", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)  # one JSON document: rank 0 alone prints
     assert (report["world_size"], report["epochs_completed"], report["precision"]) == (2, 2, "fp32")

@@ -11,6 +11,7 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.evaluate import evaluate, load_trained
 from speckle_lab.model.metrics import pcc
 from speckle_lab.model.progress import ProgressEvent
@@ -120,7 +121,7 @@ def test_split_is_recorded_and_reproducible(blobs: ArraySource, tmp_path: Path) 
 
 def test_refuses_to_overwrite_or_resume_with_other_settings(blobs: ArraySource, tmp_path: Path) -> None:
     train(tiny_config(epochs=1), blobs, tmp_path, show_progress=False)
-    with pytest.raises(FileExistsError, match="already holds a run"):
+    with pytest.raises(ModelInputError, match="already holds a run"):
         train(tiny_config(epochs=1), blobs, tmp_path, show_progress=False)
     with pytest.raises(ValueError, match="different lr"):
         train(tiny_config(epochs=2, lr=1e-2), blobs, tmp_path, resume=True, show_progress=False)
