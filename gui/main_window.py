@@ -48,7 +48,7 @@ PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
     ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
     ("Training", "Teach a U-Net to see through the diffuser", icons.training),
-    ("Reconstruct", "A trained net looking through the diffuser, live", icons.training),
+    ("Reconstruct", "A trained net looking through the diffuser, live", icons.reconstruct),
 )
 
 
