@@ -228,7 +228,7 @@ class ReconstructPanel(QWidget):
         self.controller.set_exposure_us(loaded["exposure_us"])
         self.controller.set_power_w(loaded["laser_power_w"])
         self.run_status.setText(
-            f"{Path(loaded['run']).name} · {loaded['kind']} net, epoch {loaded['epoch']} · targets {rows}×{cols} "
+            f"{Path(loaded['run']).name} · model {loaded['kind']}, epoch {loaded['epoch']} · targets {rows}×{cols} "
             f"placed as in {Path(loaded['data']).name} · camera {loaded['exposure_us']:g} µs and laser "
             f"{loaded['laser_power_w'] * 1e3:g} mW set as in training"
         )

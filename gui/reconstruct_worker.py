@@ -65,7 +65,7 @@ class ReconstructWorker(QObject):
             self.load_failed.emit(message)
             return
         log.info(
-            "reconstruction: loaded %s (%s net, epoch %d), plan of %s",
+            "reconstruction: loaded %s (model %s, epoch %d), plan of %s",
             run_dir,
             reconstructor.kind,
             reconstructor.epoch,

@@ -58,7 +58,7 @@ def test_the_reconstruct_page_refuses_what_it_cannot_do_and_draws_a_real_stroke(
     page = window.reconstruct
     _load(qtbot, page, run, data)
     assert page.loaded is not None and page.next.isEnabled(), page.run_status.text()
-    assert page.loaded["kind"] == "unet" and "unet net, epoch 1" in page.run_status.text()  # the kind it loaded
+    assert page.loaded["kind"] == "unet" and "model unet, epoch 1" in page.run_status.text()  # the kind it loaded
 
     # A Load that fails: the old net is out of use at once, and the status says why (not "Loading …" for good).
     _load(qtbot, page, tmp_path / "no-such-run", None)
