@@ -313,7 +313,6 @@ class EvaluationCard(Card):
     column stays in view, never behind a sideways scroll."""
 
     COLUMNS = ("Run", "Data")
-    RUN_WIDTH_PX = 76
 
     def __init__(self) -> None:
         super().__init__("Evaluation", "Best net of each run, on its test split or on other files")
@@ -331,9 +330,8 @@ class EvaluationCard(Card):
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(36)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # run and data share what the metrics leave
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, self.RUN_WIDTH_PX)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file's end tells files apart
         self.table.setMinimumHeight(100)
         self.body.addWidget(self.table, 1)
