@@ -13,10 +13,12 @@ the DLL ALP4lib loaded with the header's signature (`_proj_inquire`).
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,8 +360,8 @@ class Alp4DMD(DMD):
                 return
             self._closed = True
             errors: list[DeviceError] = []
-            steps = [lambda: self._halt("close")]
-            steps += [lambda s=s: self._free(s, "close") for s in (self._sequence, self._show_sequence) if s]
+            steps: list[Callable[[], None]] = [lambda: self._halt("close")]
+            steps += [functools.partial(self._free, s, "close") for s in (self._sequence, self._show_sequence) if s]
             steps.append(lambda: self._call("close: Free", self._alp.Free))
             for step in steps:
                 try:
