@@ -62,7 +62,9 @@ def describe_errors(
         if item["type"] == "union_tag_invalid":
             name = choices[section]
             known = ", ".join(sorted(variants(section)))
-            problems.append(f"{section}.{name}: unknown {name} {item['ctx']['tag']!r}; known {name}s: {known}")
+            problems.append(
+                f"{section}.{name}: unknown {name} {item['ctx']['tag']!r}; known {name}s: {known}{_left_out()}"
+            )
         elif item["type"] == "extra_forbidden":
             known_keys = list(root.model_fields) if len(loc) == 1 else list(model.model_fields) if model else []
             problems.append(f"{key}: {_unknown_key(loc[-1], known_keys, top=len(loc) == 1, variant=variant)}")
@@ -75,6 +77,14 @@ def describe_errors(
         else:
             problems.append(f"{key}: {_expected(item)}, got {_show(item['input'])}")
     return problems
+
+
+def _left_out() -> str:
+    """The backend plugins that failed to load, when there are any: the backend asked for may be one of them."""
+    from speckle_lab.lab.backend_registry import plugin_failures  # that module imports this one
+
+    failures = plugin_failures()
+    return "" if not failures else " (" + "; ".join(str(failure) for failure in failures) + ")"
 
 
 def _section_model(root: type[BaseModel], section: str) -> type[BaseModel] | None:

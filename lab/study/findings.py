@@ -31,7 +31,7 @@ def mean_spread(values: list[float]) -> dict:
 
 
 def summarise(repeats: list[dict]) -> dict:
-    """table[train][test][method] = mean_spread over repeats; homogeneity[train] likewise."""
+    """`table[train][test][method]` = mean_spread over repeats; `homogeneity[train]` likewise."""
     first = repeats[0]["pcc"]
     table = {
         train: {test: {m: mean_spread([r["pcc"][train][test][m] for r in repeats]) for m in METHODS} for test in row}

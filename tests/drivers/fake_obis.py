@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_pty import PtyDevice
 
 UNRECOGNIZED = "ERR-100"
-REFUSED = "ERR-350"  # the code this double uses for a refused value
+REFUSED = "ERR-220"  # "Invalid parameter" in the OBIS manual's error table (ERR-350 is a queue overflow)
 
 
 class FakeObis(PtyDevice):

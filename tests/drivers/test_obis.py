@@ -133,7 +133,7 @@ def test_fault_and_open_interlock_refuse_emission(laser: ObisLaser, obis: FakeOb
 def test_error_reply_is_a_device_error_and_emission_goes_off(laser: ObisLaser, obis: FakeObis) -> None:
     laser.set_emission(True)
     obis.high_w = 0.01  # the head now refuses what it accepted at connect
-    with pytest.raises(DeviceError, match="ERR-350") as caught:
+    with pytest.raises(DeviceError, match=r"ERR-220 \(invalid parameter\)") as caught:
         laser.set_power_w(0.03)
     assert caught.value.command == "SOUR:POW:LEV:IMM:AMPL 0.03000"
     assert not obis.emission and obis.received[-1] == "SOUR:AM:STAT OFF"
