@@ -96,7 +96,7 @@ class AcquisitionPanel(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(10)
         left.addWidget(form, 1)
-        left.addWidget(self.plan_card.actions)
+        left.addWidget(self.plan_card.run_bar)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.progress, 0, 0, 1, 2)
@@ -340,7 +340,8 @@ class AcquisitionPanel(QWidget):
         self.capture_file.emit(job.out)
         self._set_row(index, 4, "running")
         self._current_job = index
-        plan, prefix = job.plan, ([], [])
+        plan = job.plan
+        prefix: tuple[list[int], list[float]] = ([], [])
         if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
             plan, prefix = self._resume_info.get(job.out, (None, ([], [])))
         if plan is not None:

@@ -61,8 +61,8 @@ class LiveView(QWidget):
         for metric in (self.fps, self.max_dn, self.frame_id):
             readouts.addWidget(metric)
         readouts.addStretch(1)
-        self.cursor = label("", "muted")
-        readouts.addWidget(self.cursor)
+        self.pointer_value = label("", "muted")  # not `cursor`: QWidget.cursor() is Qt's
+        readouts.addWidget(self.pointer_value)
         self.auto_levels = QCheckBox("Auto levels")
         self.auto_levels.setChecked(False)  # auto levels stretch a dark frame into fake speckle: off by default
         self.auto_levels.setToolTip("Off: the levels set on the colour bar (in DN) stay as they are")
@@ -180,9 +180,9 @@ class LiveView(QWidget):
         rows, cols = frame.pixels.shape
         if 0 <= row < rows and 0 <= col < cols:
             r0, c0 = self.image_origin
-            self.cursor.setText(f"row {row + r0}, col {col + c0}: {int(frame.pixels[row, col])} DN")
+            self.pointer_value.setText(f"row {row + r0}, col {col + c0}: {int(frame.pixels[row, col])} DN")
         else:
-            self.cursor.setText("")
+            self.pointer_value.setText("")
 
     def _toggle_roi_box(self, on: bool) -> None:
         if on and self.roi_box is None:

@@ -106,9 +106,9 @@ class PlanCard(Card):
 
         # What to run and its preflight: a bar of its own under the form, always in view (the form scrolls on a
         # small screen), its text in a fixed height so a new estimate never moves the buttons under the mouse.
-        self.actions = QFrame()
-        self.actions.setObjectName("card")
-        bar = QVBoxLayout(self.actions)
+        self.run_bar = QFrame()
+        self.run_bar.setObjectName("card")
+        bar = QVBoxLayout(self.run_bar)
         bar.setContentsMargins(14, 10, 14, 12)
         bar.setSpacing(8)
         self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)

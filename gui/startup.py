@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -35,7 +36,7 @@ class BehindTheWindow(QObject):
 
     loaded = Signal(float)
 
-    def __init__(self, start_bench: object, parent: QObject | None = None) -> None:
+    def __init__(self, start_bench: Callable[[], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._start_bench = start_bench
         self._thread: threading.Thread | None = None

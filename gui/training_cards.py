@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -76,8 +77,9 @@ class DataCard(Card):
         self._save()
 
     def _add(self, path: str) -> None:
-        self.files.addItem(path)
-        self.files.item(self.files.count() - 1).setToolTip(path)
+        item = QListWidgetItem(path)
+        item.setToolTip(path)  # the whole path: the list cuts it in the middle
+        self.files.addItem(item)
 
     def _browse(self) -> None:
         start = str(Path(self.paths()[-1]).parent) if self.paths() else str(Path.home())
@@ -159,9 +161,9 @@ class SettingsCard(Card):
         self.body.addLayout(form)
         # Start and Stop in a bar of their own under the form, always in view (the form scrolls on a small
         # screen), the progress line in a fixed height so it never moves them under the mouse.
-        self.actions = QFrame()
-        self.actions.setObjectName("card")
-        bar = QVBoxLayout(self.actions)
+        self.run_bar = QFrame()
+        self.run_bar.setObjectName("card")
+        bar = QVBoxLayout(self.run_bar)
         bar.setContentsMargins(14, 10, 14, 12)
         bar.setSpacing(8)
         buttons = QHBoxLayout()
@@ -318,7 +320,9 @@ class EvaluationCard(Card):
         super().__init__("Evaluation", "Best net of each run, on its test split or on other files")
         self.table = QTableWidget(0, len(self.COLUMNS) + len(METRICS))
         self.table.setHorizontalHeaderLabels([*self.COLUMNS, *(name for _, name in METRICS)])
-        self.table.horizontalHeaderItem(1).setToolTip("The data files, and the frames evaluated: test split or all")
+        data_header = QTableWidgetItem("Data")
+        data_header.setToolTip("The data files, and the frames evaluated: test split or all")
+        self.table.setHorizontalHeaderItem(1, data_header)
         for column, (key, _) in enumerate(METRICS, start=len(self.COLUMNS)):
             self.table.horizontalHeaderItem(column).setToolTip(f"{Metric(key).label}: mean ± std over the frames")
         self.table.verticalHeader().hide()

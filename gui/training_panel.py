@@ -74,7 +74,7 @@ class TrainingPanel(QWidget):
         column_layout.setContentsMargins(0, 0, 0, 0)
         column_layout.setSpacing(10)
         column_layout.addWidget(scroll, 1)
-        column_layout.addWidget(self.settings_card.actions)
+        column_layout.addWidget(self.settings_card.run_bar)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.curves, 0, 0, 1, 2)

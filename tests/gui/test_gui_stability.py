@@ -63,11 +63,11 @@ def test_the_colour_bar_handles_are_the_levels_and_the_cursor_reads_the_live_val
     view.show_frame(live_frame(frame, 1, 12, 30.0))
     position = view.view.mapViewToScene(QPointF(7.5, 5.5))  # pyqtgraph images are [x, y]: (col, row)
     view.graphics.scene().sigMouseMoved.emit(position)
-    assert view.cursor.text() == "row 5, col 7: 321 DN"
+    assert view.pointer_value.text() == "row 5, col 7: 321 DN"
     frame = frame.copy()
     frame[5, 7] = 4000
     view.show_frame(live_frame(frame, 2, 12, 30.0))  # the mouse has not moved: the readout follows the frame
-    assert view.cursor.text() == "row 5, col 7: 4000 DN"
+    assert view.pointer_value.text() == "row 5, col 7: 4000 DN"
 
 
 def test_the_dmd_card_says_who_drives_the_dmd(qtbot, open_window, bench_file: Path, tmp_path: Path) -> None:
