@@ -1,19 +1,25 @@
-"""Training configuration: one validated object, stored with every checkpoint so a run can be reproduced."""
+"""Training configuration: one validated object, stored with every checkpoint so a run can be reproduced.
+
+`TrainConfig.model` is the settings of one model kind, told apart by its `kind` field (a settings object
+without one is the U-Net's): `ModelConfig` for the reference U-Net, `PhysicsConfig` for the physics-first net.
+Each class's `kind` literal is the kind's name; `model/registry.py` maps the names to their implementations.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 LossKind = Literal["mse_dice", "npcc"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 NormalisationMode = Literal["dataset", "per_frame"]
 DataMode = Literal["auto", "memory", "stream"]
 Precision = Literal["auto", "bf16", "off"]
+SelectionMetric = Literal["pcc", "dice"]  # model.metric_names.Metric values, checked by the tests
 
 
-class ModelConfig(BaseModel):
+class ConvLayers(BaseModel):
     """U-Net size. The defaults are small enough to train several nets on two CPU cores in minutes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -22,6 +28,18 @@ class ModelConfig(BaseModel):
     base_width: int = Field(16, ge=1, description="channels at the first level, doubled at each level down")
     kernel_size: int = Field(7, ge=1, description="odd convolution kernel size (7 as in the reference study)")
     batch_norm: bool = True
+
+    @model_validator(mode="after")
+    def _odd_kernel(self) -> ConvLayers:
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd to keep the feature maps aligned, got {self.kernel_size}")
+        return self
+
+
+class ModelConfig(ConvLayers):
+    """The reference U-Net from speckle to target (model/unet.py)."""
+
+    kind: Literal["unet"] = "unet"
     working_shape: tuple[int, int] | None = Field(
         None, description="U-Net resolution (rows, cols); None: the target shape"
     )
@@ -29,11 +47,43 @@ class ModelConfig(BaseModel):
         None, ge=1, le=16, description="speckle space-to-depth factor; None: chosen from the shapes"
     )
 
-    @model_validator(mode="after")
-    def _odd_kernel(self) -> ModelConfig:
-        if self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd to keep the feature maps aligned, got {self.kernel_size}")
-        return self
+
+class PhysicsConfig(ConvLayers):
+    """The physics-first net (model/physics.py): a dense linear stage from the standardised speckle to the
+    target grid, initialised from the ridge solution of its training frames, then a U-Net of these layers on
+    the target grid adding a residual. The U-Net fields size that refining U-Net."""
+
+    kind: Literal["physics"] = "physics"
+    max_dense_weights: int = Field(
+        2**26,
+        ge=1,
+        description="weights of the dense stage at most: the camera is area-pooled by the smallest integer "
+        "factor that keeps (pooled camera pixels) x (target pixels) within it",
+    )
+    dense_lr_factor: float = Field(
+        0.01, gt=0, description="the dense stage's Adam learning rate is lr times this (the refiner's is lr)"
+    )
+
+
+def kind_name(settings_class: type[ConvLayers]) -> str:
+    """The name of a model kind: the default of its settings class's `kind` literal."""
+    return settings_class.model_fields["kind"].default
+
+
+def _kind_of(settings: Any) -> str:
+    """The discriminator of the model settings: their `kind`, the U-Net's when absent (runs before kinds)."""
+    if isinstance(settings, dict):
+        return settings.get("kind", kind_name(ModelConfig))
+    return getattr(settings, "kind", kind_name(ModelConfig))
+
+
+#: Every model kind's settings class, in the order the kinds are listed.
+MODEL_SETTINGS: tuple[type[ConvLayers], ...] = (ModelConfig, PhysicsConfig)
+
+ModelSettings = Annotated[
+    Annotated[ModelConfig, Tag(kind_name(ModelConfig))] | Annotated[PhysicsConfig, Tag(kind_name(PhysicsConfig))],
+    Discriminator(_kind_of),
+]
 
 
 class TrainConfig(BaseModel):
@@ -46,15 +96,20 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     loss: LossKind = "mse_dice"
     mse_weight: float = Field(0.5, ge=0, le=1, description="w in w * MSE + (1 - w) * soft-Dice loss")
-    patience_epochs: int | None = Field(
-        10, ge=1, description="stop when validation Dice has not improved for this many epochs; None: never"
+    selection_metric: SelectionMetric = Field(
+        "pcc",
+        description="validation metric that early stopping and the best checkpoint follow: pcc, the metric "
+        "`evaluate` and the study report; dice, the reference study's",
     )
-    min_dice_improvement: float = Field(0.0, ge=0, description="a smaller rise of validation Dice is no improvement")
+    patience_epochs: int | None = Field(
+        10, ge=1, description="stop when the selection metric has not improved for this many epochs; None: never"
+    )
+    min_improvement: float = Field(0.0, ge=0, description="a smaller rise of the selection metric is no improvement")
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
     seed: int = 0
     device: DeviceChoice = "auto"
-    model: ModelConfig = ModelConfig()
+    model: ModelSettings = ModelConfig()
     normalisation: NormalisationMode = "dataset"
     data_mode: DataMode = "auto"
     max_frames_in_memory: int | None = Field(None, ge=1, description="stream when there are more frames than this")
@@ -86,7 +141,7 @@ RESUMABLE_CHANGES = frozenset(
     {
         "epochs",
         "patience_epochs",
-        "min_dice_improvement",
+        "min_improvement",
         "device",
         "mixed_precision",
         "pin_memory",
