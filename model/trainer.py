@@ -480,9 +480,9 @@ def train(
             if env.is_main:
                 atomic_write_text(out_dir / CONFIG_JSON, config.model_dump_json(indent=2))
                 logger.info(
-                    "%s training a %s net in %s on %s: %d epochs, %s, best on validation %s; %d train / %d "
+                    "%s training in %s on %s: %s net, %d epochs, %s, best on validation %s; %d train / %d "
                     "validation frames",
-                    *("resuming" if resume else "starting", trainer.kind.name, out_dir, trainer.device, config.epochs),
+                    *("resuming" if resume else "starting", out_dir, trainer.device, trainer.kind.name, config.epochs),
                     *(config.loss, config.selection_metric, len(trainer.data.split.train), len(trainer.data.split.val)),
                 )
             reason = trainer.run(progress, stop, show_progress)
