@@ -71,8 +71,7 @@ def test_the_best_checkpoint_is_never_worse_than_the_ridge_start(blobs: ArraySou
     assert load_trained(tmp_path, "cpu", checkpoint="last.pt").epoch == 2
 
 
-def test_a_training_epoch_that_beats_the_start_becomes_the_best(blobs: ArraySource, tmp_path: Path) -> None:
-    """With a sensible rate the net moves on from ridge; whatever it does, best is the validation maximum."""
+def test_the_best_is_the_validation_maximum_over_the_start_and_every_epoch(blobs: ArraySource, tmp_path: Path) -> None:
     result = train(tiny_config(epochs=2, model=SMALL), blobs, tmp_path, show_progress=False)
     values = [h["val_pcc"] for h in result.history]
     assert [h["epoch"] for h in result.history] == [0, 1, 2]
