@@ -50,7 +50,7 @@ from speckle_lab.model.metrics import dice_soft
 from speckle_lab.model.metrics_log import write_metrics_csv
 from speckle_lab.model.normalisation import Normalisation
 from speckle_lab.model.progress import EpochProgress, ProgressCallback, ProgressEvent
-from speckle_lab.model.registry import LEGACY_KIND, model_kind
+from speckle_lab.model.registry import model_kind
 from speckle_lab.model.rng_state import capture_rng, restore_rng
 from speckle_lab.model.sources import FrameSource, as_source, open_captures, same_data
 from speckle_lab.model.split import Split
@@ -76,11 +76,11 @@ class TrainResult:
     device: str
     in_memory: bool
     seconds: float
+    model_kind: str
+    selection_metric: str  # the validation metric early stopping and the best checkpoint followed
+    best_val_pcc: float  # validation PCC of the best epoch
     world_size: int = 1
     precision: str = "fp32"
-    model_kind: str = LEGACY_KIND
-    selection_metric: str = "dice"  # what early stopping and the best checkpoint followed
-    best_val_pcc: float = math.nan  # validation PCC of the best epoch
 
     @property
     def best_checkpoint(self) -> Path:
