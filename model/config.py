@@ -7,11 +7,11 @@ Each class's `kind` literal is the kind's name; `model/registry.py` maps the nam
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-LossKind = Literal["mse_dice", "npcc"]
+LossKind = Literal["mse_dice", "npcc", "mse_npcc"]
 DeviceChoice = Literal["auto", "cpu", "cuda"]
 NormalisationMode = Literal["dataset", "per_frame"]
 DataMode = Literal["auto", "memory", "stream"]
@@ -23,6 +23,8 @@ class ConvLayers(BaseModel):
     """U-Net size. The defaults are small enough to train several nets on two CPU cores in minutes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: the loss of a TrainConfig that names none, for this kind
+    default_loss: ClassVar[LossKind] = "mse_dice"
 
     depth: int = Field(3, ge=1, le=6, description="resolution levels (depth - 1 poolings)")
     base_width: int = Field(16, ge=1, description="channels at the first level, doubled at each level down")
@@ -53,6 +55,8 @@ class PhysicsConfig(ConvLayers):
     target grid, initialised from the ridge solution of its training frames, then a U-Net of these layers on
     the target grid adding a residual. The U-Net fields size that refining U-Net."""
 
+    default_loss: ClassVar[LossKind] = "mse_npcc"  # MSE + Dice trades validation PCC for Dice (docs/models.md)
+
     kind: Literal["physics"] = "physics"
     max_dense_weights: int = Field(
         2**26,
@@ -79,6 +83,7 @@ def _kind_of(settings: Any) -> str:
 
 #: Every model kind's settings class, in the order the kinds are listed.
 MODEL_SETTINGS: tuple[type[ConvLayers], ...] = (ModelConfig, PhysicsConfig)
+SETTINGS_OF_KIND: dict[str, type[ConvLayers]] = {kind_name(s): s for s in MODEL_SETTINGS}
 
 ModelSettings = Annotated[
     Annotated[ModelConfig, Tag(kind_name(ModelConfig))] | Annotated[PhysicsConfig, Tag(kind_name(PhysicsConfig))],
@@ -94,8 +99,12 @@ class TrainConfig(BaseModel):
     epochs: int = Field(50, ge=1)
     lr: float = Field(1e-4, gt=0, description="Adam learning rate")
     batch_size: int = Field(32, ge=1)
-    loss: LossKind = "mse_dice"
-    mse_weight: float = Field(0.5, ge=0, le=1, description="w in w * MSE + (1 - w) * soft-Dice loss")
+    loss: LossKind = Field(
+        "mse_dice",
+        description="mse_dice: w * MSE + (1 - w) * soft-Dice; npcc: -PCC; mse_npcc: w * MSE + (1 - w) * (1 - PCC). "
+        "Not given: the model kind's (mse_dice for the U-Net, mse_npcc for the physics-first net)",
+    )
+    mse_weight: float = Field(0.5, ge=0, le=1, description="w in the mse_dice and mse_npcc losses")
     selection_metric: SelectionMetric = Field(
         "pcc",
         description="validation metric that early stopping and the best checkpoint follow: pcc, the metric "
@@ -127,6 +136,16 @@ class TrainConfig(BaseModel):
     compile_model: bool = Field(
         False, description="torch.compile the net: 13-70 s compiling for ~1 % over channels_last on CPU"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_default_loss(cls, data: Any) -> Any:
+        """A configuration that names no loss gets its model kind's (recorded, so a run's loss is always stated)."""
+        if isinstance(data, dict) and "loss" not in data:
+            settings = SETTINGS_OF_KIND.get(_kind_of(data.get("model", {})))
+            if settings is not None:  # an unknown kind is refused by the model field's own validation
+                data = {**data, "loss": settings.default_loss}
+        return data
 
     @model_validator(mode="after")
     def _fractions(self) -> TrainConfig:

@@ -165,6 +165,14 @@ def test_early_stopping_counts_on_its_metric() -> None:
     assert EarlyStopping(patience=1).update(1, math.nan)  # no validation frames: every epoch is the best
 
 
+def test_a_configuration_naming_no_loss_gets_its_kinds() -> None:
+    assert TrainConfig().loss == "mse_dice"  # the U-Net: the reference study's MSE + Dice
+    assert TrainConfig(model=PhysicsConfig()).loss == "mse_npcc"
+    physics = TrainConfig.model_validate({"model": {"kind": "physics"}})
+    assert physics.loss == "mse_npcc" and TrainConfig.model_validate(physics.model_dump()) == physics  # recorded
+    assert TrainConfig.model_validate({"model": {"kind": "physics"}, "loss": "mse_dice"}).loss == "mse_dice"
+
+
 def test_the_reference_preset_is_the_reference_recipe() -> None:
     config = preset_config("reference")
     assert (config.model.kind, config.model.kernel_size, config.loss, config.lr, config.epochs) == (

@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from speckle_lab.model.losses import mse_dice_loss, npcc_loss
+from speckle_lab.model.losses import mse_dice_loss, mse_npcc_loss, npcc_loss
 from speckle_lab.model.metrics import (
     cosine_similarity,
     dice_soft,
@@ -116,3 +116,5 @@ def test_losses() -> None:
     assert mse_dice_loss(pred, target, 0.3).item() == pytest.approx(0.3 * mse + 0.7 * (1 - dice))
     assert mse_dice_loss(pred, target, 1.0).item() == pytest.approx(mse)
     assert npcc_loss(pred, target).item() == pytest.approx(-pcc(pred, target).mean().item())
+    r = pcc(pred, target).mean().item()
+    assert mse_npcc_loss(pred, target, 0.3).item() == pytest.approx(0.3 * mse + 0.7 * (1 - r))
