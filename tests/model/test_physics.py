@@ -100,3 +100,15 @@ def test_the_dense_stage_steps_at_its_own_rate() -> None:
     assert dense["lr"] == pytest.approx(1e-4) and "lr" not in rest
     assert {id(p) for p in dense["params"]} == {id(net.dense.weight), id(net.dense.bias)}
     assert len(dense["params"]) + len(rest["params"]) == len(list(net.parameters()))
+
+
+def test_the_ridge_start_subsamples_training_frames_beyond_its_memory_bound(
+    blobs: ArraySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import speckle_lab.model.physics as physics
+
+    monkeypatch.setattr(physics, "INIT_MAX_VALUES", 100 * 32 * 32)  # room for 100 frames of 1024 dense inputs
+    config = tiny_config(model=SMALL, normalisation="per_frame")
+    data = prepare_data(blobs, config)
+    net = KIND.build(KIND.plan(config.model, blobs.speckle_shape, blobs.target_shape))
+    assert len(data.split.train) > 100 and KIND.initialise(net, data, config)["frames"] == 100
