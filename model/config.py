@@ -20,7 +20,8 @@ SelectionMetric = Literal["pcc", "dice"]  # model.metric_names.Metric values, ch
 
 
 class ConvLayers(BaseModel):
-    """U-Net size. The defaults are small enough to train several nets on two CPU cores in minutes."""
+    """A U-Net's size (the reference net's, or the physics-first net's refiner). The defaults are small enough
+    to train several nets on two CPU cores in minutes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     #: the loss of a TrainConfig that names none, for this kind
