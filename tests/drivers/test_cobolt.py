@@ -58,7 +58,11 @@ def test_open_enters_constant_power_so_the_output_follows_p(left_in: int) -> Non
         cobolt.emission, cobolt.setpoint_w = True, 0.03
         assert cobolt.output_w() != pytest.approx(0.03 * 0.98)  # the double is faithful: p is not regulated
         with open_laser(cobolt) as laser:
-            assert cobolt.received[cobolt.received.index("l0") + 1 :][:3] == ["l?", "cp", "gam?"]  # off read back, then cp
+            assert cobolt.received[cobolt.received.index("l0") + 1 :][:3] == [
+                "l?",
+                "cp",
+                "gam?",
+            ]  # off read back, then cp
             assert cobolt.mode == CONSTANT_POWER and laser.operating_mode == "constant power"
             laser.set_power_w(0.02)
             laser.set_emission(True)
