@@ -6,6 +6,10 @@ names the file and what was expected. Writes go to a temporary file first, are f
 place, so a crash mid-write leaves the previous checkpoint intact; a failed write (a full disk) removes its
 temporary file and is one CheckpointError line; temporary files a killed process left are removed by the
 next write to the same folder.
+
+Format versions: 2 records the model kind (`model_kind`, model/registry.py) and the validation metric that
+chose the best epoch; files of version 1 (before model kinds) hold a U-Net selected on Dice and are read as
+such (`upgrade_v1`), so runs trained before keep evaluating, analysing and resuming as they did.
 """
 
 from __future__ import annotations
@@ -22,11 +26,24 @@ import torch
 
 from speckle_lab.acquisition.version import software_version
 from speckle_lab.model.errors import CheckpointError, CheckpointWriteError
+from speckle_lab.model.registry import KINDS, LEGACY_KIND
 
-FORMAT = "speckle-lab.unet-checkpoint"
-FORMAT_VERSION = 1
-TRAINING_KEYS = ("epoch", "config", "arch", "model", "optimizer", "normalisation", "split", "data", "history", "rng")
-MODEL_KEYS = ("epoch", "config", "arch", "model", "normalisation", "split", "data")
+FORMAT = "speckle-lab.unet-checkpoint"  # the name predates model kinds; kept so every version reads as ours
+FORMAT_VERSION = 2
+TRAINING_KEYS = (
+    "epoch",
+    "config",
+    "model_kind",
+    "arch",
+    "model",
+    "optimizer",
+    "normalisation",
+    "split",
+    "data",
+    "history",
+    "rng",
+)
+MODEL_KEYS = ("epoch", "config", "model_kind", "arch", "model", "normalisation", "split", "data")
 
 
 __all__ = ["CheckpointError", "atomic_write", "atomic_write_text", "load_checkpoint", "save_checkpoint"]
@@ -104,14 +121,36 @@ def load_checkpoint(path: Path, required: Iterable[str] = MODEL_KEYS) -> dict:
     version = payload.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: format version {version!r}, this software reads up to {FORMAT_VERSION}")
+    if version == 1:
+        payload = upgrade_v1(payload)
     missing = [key for key in required if key not in payload]
     if missing:
         raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}; expected {expected}")
+    kind = payload.get("model_kind", LEGACY_KIND)
+    if kind not in KINDS:
+        raise CheckpointError(f"{path}: a {kind!r} net, a model kind this software does not know ({', '.join(KINDS)})")
     return payload
 
 
+def upgrade_v1(payload: dict) -> dict:
+    """A version-1 checkpoint as version 2: a U-Net (the only kind then), selected on validation Dice."""
+    out = {**payload, "format_version": FORMAT_VERSION, "model_kind": LEGACY_KIND}
+    config = payload.get("config")
+    if isinstance(config, dict):
+        config = {**config, "selection_metric": "dice"}
+        if "min_dice_improvement" in config:
+            config["min_improvement"] = config.pop("min_dice_improvement")
+        out["config"] = config
+    early = payload.get("early_stopping")
+    if isinstance(early, dict) and "best_val_dice" in early:
+        early = {**early, "metric": "dice", "best_value": early["best_val_dice"]}
+        del early["best_val_dice"]
+        out["early_stopping"] = early
+    return out
+
+
 #: What one run's checkpoints share, whatever the epoch: the data, its split and normalisation, the net's shape.
-RUN_IDENTITY_KEYS = ("data", "split", "normalisation", "arch")
+RUN_IDENTITY_KEYS = ("data", "split", "normalisation", "model_kind", "arch")
 
 
 def check_same_run(path: Path, payload: dict, last_path: Path) -> None:

@@ -16,7 +16,7 @@ from speckle_lab.lab.config_errors import CommandLineError
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "analyze", help="layer probes (ID and OOD), d_repr per U-Net level and label sharpness of a trained net"
+        "analyze", help="layer probes (ID and OOD), d_repr per level and label sharpness of a trained net (any kind)"
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `speckle-lab train`")
     parser.add_argument(

@@ -1,4 +1,8 @@
-"""`speckle-lab train DATA.h5 [...] --out RUN_DIR`: train a U-Net on captured files (also one still growing).
+"""`speckle-lab train DATA.h5 [...] --out RUN_DIR`: train a net on captured files (also one still growing).
+
+`--model KIND` picks the model kind (model/registry.py: the reference U-Net, the physics-first net), `--preset
+NAME` a named recipe (model/presets.py: `reference`, the reference study's); a `--config` file's keys go on
+top of the preset, and the options named on the command line on top of both.
 
 Under torchrun it trains data-parallel as it is (the trainer reads torchrun's environment); `--nproc N`
 starts that torchrun for the processes of one machine. Only rank 0 prints the result.
@@ -19,17 +23,35 @@ from speckle_lab.acquisition.plan import read_toml
 from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.lab.config_errors import CommandLineError
 from speckle_lab.lab.logging_setup import TRAINING_LOG, log_file
+from speckle_lab.model.presets import PRESETS, preset, with_changes
+from speckle_lab.model.registry import KINDS
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("train", help="train a U-Net to reconstruct targets from speckle")
+    parser = subparsers.add_parser(
+        "train", help="train a net (U-Net, physics-first) to reconstruct targets from speckle"
+    )
     parser.add_argument("data", nargs="+", type=Path, metavar="DATA.h5", help="captured data files")
     parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder (checkpoints, logs)")
     parser.add_argument("--config", type=Path, metavar="TRAIN.toml", help="training settings (TrainConfig keys)")
+    parser.add_argument(
+        "--model",
+        choices=list(KINDS),
+        dest="model_kind",
+        help="model kind: " + "; ".join(f"{name}: {entry.summary}" for name, entry in KINDS.items()),
+    )
+    parser.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="a named recipe under the other settings; reference: 7x7, MSE + Dice, Adam 1e-4, 50 epochs, "
+        "early stopping on validation Dice (the default stops on validation PCC)",
+    )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
-    parser.add_argument("--patience", type=int, dest="patience_epochs", help="early stopping on validation Dice")
+    parser.add_argument(
+        "--patience", type=int, dest="patience_epochs", help="early stopping on the selection metric (default PCC)"
+    )
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its last epoch")
@@ -46,11 +68,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
-    data = read_toml(args.config, "training configuration") if args.config else {}
+    """The preset, then the --config file, then the options given, each on top of the one before."""
+    data = preset(args.preset) if args.preset else {}
+    if args.config:
+        data = with_changes(data, read_toml(args.config, "training configuration"))
     for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
         value = getattr(args, key)
         if value is not None:
             data[key] = value
+    if args.model_kind is not None:
+        data = with_changes(data, {"model": {"kind": args.model_kind}})
     return data
 
 
@@ -60,6 +87,10 @@ def torchrun_command(args: argparse.Namespace) -> list[str]:
     command += ["-m", "speckle_lab.lab.cli", "train", *map(str, args.data), "--out", str(args.out)]
     if args.config:
         command += ["--config", str(args.config)]
+    if args.model_kind:
+        command += ["--model", args.model_kind]
+    if args.preset:
+        command += ["--preset", args.preset]
     for key in ("epochs", "batch_size", "lr", "patience_epochs", "seed", "device"):
         value = getattr(args, key)
         if value is not None:
@@ -112,8 +143,10 @@ def run(args: argparse.Namespace) -> int:
     if not is_main:
         return 0  # rank 0 reports for the job
     document = {
-        "run_dir": str(result.out_dir), "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
-        "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason, "device": result.device,
+        "run_dir": str(result.out_dir), "model_kind": result.model_kind, "epochs_completed": result.epochs_completed,
+        "best_epoch": result.best_epoch, "selection_metric": result.selection_metric,
+        "best_val_pcc": result.best_val_pcc, "best_val_dice": result.best_val_dice,
+        "stop_reason": result.stop_reason, "device": result.device,
         "seconds": round(result.seconds, 1), "world_size": result.world_size, "precision": result.precision,
     }  # fmt: skip
     if args.json:
@@ -121,9 +154,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     processes = f", {result.world_size} processes" if result.world_size > 1 else ""
     print(
-        f"{result.out_dir}: {result.epochs_completed} epochs ({result.stop_reason}), best epoch {result.best_epoch} "
-        f"with validation Dice {result.best_val_dice:.4f}; {result.device}, {result.precision}{processes}, "
-        f"{result.seconds:.1f} s"
+        f"{result.out_dir}: {result.model_kind}, {result.epochs_completed} epochs ({result.stop_reason}), best epoch "
+        f"{result.best_epoch} (selected on {result.selection_metric}) with validation PCC {result.best_val_pcc:.4f}, "
+        f"Dice {result.best_val_dice:.4f}; {result.device}, {result.precision}{processes}, {result.seconds:.1f} s"
     )
     return 0
 

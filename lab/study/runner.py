@@ -125,7 +125,7 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
         train_rows = np.sort(np.asarray(trained.split.train))
         data = frames[key]
         clock = time.monotonic()
-        ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=per_frame, seed=repeat)
+        ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=per_frame)
         seconds["ridge"] = time.monotonic() - clock
         clock = time.monotonic()
         mean_target = data["target"][train_rows].mean(axis=0)

@@ -172,7 +172,8 @@ def test_nproc_reruns_the_same_command_under_torchrun() -> None:
     from speckle_lab.lab.cli import build_parser
     from speckle_lab.lab.commands.train import torchrun_command
 
-    given = ["a.h5", "b.h5", "--out", "runs/x", "--batch-size", "64", "--patience", "3"]
+    given = ["a.h5", "b.h5", "--out", "runs/x", "--model", "physics", "--preset", "reference", "--batch-size", "64"]
+    given += ["--patience", "3"]
     command = torchrun_command(build_parser().parse_args(["train", *given, "--nproc", "4", "--resume"]))
     assert command[1:7] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4", "-m"]
     assert command[7:] == ["speckle_lab.lab.cli", "train", *given, "--resume"]

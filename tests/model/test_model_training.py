@@ -62,8 +62,8 @@ def test_stop_after_one_epoch_and_resume_equals_an_uninterrupted_run(
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history]
 
 
-def test_early_stopping_on_validation_dice(blobs: ArraySource, tmp_path: Path) -> None:
-    config = tiny_config(epochs=10, patience_epochs=2, min_dice_improvement=1.0)  # nothing after epoch 1 counts
+def test_early_stopping_on_the_selection_metric(blobs: ArraySource, tmp_path: Path) -> None:
+    config = tiny_config(epochs=10, patience_epochs=2, min_improvement=1.0)  # nothing after epoch 1 counts
     result = train(config, blobs, tmp_path, show_progress=False)
     assert (result.stop_reason, result.epochs_completed, result.best_epoch) == ("early_stopping", 3, 1)
     assert load_trained(tmp_path, "cpu").epoch == 1
