@@ -36,6 +36,14 @@ from speckle_lab.gui.reconstruct_worker import ReconstructWorker
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, button, label, metric_row, restyle
 from speckle_lab.lab.reconstruction import TARGET_ROWS
+from speckle_lab.model.registry import KINDS
+
+
+def kind_summary(kind: str) -> str:
+    """The registry's one line on a model kind (the kinds are model/registry.py's)."""
+    found = KINDS.get(kind)
+    return found.summary if found is not None else "a model kind this version does not know"
+
 
 LEFT_COLUMN_PX = 460
 
@@ -232,7 +240,9 @@ class ReconstructPanel(QWidget):
             f"placed as in {Path(loaded['data']).name} · camera {loaded['exposure_us']:g} µs and laser "
             f"{loaded['laser_power_w'] * 1e3:g} mW set as in training"
         )
-        self.run_status.setToolTip(f"{loaded['run']}\ntrained on {loaded['data']}")
+        self.run_status.setToolTip(
+            f"{loaded['run']}\nmodel {loaded['kind']}: {kind_summary(loaded['kind'])}\ntrained on {loaded['data']}"
+        )
         self._set_enabled()
 
     def _load_failed(self, message: str) -> None:

@@ -133,8 +133,8 @@ class Reconstructor:
 
     @property
     def kind(self) -> str:
-        """The model kind the checkpoint records (a U-Net where the checkpoint predates model kinds)."""
-        return str(getattr(self.trained, "kind", "unet"))
+        """The model kind the checkpoint records (model/registry.py; a U-Net where it predates kinds)."""
+        return self.trained.kind
 
     def reconstruct(self, speckle: np.ndarray, target: np.ndarray) -> Reconstruction:
         import time

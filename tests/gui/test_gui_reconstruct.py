@@ -15,21 +15,33 @@ from speckle_lab.acquisition.plan import plan_from_dict
 from speckle_lab.lab.capture_service import run_plan
 from speckle_lab.lab.reconstruction import TARGET_ROWS
 from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.registry import entry, kind_names
 
 PLAN = {"targets": "digits", "target_rows": 16, "target_cols": 16, "display": "threshold", "n_frames": 96}
 TINY = {"epochs": 1, "batch_size": 16, "device": "cpu", "patience_epochs": None, "model": {"depth": 1, "base_width": 4}}
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory, bench_file: Path) -> tuple[Path, Path]:
-    """A captured file and a one-epoch net on it (what it reconstructs does not matter here)."""
+def captured(tmp_path_factory: pytest.TempPathFactory, bench_file: Path) -> Path:
+    data = tmp_path_factory.mktemp("tiny") / "digits.h5"
+    assert run_plan(plan_from_dict(PLAN), data, bench_file).ok
+    return data
+
+
+def _train(data: Path, kind: str) -> Path:
+    """A one-epoch net of `kind` on `data` (what it reconstructs does not matter here)."""
     from speckle_lab.model.trainer import train
 
-    folder = tmp_path_factory.mktemp("tiny")
-    data = folder / "digits.h5"
-    assert run_plan(plan_from_dict(PLAN), data, bench_file).ok
-    train(TrainConfig.model_validate(TINY), [data], folder / "run", show_progress=False)
-    return folder / "run", data
+    run = data.parent / f"run-{kind}"
+    if not (run / "best.pt").exists():
+        config = TrainConfig.model_validate({**TINY, "model": {**TINY["model"], "kind": kind}})
+        train(config, [data], run, show_progress=False)
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_run(captured: Path) -> tuple[Path, Path]:
+    return _train(captured, "unet"), captured
 
 
 def _load(qtbot, page, run: Path, data: Path | None) -> None:
@@ -97,3 +109,21 @@ def test_the_reconstruct_page_refuses_what_it_cannot_do_and_draws_a_real_stroke(
     shown = page.last_result.target > 0.5  # what the DMD showed, as the training plan placed it
     assert page.shown.value.text() == "drawn target"
     assert np.array_equal(shown, drawn)  # 16x16 targets, thresholded: the cross itself
+
+
+@pytest.mark.parametrize("kind", kind_names())
+def test_the_reconstruct_page_loads_every_model_kind(
+    qtbot, open_window, bench_file: Path, captured: Path, kind: str
+) -> None:
+    """Each kind of the registry (the U-Net, the physics-first net) loads, says which it is, and reconstructs a
+    target of the training plan's shape."""
+    run = _train(captured, kind)
+    window = open_window(bench_file)
+    page = window.reconstruct
+    _load(qtbot, page, run, captured)
+    assert page.loaded is not None and page.loaded["kind"] == kind, page.run_status.text()
+    assert f"model {kind}, epoch 1" in page.run_status.text() and entry(kind).summary in page.run_status.toolTip()
+    page.next.click()
+    qtbot.waitUntil(lambda: page.results >= 1, timeout=20_000)
+    result = page.last_result
+    assert result.output.shape == result.target.shape == (16, 16) and np.isfinite(result.output).all()
