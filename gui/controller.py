@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.gui import training_log
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
 from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker
 from speckle_lab.gui.errors import Problem
@@ -93,6 +94,9 @@ class LabController(QObject):
 
     # -- lifetime -----------------------------------------------------------------------------------
     def start(self) -> None:
+        """Open the bench on the device thread (once; not after the window began closing)."""
+        if self._shutting_down or self._thread.isRunning():
+            return
         self._thread.start()
         self.devices.submit("open", self.bench_path)
 
@@ -118,6 +122,9 @@ class LabController(QObject):
             self.laser_off_now("the control panel was closed")
         elif self._capture_state == "starting":
             pass  # the bench is on its way to the capture: _lent hands it straight back
+        elif not self._thread.isRunning():  # closed before the bench began to open: nothing to close
+            self._device_thread_done = True
+            self._check_shutdown()
         else:
             self.devices.submit("close")
 
@@ -340,25 +347,40 @@ class LabController(QObject):
             return
         runner = TrainingRunner(job)
         runner.batch.connect(self.training_batch)
-        runner.epoch.connect(self.training_epoch)
+        runner.epoch.connect(self._training_epoch)
         runner.samples.connect(self.training_samples)
         runner.done.connect(self._training_done)
-        runner.evaluation.connect(self.training_evaluation)
-        runner.failed.connect(self.problem)
+        runner.evaluation.connect(self._training_evaluation)
+        runner.failed.connect(self._training_failed)
         runner.finished.connect(self._training_finished)
         self.training = runner
+        training_log.started(job)
         self._set_training_state("evaluating" if job.kind == "evaluate" else "running")
         runner.start()
 
     def stop_training(self) -> None:
         if self.training is not None:
+            log.info("training: stop requested by the operator (the finished epochs are kept)")
             self._set_training_state("stopping")
             self.training.stop()
 
+    def _training_epoch(self, event: dict) -> None:
+        training_log.epoch(event)
+        self.training_epoch.emit(event)
+
     def _training_done(self, result: dict) -> None:
+        training_log.ended(result)
         if self.training is not None and self.training.job.evaluate and not self._shutting_down:
             self._set_training_state("evaluating")
         self.training_done.emit(result)
+
+    def _training_evaluation(self, result: dict) -> None:
+        training_log.evaluated(result)
+        self.training_evaluation.emit(result)
+
+    def _training_failed(self, problem: Problem) -> None:
+        training_log.failed(self.training.job if self.training is not None else None, problem)
+        self.problem.emit(problem)
 
     def _training_finished(self) -> None:
         runner, self.training = self.training, None

@@ -69,6 +69,7 @@ class BenchInfo:
     exposure_range_us: tuple[float, float] = EXPOSURE_RANGE_US
     gain_range_db: tuple[float, float] = GAIN_RANGE_DB
     frame_period_s: float = 0.0  # the bench's modelled time per frame at the configured exposure
+    readout_time_us: float = 0.0  # the camera's sensor readout, where the camera states it (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class BenchSession:
         self._live = False
         self._live_before_lend = False
         self._pattern: PatternShown | None = None
+        self._unknown_pattern = "as found when the bench opened"  # what the DMD shows when no command of ours set it
         self._grab_times: list[float] = []
         self._laser_lock = threading.Lock()
 
@@ -233,6 +235,7 @@ class BenchSession:
                 bit_depth=camera.bit_depth,
                 config=config,
                 frame_period_s=frame_period_s(bench, camera.exposure_us),
+                readout_time_us=readout_time_us(bench),
             )
         )
         self.emit_all()
@@ -269,6 +272,7 @@ class BenchSession:
         if bench is None:
             return False
         self._pattern = None  # the capture showed its own patterns: read the DMD back, or say it is unknown
+        self._unknown_pattern = "left by the last capture"
         self.emit_all()
         return self._live_before_lend
 
@@ -341,7 +345,7 @@ class BenchSession:
         dmd = self._bench.dmd  # simulated DMDs read back; real ones: what we sent
         shown = dmd.shown_pattern if isinstance(dmd, PatternReadback) else None
         if shown is not None:
-            description = self._pattern.description if self._pattern is not None else "left by the last capture"
+            description = self._pattern.description if self._pattern is not None else self._unknown_pattern
             self._emit(PatternShown(np.array(shown, copy=True), description))
         elif self._pattern is not None:
             self._emit(self._pattern)
@@ -452,10 +456,14 @@ class BenchSession:
             self._emit(Failure(error, "checking the plan"))
 
 
+def readout_time_us(bench: Bench) -> float:
+    """The camera's sensor readout time, where the camera states it (the simulated one does); 0 when unknown."""
+    return float(getattr(bench.camera, "readout_time_us", 0.0) or 0.0)
+
+
 def frame_period_s(bench: Bench, exposure_us: float) -> float:
     """The bench's modelled time per frame at `exposure_us`: the exposure, or the sensor readout if longer."""
-    readout_us = float(getattr(bench.config.camera, "readout_time_us", 0.0) or 0.0)
-    return max(exposure_us, readout_us) * 1e-6
+    return max(exposure_us, readout_time_us(bench)) * 1e-6
 
 
 def describe_request(request: PatternRequest) -> str:

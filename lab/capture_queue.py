@@ -13,6 +13,7 @@ the caller; the queue only decides which bench a job runs on and starts it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -122,14 +123,18 @@ class CaptureQueue:
         *,
         control: CaptureControl | None = None,
         on_progress: ProgressCallback | None = None,
+        on_prepared: Callable[[CaptureRun], None] | None = None,
     ) -> CaptureResult:
         """Capture one job to its end (complete, aborted or failed); errors before the start are raised.
 
+        `on_prepared` sees the run on its bench just before it starts (the panel shows its preflight there).
         A run that failed on the devices, ended with a laser alarm (or raised while running) leaves its bench
         closed, so the next job starts from freshly opened devices (its laser read back off at connect) rather
         than from ones in an unknown state; a failure to close is logged, never raised over the result."""
         capture = self.prepare(job, control=control, on_progress=on_progress)
         try:
+            if on_prepared is not None:
+                on_prepared(capture)
             with capture_log(job.out):
                 result = capture.run()
         except BaseException:

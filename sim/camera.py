@@ -102,6 +102,11 @@ class SimulatedCamera(Camera):
     def roi(self) -> Roi:
         return self._roi
 
+    @property
+    def readout_time_us(self) -> float:
+        """The sensor's readout time: frames come no faster than one per max(exposure, readout) (free run)."""
+        return self._readout_time_us
+
     def set_roi(self, roi: Roi) -> None:
         self.check_roi(roi)
         self._require_stopped(f"set roi {roi}")

@@ -28,9 +28,10 @@ from speckle_lab.acquisition.targets.placement import (
 from speckle_lab.acquisition.targets.prepare import prepare
 from speckle_lab.acquisition.targets.selection import choose_indices
 from speckle_lab.acquisition.targets.set_stats import source_stats
-from speckle_lab.acquisition.targets.sources import list_sources, open_source
+from speckle_lab.acquisition.targets.sources import READY_SPECS, list_sources, open_source
 
 __all__ = [
+    "READY_SPECS",
     "ArraySource",
     "CoverageAccumulator",
     "MixedSource",

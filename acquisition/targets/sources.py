@@ -215,6 +215,11 @@ def list_sources() -> list[tuple[str, str]]:
     return [line for kind in KINDS.values() for line in kind.syntax]
 
 
+#: Specs that open as they are (no path, no option to fill in), in the listing's order: what a front end offers
+#: in a pick list beside free text (tests/acquisition/test_target_sources.py opens each).
+READY_SPECS = ("mnist", "digits", "lfw", "natural", "blobs", "binary", "mix:lfw=0.5,mnist=0.5")
+
+
 def open_source(spec: str, seed: int = 0) -> TargetSource:
     """The source named by `spec`. Generators and mixtures draw from `seed`; every index is deterministic.
     Raises `TargetSpecError` (one line naming the spec and what was expected) for anything unusable."""

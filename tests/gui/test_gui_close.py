@@ -82,3 +82,19 @@ def test_closing_mid_capture_switches_the_light_off_at_once_as_laser_off_does(
     aborted = next(e for e in events if e["kind"] == "aborted")
     assert "read back off" in off["message"] and off["time_s"] <= aborted["time_s"]  # off before the run stopped
     assert aborted["message"] == reason
+
+
+def test_the_window_shows_before_the_bench_opens_and_closes_at_once_then(qtbot, settings_path: Path) -> None:
+    """Start-up (`open_panel`): the window first, the bench and the rest behind it; a window closed before it
+    began to open the bench closes at once (and never opens it afterwards)."""
+    from speckle_lab.gui.app import application, open_panel
+    from speckle_lab.gui.settings import Settings
+
+    application()
+    window = open_panel(None, Settings.at(settings_path))
+    assert window.isVisible() and window.controller.bench_info is None and not window.is_ready
+    window.close()
+    qtbot.waitUntil(lambda: window.closed_cleanly, timeout=5000)
+    qtbot.wait(300)  # past the moment the loads behind the window were due
+    assert window.controller.bench_info is None and not window.controller.devices.session.bench
+    window.deleteLater()
