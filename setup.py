@@ -4,7 +4,7 @@ Everything else about the distribution is in pyproject.toml. The folders stay wh
 (`drivers/`, `model/`, ...); installed, they are `speckle_lab.drivers`, `speckle_lab.model`, ... and nothing else.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 NAMESPACE = "speckle_lab"
 #: The repository's package folders, in DESIGN.md's layer order.
@@ -14,6 +14,8 @@ package_dir = {NAMESPACE: NAMESPACE}
 packages = [NAMESPACE]
 for folder in FOLDERS:
     package_dir[f"{NAMESPACE}.{folder}"] = folder
-    packages += [f"{NAMESPACE}.{folder}", *(f"{NAMESPACE}.{folder}.{sub}" for sub in find_packages(folder))]
+    # namespace packages too: a data folder (acquisition/targets/data) is listed, as setuptools asks for package data
+    subpackages = find_namespace_packages(folder, exclude=("*__pycache__*",))
+    packages += [f"{NAMESPACE}.{folder}", *(f"{NAMESPACE}.{folder}.{sub}" for sub in subpackages)]
 
 setup(packages=packages, package_dir=package_dir)

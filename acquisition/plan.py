@@ -38,7 +38,7 @@ class CapturePlan(BaseModel):
     target_offset: int = Field(
         0, ge=0, description="skip this many of the source's seeded order: disjoint train and test sets, one seed"
     )
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="seeds the target order and the placements")
     target_rows: int = Field(32, ge=2)
     target_cols: int = Field(32, ge=2)
     display: DisplayMode = Field(

@@ -98,11 +98,20 @@ def estimate_file_bytes(
 
 def folder_problem(path: Path) -> str:
     """Why `path` cannot be written into its folder, or "" when it can."""
-    folder = Path(path).resolve().parent
+    folder = Path(os.path.realpath(path)).parent  # realpath: a symbolic-link loop is no exception here
     if not folder.is_dir():
         return f"{path}: the folder {folder} does not exist; create it first"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"{path}: the folder {folder} is not writable (permission denied)"
+    try:
+        blocks = os.statvfs(folder).f_blocks
+    except (OSError, AttributeError):  # no statvfs (Windows): the free-space check still follows
+        blocks = None
+    if blocks == 0:
+        return (
+            f"{path}: the folder {folder} is on a virtual file system with no storage (like /proc or /sys); "
+            "choose a folder on a disk"
+        )
     return ""
 
 

@@ -2,12 +2,14 @@
 
 It never knows whether a device is simulated. Every exit path (the end, an error, an abort, Ctrl-C)
 leaves the laser off and the file valid, holding every row committed so far; a stopped run tells the
-exact command that resumes it.
+exact command that resumes it. The laser is switched on and off only through its lifecycle
+(`acquisition.laser_lifecycle`): read back off before the start darks (an alarm there stops the run before
+any frame is written), armed only if no stop was asked for, read back off after the last row, on every stop
+and at the end; every transition is an event in the file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +23,22 @@ from speckle_lab.acquisition.datafile.layout import EventKind
 from speckle_lab.acquisition.datafile.lock import WriterLock
 from speckle_lab.acquisition.frame_capture import FrameCapture, FrameGapError, SequenceCapture, StepCapture
 from speckle_lab.acquisition.killpoints import kill_point
-from speckle_lab.acquisition.laser_safety import LaserOffFailed, switch_off
+from speckle_lab.acquisition.laser_lifecycle import LaserState, TransitionLog, lifecycle_of
 from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.acquisition.preflight import Preflight, preflight
 from speckle_lab.acquisition.rows import RowBlock, RowMaker
 from speckle_lab.acquisition.text import resume_command
-from speckle_lab.drivers import DMD, Camera, DeviceError, DeviceTimeout, DmdGeometry, FrameBlock, Laser, LaserFault
+from speckle_lab.drivers import (
+    DMD,
+    Camera,
+    DeviceError,
+    DeviceTimeout,
+    DmdGeometry,
+    FrameBlock,
+    Laser,
+    LaserFault,
+    LaserOffFailed,
+)
 from speckle_lab.drivers.capabilities import TriggeredSequences
 
 
@@ -77,8 +89,9 @@ class CaptureResult:
     retries: int
     elapsed_s: float
     message: str = ""
-    #: Non-empty when emission could not be confirmed off at the end: an alarm to show, never to hide.
+    #: Non-empty when a switch-off of this run could not be confirmed: an alarm to show, never to hide.
     laser_alarm: str = ""
+    laser_failure: LaserOffFailed | None = None  # the failure behind `laser_alarm`
 
     @property
     def ok(self) -> bool:
@@ -117,6 +130,11 @@ class CaptureRun:
         self._point = "resume" if resume else "capture"
         self._blocks_this_run = 0
         self.laser_alarm = ""
+        self.lifecycle = lifecycle_of(devices.laser)
+        self._laser_log = TransitionLog()  # subscribed when the run starts
+        self._alarms_before = 0
+        self._stops_before = 0
+        self._held_interrupt: KeyboardInterrupt | None = None
         self.control = control or CaptureControl()
         self.on_progress = on_progress
         self.rows = RowMaker(plan, devices.geometry, devices.dmd.mirror_shape)
@@ -179,11 +197,16 @@ class CaptureRun:
         self._check_devices_accept_plan()
         writer = self._open_writer()
         self._rows_at_start = writer.n_committed
-        status, message = "failed", ""
+        self._start_laser_record()
+        status, message, where = "failed", "", "after the failure"
         try:
+            self._record_laser(writer)  # the laser found emitting at connect, if it was
             self.capture.open()
             if self.plan.mode == "sequence" and isinstance(self.capture, StepCapture):
                 writer.log_event(EventKind.STEP_MODE, "the DMD cannot trigger the camera from a sequence: step mode", 0)
+            # read back off before any frame is written: a laser that will not go off stops the run here
+            self._switch_off(writer, "before the start darks" if not state.start_darks_done else "at the start")
+            self._stop_point()
             if not state.start_darks_done:
                 self._capture_darks(writer, "start")
                 kill_point(f"{self._point}:darks")
@@ -191,20 +214,26 @@ class CaptureRun:
                 # a stop asked for during the darks: the laser never comes on; a pause waits here, dark
                 done = writer.n_committed
                 self.control.checkpoint(on_pause=lambda: self._report("paused", done, paused=True))
-                self._laser_on()
+                self._laser_on(writer)
                 if state.missing_reference_row is not None:
                     self._retake_reference(writer, state.missing_reference_row)
                 self._capture_rows(writer)
-                self._laser_off()
+                self._switch_off(writer, "after the last row")
             if not state.end_darks_done:
+                self._stop_point()  # a stop asked for during the switch-off: the end darks wait for the resume
                 self._capture_darks(writer, "end")
                 kill_point(f"{self._point}:end_darks")
             status, message = "complete", f"{writer.n_committed} rows captured into {self.path}"
+            where = "at the end of the run"
         except (CaptureAborted, KeyboardInterrupt) as stop:
             status = "aborted"
             reason = str(stop) or "interrupted (Ctrl-C)"
+            where = f"on stop ({reason})"
             message = self._stopped_message(writer, reason)
             self._safe(lambda: writer.log_event(EventKind.ABORTED, reason, writer.n_committed))
+        except LaserOffFailed as failure:  # recorded by the lifecycle already (laser_off_failed)
+            status = "failed"
+            message = self._stopped_message(writer, str(failure))
         except (DeviceError, OSError) as error:
             status = "failed"
             message = self._stopped_message(writer, f"{type(error).__name__}: {error}")
@@ -214,13 +243,20 @@ class CaptureRun:
                 self._safe(lambda: writer.log_event(EventKind.LASER_FAULT, detail, writer.n_committed))
             self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
         finally:
-            self._shutdown_devices(writer)
+            self._shutdown_devices(writer, where)
             self._safe(lambda: writer.set_status(status))
             if status == "complete":
                 kill_point(f"{self._point}:closing")
             self._safe(writer.close)
-        if self.laser_alarm:
+        failures = self.lifecycle.failures[self._alarms_before :]
+        failure = failures[-1] if failures else None
+        self.laser_alarm = failure.alarm if failure is not None else ""
+        if failure is not None:
             message = f"{message}; {self.laser_alarm}"
+        if self._held_interrupt is not None:  # a KeyboardInterrupt came during the shutdown: it waited until now
+            if failure is not None:
+                raise failure from self._held_interrupt
+            raise self._held_interrupt
         return CaptureResult(
             self.path,
             status,
@@ -230,7 +266,42 @@ class CaptureRun:
             time.monotonic() - self._started_s,
             message,
             self.laser_alarm,
+            failure,
         )
+
+    # -- the laser --------------------------------------------------------------------------------
+    def _start_laser_record(self) -> None:
+        """From here on the laser's transitions go into this run's file, and a stop asked for through this run's
+        control reaches the laser's lifecycle at once (an arming in flight never sends its on command)."""
+        lifecycle = self.lifecycle
+        self._laser_log = lifecycle.record()
+        self._alarms_before = len(lifecycle.failures)
+        self._stops_before = lifecycle.stops
+        self.control.on_abort(lifecycle.request_stop)
+
+    def _record_laser(self, writer: CaptureWriter) -> None:
+        """The laser's transitions since the last call (from this thread or another: the panel's LASER OFF)."""
+        for transition in self._laser_log.take():
+            writer.log_event(transition.kind, transition.message, writer.n_committed, transition.time_s)
+
+    def _laser_on(self, writer: CaptureWriter) -> None:
+        try:
+            self.lifecycle.arm(self._stops_before, self.plan.laser_power_w)
+        finally:
+            self._record_laser(writer)
+
+    def _switch_off(self, writer: CaptureWriter, where: str) -> None:
+        """Off and read back, recorded; `LaserOffFailed` (the alarm, recorded) when it did not go off."""
+        try:
+            ok = self.lifecycle.switch_off(where)
+        finally:
+            self._record_laser(writer)
+        if not ok:
+            raise self.lifecycle.failures[-1]
+
+    def _stop_point(self) -> None:
+        if self.control.aborted:
+            raise CaptureAborted(self.control.abort_reason)
 
     def _check_devices_accept_plan(self) -> None:
         """Apply the run's power setpoint (emission stays off) and exposure now: a plan the devices refuse
@@ -266,6 +337,7 @@ class CaptureRun:
     def _capture_rows(self, writer: CaptureWriter) -> None:
         row = writer.n_committed
         while row < self.plan.n_frames:
+            self._record_laser(writer)  # a switch-off from another thread (the panel's LASER OFF) goes in now
             self._pause_point(writer, row)
             stop = self._block_end(row)
             self._capture_block(writer, self.rows.make(range(row, stop)), row)
@@ -336,7 +408,8 @@ class CaptureRun:
         failures = 0
         while True:
             try:
-                return self.capture.capture(levels)
+                with self.control.waiting_on_devices():  # where a second stop signal may interrupt at once
+                    return self.capture.capture(levels)
             except (DeviceTimeout, FrameGapError) as error:
                 failures += 1
                 kind = EventKind.FRAME_GAP if isinstance(error, FrameGapError) else EventKind.CAMERA_TIMEOUT
@@ -360,9 +433,8 @@ class CaptureRun:
         if not n:
             return
         self._report("dark", writer.n_committed)
-        laser = self.devices.laser
-        if laser.emission:
-            laser.set_emission(False)
+        if self.lifecycle.state is not LaserState.OFF:  # darks are taken only with the light read back off
+            self._switch_off(writer, f"before the {phase} darks")
         levels = self.rows.dark_levels(n)
         frames = self._capture_with_retries(levels, writer, writer.n_committed)
         writer.append_dark(frames.pixels, frames.timestamps_s, phase)
@@ -372,39 +444,29 @@ class CaptureRun:
         correlation = writer.append_reference(frames.pixels[0], float(frames.timestamps_s[0]), row)
         self._progress.reference_correlation.append(correlation)
 
-    def _laser_on(self) -> None:
-        laser = self.devices.laser
-        laser.set_power_w(self.plan.laser_power_w)
-        self._check_laser()
-        laser.set_emission(True)
-
-    def _laser_off(self) -> None:
-        switch_off(self.devices.laser)
-
     def _check_laser(self) -> None:
         laser = self.devices.laser
         status = laser.status()
         if status.fault is not None or not status.interlock_closed:
             raise LaserFault(str(laser.identity), "status", status.fault or "interlock open")
 
-    def _shutdown_devices(self, writer: CaptureWriter) -> None:
-        """Laser off first, whatever else fails, confirmed and recorded in the file; a failed switch-off is
+    def _shutdown_devices(self, writer: CaptureWriter, where: str) -> None:
+        """Laser off first, whatever else fails, read back and recorded in the file; a failed switch-off is
         an alarm (logged as critical, in the file, in the result), never swallowed."""
-        try:
-            switch_off(self.devices.laser)
-        except LaserOffFailed as failure:
-            self.laser_alarm = failure.alarm
-            kind, detail = EventKind.LASER_OFF_FAILED, str(failure)
-        else:
-            kind, detail = EventKind.LASER_OFF, "emission switched off, read back off"
-        self._safe(lambda: writer.log_event(kind, detail, writer.n_committed))
+        self._safe(lambda: self.lifecycle.switch_off(where))
+        self._safe(lambda: self._record_laser(writer))
         self._safe(self.capture.close)
+        self._safe(lambda: self.lifecycle.forget(self._laser_log))
 
-    @staticmethod
-    def _safe(action: Callable[[], object]) -> None:
-        """Shutting down: every step must run even if one fails."""
-        with contextlib.suppress(Exception):
+    def _safe(self, action: Callable[[], object]) -> None:
+        """Shutting down: every step must run even if one fails; a KeyboardInterrupt (a Ctrl-C that no handler
+        turned into a stop) waits until the last step ran, then `run` raises it."""
+        try:
             action()
+        except KeyboardInterrupt as interrupt:
+            self._held_interrupt = self._held_interrupt or interrupt
+        except Exception:
+            pass
 
     def _report(self, phase: str, rows_done: int, paused: bool = False) -> None:
         progress = self._progress

@@ -4,7 +4,15 @@ from speckle_lab.drivers.camera import Camera, Frame, FrameBlock, Roi, TriggerMo
 from speckle_lab.drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
 from speckle_lab.drivers.device import Device, DeviceIdentity
 from speckle_lab.drivers.dmd import DMD, DmdGeometry
-from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers.errors import (
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    EmissionVetoed,
+    LaserFault,
+    LaserOffFailed,
+    OutOfRange,
+)
 from speckle_lab.drivers.laser import Laser, LaserStatus
 
 __all__ = [
@@ -16,10 +24,12 @@ __all__ = [
     "DeviceIdentity",
     "DeviceTimeout",
     "DmdGeometry",
+    "EmissionVetoed",
     "Frame",
     "FrameBlock",
     "Laser",
     "LaserFault",
+    "LaserOffFailed",
     "LaserStatus",
     "OutOfRange",
     "PatternReadback",

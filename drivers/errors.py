@@ -27,3 +27,24 @@ class OutOfRange(DeviceError, ValueError):
 
 class LaserFault(DeviceError):
     """The laser reports a fault or an open interlock and cannot emit."""
+
+
+class EmissionVetoed(DeviceError):
+    """The on command was not sent: the laser's emission veto refused it at the last moment (a stop was
+    asked for while the laser was being armed). Nothing was changed on the device."""
+
+
+class LaserOffFailed(DeviceError):
+    """Emission could not be switched off, or not confirmed off: an alarm for the operator, never swallowed.
+
+    The message says where and why, and what the operator must do (the key switch or the interlock)."""
+
+    ADVICE = "the laser may still be emitting: switch it off with its key switch or interlock and check it"
+
+    def __init__(self, device: str, reason: str) -> None:
+        super().__init__(device, "emission off", f"{reason}; {self.ADVICE}")
+
+    @property
+    def alarm(self) -> str:
+        """The alarm line the command line prints and the panel shows."""
+        return f"ALARM: {self}"

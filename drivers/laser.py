@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from speckle_lab.drivers.device import Device, DeviceIdentity
-from speckle_lab.drivers.errors import OutOfRange
+from speckle_lab.drivers.errors import EmissionVetoed, OutOfRange
+
+#: Asked at the last moment before an emission-on command: a reason to refuse it, or None to let it go.
+EmissionVeto = Callable[[], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,15 @@ class Laser(Device):
     Backends implement the `_` methods; the public methods hold the checks every laser shares:
     `set_power_w` refuses a value outside the range (never clips) and leaves the setpoint unchanged.
     Backends pass the power range (and their identity, once known) to the constructor.
+
+    Every backend calls `_check_emission_veto(command)` immediately before it sends its emission-on command
+    (after its own fault and interlock checks, under its own lock): a stop asked for from another thread or a
+    signal handler while the laser is being armed then refuses the on command itself (`EmissionVetoed`),
+    however many round trips the arming had left. The lifecycle (`acquisition.laser_lifecycle`) installs the
+    veto; a laser without one switches on as asked.
     """
+
+    _emission_veto: EmissionVeto | None = None
 
     def __init__(self, min_power_w: float, max_power_w: float, identity: DeviceIdentity | None = None) -> None:
         super().__init__(identity)
@@ -60,6 +72,17 @@ class Laser(Device):
 
     @abstractmethod
     def set_emission(self, on: bool) -> None: ...
+
+    def set_emission_veto(self, veto: EmissionVeto | None) -> None:
+        """Install (None: remove) the check made at the last moment before every emission-on command."""
+        self._emission_veto = veto
+
+    def _check_emission_veto(self, command: str) -> None:
+        """Raise `EmissionVetoed` (nothing sent) when the veto refuses; backends call it right before `command`."""
+        veto = self._emission_veto
+        reason = veto() if veto is not None else None
+        if reason:
+            raise EmissionVetoed(str(self.identity), command, f"not sent: {reason}")
 
     @abstractmethod
     def status(self) -> LaserStatus: ...

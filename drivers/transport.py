@@ -168,7 +168,7 @@ class SerialLineTransport(LineTransport):
             self.closed = True
             if owns_port:
                 with contextlib.suppress(Exception):
-                    port.close()
+                    _close_port(port)
             raise self._port_failure("open", error) from error
 
     def send(self, command: str) -> None:
@@ -234,9 +234,16 @@ class SerialLineTransport(LineTransport):
         """Close a port this transport opened, else give the caller's port its timeout back; never raises."""
         with contextlib.suppress(Exception):  # a vanished or foreign port is released as far as it lets us
             if self._owns_port:
-                self._port.close()
+                _close_port(self._port)
             else:
                 self._port.timeout = self._saved_timeout
+
+
+def _close_port(port: SerialPort) -> None:
+    """`close()` where the port has one (a port opened here by name always has: pyserial's)."""
+    close = getattr(port, "close", None)
+    if callable(close):
+        close()
 
 
 def open_visa_resource(

@@ -4,37 +4,34 @@ retries and dropped frames."""
 
 from __future__ import annotations
 
-import math
+import html
 import os
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
-    QProgressBar,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
 from speckle_lab.acquisition.datafile import CaptureReader
 from speckle_lab.acquisition.preflight import Preflight, format_bytes, format_duration
 from speckle_lab.gui import theme
+from speckle_lab.gui.capture_cards import DriftCard, ProgressCard, RunsCard, format_eta
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.errors import Problem, describe
-from speckle_lab.gui.plan_card import PlanCard
+from speckle_lab.gui.plan_card import CREATE_FOLDER_LINK, PlanCard
 from speckle_lab.gui.settings import Settings
-from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, label, metric_row
+from speckle_lab.gui.states import capture_pill
+from speckle_lab.gui.widgets import Card, ImageGrid
 from speckle_lab.lab.capture_service import load_queue, stored_plan_and_bench
-
-DRIFT_FLOOR = 0.99  # the drift plot's fixed lower bound; it extends only when a correlation falls below it
 
 
 def unwritable_reason(out: Path) -> str | None:
@@ -51,43 +48,11 @@ def unwritable_reason(out: Path) -> str | None:
     return None
 
 
-def elide_middle(text: str, keep: int = 60) -> str:
-    return text if len(text) <= keep else f"{text[: keep // 2 - 1]}…{text[-(keep // 2) :]}"
+def _format_period(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
 PREFLIGHT_DELAY_MS = 300
-STATUS_KINDS = {
-    "complete": "ok",
-    "aborted": "warn",
-    "failed": "error",
-    "skipped": "idle",
-    "running": "info",
-    "queued": "idle",
-}
-
-
-def format_eta(seconds: float) -> str:
-    return "–" if not math.isfinite(seconds) else format_duration(seconds)
-
-
-class ProgressCard(Card):
-    def __init__(self) -> None:
-        super().__init__("Progress", "No capture yet")
-        self.phase = Pill("idle")
-        self.header.addWidget(self.phase, 0, Qt.AlignmentFlag.AlignTop)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(0)
-        self.bar.setFormat("%p %")
-        self.body.addWidget(self.bar)
-        self.rows = Metric("rows")
-        self.rate = Metric("rate")
-        self.eta = Metric("eta")
-        self.retries = Metric("retries")
-        self.dropped = Metric("dropped frames")
-        self.body.addLayout(metric_row(self.rows, self.rate, self.eta, self.retries, self.dropped))
-        self.message = label("", "cardSub", wrap=True)
-        self.body.addWidget(self.message)
 
 
 class AcquisitionPanel(QWidget):
@@ -114,61 +79,36 @@ class AcquisitionPanel(QWidget):
         self.images.images[0][1].setColorMap(pg.colormap.get("inferno"))
         images.body.addWidget(self.images, 1)
 
-        drift = Card("Reference drift", "Correlation with the first reference frame (1 = no drift), by row")
-        self.drift_plot = pg.PlotWidget()
-        self.drift_plot.setMenuEnabled(False)
-        self.drift_plot.setMouseEnabled(x=False, y=False)
-        self.drift_plot.setYRange(DRIFT_FLOOR, 1.0, padding=0.02)
-        self.drift_plot.setLabel("bottom", "row")
-        self.drift_plot.setLabel("left", "correlation")
-        for axis in ("bottom", "left"):
-            self.drift_plot.getAxis(axis).enableAutoSIPrefix(False)
-        self.drift_curve = self.drift_plot.plot(
-            [],
-            [],
-            pen=pg.mkPen(theme.CURVES["drift"], width=2),
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=theme.CURVES["drift"],
-        )
-        self.drift_plot.setMinimumHeight(150)
-        self._drift_prefix: tuple[list[int], list[float]] = ([], [])  # references already in a resumed file
-        self._reference_every = 1000
-        self._rows_planned = 0
-        drift.body.addWidget(self.drift_plot, 1)
-        self.drift_value = label("", "cardSub")
-        drift.body.addWidget(self.drift_value)
+        drift = DriftCard()
+        self.drift_plot, self.drift_curve = drift.plot, drift.curve
+        self.drift = drift
+        self.runs = RunsCard()
+        self.table = self.runs.table
 
-        runs = Card("Runs and queue", "The files of this session and how each ended")
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["File", "Folder", "Targets", "Rows", "Status", "Notes"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setShowGrid(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(110)
-        runs.body.addWidget(self.table, 1)
-
-        left = QScrollArea()
-        left.setWidgetResizable(True)
-        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left.setWidget(self.plan_card)
-        left.setFixedWidth(380)
+        form = QScrollArea()  # the form scrolls on a small screen; the run buttons under it stay in view
+        form.setWidgetResizable(True)
+        form.setFrameShape(QFrame.Shape.NoFrame)
+        form.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form.setWidget(self.plan_card)
+        left_widget = QWidget()
+        left_widget.setFixedWidth(380)
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(10)
+        left.addWidget(form, 1)
+        left.addWidget(self.plan_card.run_bar)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.progress, 0, 0, 1, 2)
         right.addWidget(images, 1, 0)
         right.addWidget(drift, 1, 1)
-        right.addWidget(runs, 2, 0, 1, 2)
+        right.addWidget(self.runs, 2, 0, 1, 2)
         right.setRowStretch(1, 3)
-        right.setRowStretch(2, 2)
+        right.setRowStretch(2, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(left)
+        layout.addWidget(left_widget)
         layout.addLayout(right, 1)
 
         card = self.plan_card
@@ -234,7 +174,7 @@ class AcquisitionPanel(QWidget):
                 _, _, after_row, correlation = reader.references()
             self._resume_info[path] = (plan, ([int(r) for r in after_row], [float(c) for c in correlation]))
             left = plan.n_frames - done
-            rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0))[0]
+            rate_s = self.estimate_s(Preflight(left, 0.0, 0, 0), plan.exposure_us)[0]
             self.plan_card.preflight.setText(
                 f"Resuming {path.name}: {left:,} of {plan.n_frames:,} rows left · about {format_duration(rate_s)}"
             )
@@ -296,15 +236,24 @@ class AcquisitionPanel(QWidget):
             return
         self.controller.request_preflight(plan, self.plan_card.out_path())
 
-    def estimate_s(self, result: Preflight) -> tuple[float, str]:
+    def estimate_s(self, result: Preflight, exposure_us: float) -> tuple[float, str]:
         """How long the rows take: at the rate measured on this bench by the last capture (pauses excluded), or,
-        before any capture, the device model (exposure, DMD picture time)."""
+        before any capture, the bench's model: a frame takes the DMD's picture time (the preflight's figure) or
+        the camera's frame period (the exposure, or its sensor readout when longer), whichever is longer."""
         info = self.controller.bench_info
         key = f"acquisition/measured_fps/{info.name if info else 'bench'}"
         measured = float(self.settings.get(key, 0.0) or 0.0)
         if measured > 0:
             return max(result.duration_s, result.rows / measured), f"at the {measured:,.0f} fps measured on this bench"
-        return result.duration_s, "from the device model (no capture measured on this bench yet)"
+        readout_us = info.readout_time_us if info else 0.0
+        camera_s = result.rows * max(exposure_us, readout_us) * 1e-6
+        duration_s = max(camera_s, result.duration_s)
+        if camera_s < result.duration_s:
+            what = "the DMD's picture time"
+        else:
+            what = "the camera's readout" if readout_us > exposure_us else "the exposure"
+        period = _format_period(duration_s / max(result.rows, 1))
+        return duration_s, f"bench model: {period} a frame, {what}; the first capture measures this bench"
 
     def show_preflight(self, result: Preflight | Problem) -> None:
         text = self.plan_card.preflight
@@ -317,17 +266,24 @@ class AcquisitionPanel(QWidget):
         out = self.plan_card.out_path()
         text.setToolTip(str(out.expanduser().resolve()))
         unwritable = unwritable_reason(out)
-        if unwritable:
-            text.setText(f"<span style='color:{theme.ERROR}'>✗ Cannot capture here: {unwritable}.</span>")
+        if unwritable or result.problem:  # the real reason, never "0 B free · does NOT fit"
+            reason = f"Cannot capture here: {unwritable}" if unwritable else result.problem
+            creatable = not unwritable and not out.parent.exists()
+            create = f" · <a href='{CREATE_FOLDER_LINK}'>Create the folder</a>" if creatable else ""
+            text.setText(f"<span style='color:{theme.ERROR}'>✗ {html.escape(reason)}.</span>{create}")
             self._update_start()
             return
         colour = theme.ACCENT if result.ok else theme.ERROR
         verdict = "fits on the disk" if result.ok else "does NOT fit on the disk"
-        duration_s, basis = self.estimate_s(result)
+        try:
+            exposure_us = self.plan_card.plan().exposure_us
+        except ValueError:
+            exposure_us = 0.0
+        duration_s, basis = self.estimate_s(result, exposure_us)
         text.setText(
-            f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} ({basis}) · "
+            f"Preflight: {result.rows:,} rows · about {format_duration(duration_s)} · "
             f"file {format_bytes(result.file_bytes)} · {format_bytes(result.free_bytes)} free · "
-            f"<span style='color:{colour}'>{verdict}</span>"
+            f"<span style='color:{colour}'>{verdict}</span><br><span style='color:{theme.MUTED}'>{basis}</span>"
         )
         self._preflight_ok = result.ok
         self._update_start()
@@ -348,17 +304,8 @@ class AcquisitionPanel(QWidget):
         card.pause.setEnabled(state in active)
         card.pause.setText("Resume" if state in ("paused", "pausing") else "Pause")
         card.abort.setEnabled(state in active)
-        pills = {
-            "pausing": ("pausing… (after this block)", "warn"),
-            "paused": ("paused", "warn"),
-            "resuming": ("resuming…", "info"),
-            "stopping": ("stopping…", "warn"),
-            "starting": ("starting", "info"),
-            "aborted": ("aborted", "warn"),
-            "failed": ("failed", "error"),
-        }
-        if state in pills:
-            self.progress.phase.set_state(*pills[state])
+        if state not in ("idle", "running"):  # running: the engine's own phase is shown (show_update)
+            self.progress.phase.set_state(*capture_pill(state))
         job = self._current_job
         # Never over a finished job's status: only the running job's row turns paused and back.
         if state in ("paused", "running") and job is not None and self.status_row(job) in ("running", "paused"):
@@ -386,37 +333,21 @@ class AcquisitionPanel(QWidget):
         if update.last_speckle is not None:
             self.images.set_image(update.last_speckle, col=1)
         if update.reference_correlation:
-            self._show_drift(update.reference_correlation)
-
-    def _show_drift(self, new: tuple[float, ...]) -> None:
-        """Correlations by row, continuing a resumed file's earlier references, on a fixed scale: 1 at the top,
-        DRIFT_FLOOR (or the lowest value, if lower) at the bottom, so a 1e-5 wobble stays flat."""
-        rows_before, values_before = self._drift_prefix
-        start = rows_before[-1] if rows_before else 0
-        rows = [min(start + (k + 1) * self._reference_every, self._rows_planned or 10**12) for k in range(len(new))]
-        # The scheduler's first reference is the file's first (correlation 1) unless the file had references.
-        xs, ys = rows_before + rows, values_before + [float(c) for c in new]
-        self.drift_curve.setData(xs, ys)
-        low = min(min(ys), DRIFT_FLOOR)
-        self.drift_plot.setYRange(low, 1.0, padding=0.02)
-        self.drift_plot.setXRange(0, max(self._rows_planned, xs[-1]), padding=0.02)
-        self.drift_value.setText(f"{len(ys)} reference frames · last {ys[-1]:.5f} · lowest {min(ys):.5f}")
+            self.drift.show_correlations(update.reference_correlation)
 
     def _job_started(self, index: int, job: CaptureJob) -> None:
         self.current_out = job.out
         self.capture_file.emit(job.out)
         self._set_row(index, 4, "running")
         self._current_job = index
-        self.drift_curve.setData([], [])
-        self.drift_value.setText("")
-        self._drift_prefix = ([], [])
         plan = job.plan
+        prefix: tuple[list[int], list[float]] = ([], [])
         if plan is None:  # a resumed file: its plan and earlier references, read before the runner opened it
-            plan, self._drift_prefix = self._resume_info.get(job.out, (None, ([], [])))
+            plan, prefix = self._resume_info.get(job.out, (None, ([], [])))
         if plan is not None:
-            self._reference_every, self._rows_planned = plan.reference_every, plan.n_frames
-        if self._drift_prefix[0]:
-            self.drift_curve.setData(*self._drift_prefix)
+            self.drift.start(plan.reference_every, plan.n_frames, prefix)
+        else:
+            self.drift.start(self.drift.reference_every, self.drift.rows_planned, prefix)
 
     def _job_done(self, report: JobReport) -> None:
         self.reports.append(report)
@@ -437,43 +368,21 @@ class AcquisitionPanel(QWidget):
         self._set_row(report.job, 5, notes or report.message)
         p = self.progress
         p.dropped.set(str(report.frames_skipped))
-        p.message.setText(report.message or (report.problem.detail if report.problem else ""))
+        p.message.set_full_text(report.message or (report.problem.detail if report.problem else ""))
         if report.status == "complete" and report.out == self.plan_card.out_path():
             self.plan_card.new_file_name()  # the next start must not collide with this file
 
     # -- helpers ------------------------------------------------------------------------------------
     def _reset_views(self) -> None:
-        p = self.progress
-        p.bar.setValue(0)
-        for metric in (p.rows, p.rate, p.eta, p.retries, p.dropped):
-            metric.set("–")
-        p.message.setText("")
+        self.progress.reset()
         self.images.clear_images()
-        self.drift_curve.setData([], [])
-        self.drift_value.setText("")
+        self.drift.clear()
 
     def _add_row(self, job: CaptureJob) -> None:
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        targets = job.plan.targets if job.plan is not None else "(stored plan)"
-        rows = f"0 / {job.plan.n_frames:,}" if job.plan is not None else "–"
-        folder = str(job.out.expanduser().resolve().parent)
-        for column, text in enumerate((str(job.out.name), elide_middle(folder, 40), targets, rows, "queued", "")):
-            item = QTableWidgetItem(text)
-            item.setToolTip(str(job.out.expanduser().resolve()) if column in (0, 1) else text)
-            self.table.setItem(row, column, item)
+        self.runs.add(job)
 
     def _set_row(self, index: int, column: int, text: str) -> None:
-        row = self._first_row + index
-        item = self.table.item(row, column)
-        if item is not None and item.text() != text:
-            item.setText(text)
-            item.setToolTip(text)
-            if column == 4:
-                kind = STATUS_KINDS.get(text, "idle")
-                colours = {"ok": theme.ACCENT, "warn": theme.WARN, "error": theme.ERROR, "info": theme.INFO}
-                item.setForeground(pg.mkColor(colours.get(kind, theme.MUTED)))
+        self.runs.set_cell(self._first_row + index, column, text)
 
     def status_row(self, index: int) -> str:
-        item = self.table.item(self._first_row + index, 4)
-        return item.text() if item else ""
+        return self.runs.status(self._first_row + index)

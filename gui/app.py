@@ -1,5 +1,5 @@
-"""Start the control panel: the Qt application, the theme, the controller (which opens the bench on its
-device thread) and the window."""
+"""Start the control panel: the Qt application, the theme, the window; then, behind it, the controller opening
+the bench on its device thread and the modules the worker threads use (`gui/startup.py`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.log_panel import install_log_file
 from speckle_lab.gui.main_window import MainWindow
 from speckle_lab.gui.settings import APPLICATION, ORGANIZATION, Settings
+from speckle_lab.gui.startup import BehindTheWindow
+from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
 
 
 def qt_binding_problem() -> str | None:
@@ -31,19 +33,6 @@ def qt_binding_problem() -> str | None:
     return None
 
 
-def warm_up() -> None:
-    """Import what the worker threads would otherwise import mid-run: an import holds the interpreter lock
-    and would stall the window. torch is among them: the Reconstruct page runs the net in this process (on a
-    worker thread); training runs in its own process."""
-    import speckle_lab.acquisition.targets.bundled
-    import speckle_lab.acquisition.targets.diversity
-    import speckle_lab.acquisition.targets.files
-    import speckle_lab.acquisition.targets.generators
-    import speckle_lab.acquisition.targets.prepare
-    import speckle_lab.model.evaluate
-    import speckle_lab.model.metrics  # noqa: F401
-
-
 def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -54,19 +43,26 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def create_window(bench_path: Path | None = None, settings: Settings | None = None) -> MainWindow:
-    """A window over a controller that is already opening the bench at `bench_path` (None: simulated)."""
-    warm_up()
+    """A window over a controller for the bench at `bench_path` (None: simulated), not opened yet: `open_panel`
+    shows the window, then opens the bench and loads the rest behind it."""
     controller = LabController(bench_path)
     window = MainWindow(controller, settings or Settings.user())
     controller.setParent(window)
-    controller.start()
     return window
 
 
-TERMINATING_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
-SIGNAL_EXIT_BASE = 128  # the shell's convention: killed by signal N exits 128 + N
+LOAD_BEHIND_AFTER_MS = 100  # the window's first paint comes before the loads that compete with it
+
+
+def open_panel(bench_path: Path | None = None, settings: Settings | None = None) -> MainWindow:
+    """The panel as `speckle-lab gui` opens it: the window first; the bench opens and the rest loads behind it
+    (`MainWindow.ready` follows)."""
+    window = create_window(bench_path, settings)
+    window.show()
+    behind = BehindTheWindow(window.controller.start, window)
+    behind.loaded.connect(window.mark_ready)
+    QTimer.singleShot(LOAD_BEHIND_AFTER_MS, behind.start)
+    return window
 
 
 class SignalExit:
@@ -77,8 +73,8 @@ class SignalExit:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.signum: int | None = None
-        self.previous = {signum: signal.getsignal(signum) for signum in TERMINATING_SIGNALS}
-        for signum in TERMINATING_SIGNALS:
+        self.previous = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
+        for signum in TERMINATION_SIGNALS:
             signal.signal(signum, self._handle)
         # Python runs signal handlers only between bytecodes: a timer gives the interpreter a moment now and then.
         self.timer = QTimer(window)
@@ -97,7 +93,7 @@ class SignalExit:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.signum is None else SIGNAL_EXIT_BASE + self.signum
+        return 0 if self.signum is None else signal_exit_code(self.signum)
 
     def restore(self) -> None:
         for signum, handler in self.previous.items():
@@ -113,11 +109,10 @@ def main(bench_path: Path | None = None, settings: Settings | None = None) -> in
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log_file = install_log_file()
     app = application()
-    window = create_window(bench_path, settings)
+    window = open_panel(bench_path, settings)
     signals = close_on_ctrl_c(window)
     if log_file is not None:
         logging.getLogger(__name__).info("log file: %s", log_file)
-    window.show()
     try:
         code = app.exec()
     finally:

@@ -1,10 +1,12 @@
 """Captures run here, on a thread of their own, with the bench the device worker lent them.
 
-One runner takes a list of jobs (one plan, a resumed file, or the entries of an overnight queue) and hands
-them, in order, to the lab's capture queue (`lab.capture_queue.CaptureQueue`), which owns the panel's bench
-while they run: it decides when a job needs another bench and reopens the panel's at the end. This module
-only adds what Qt needs: a thread, throttled progress signals and reports. When all jobs are done (or
-aborted) the runner hands a bench back through `finished`.
+One runner takes a list of jobs (one plan, a resumed file, or the entries of an overnight queue) and runs
+them, in order, with the lab's capture queue (`CaptureQueue.run`, the one way the command line, the study and
+the panel run a capture), which owns the panel's bench while they run: it decides when a job needs another
+bench, closes a bench whose run failed on the devices (the next job gets fresh ones) and reopens the panel's
+at the end. This module only adds what Qt needs: a thread, throttled progress signals and reports (a hook of
+the queue shows each new plan's preflight). When all jobs are done (or aborted) the runner hands a bench back
+through `finished`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.gui.thread_runner import ThreadRunner
 from speckle_lab.lab.bench import Bench
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
-from speckle_lab.lab.logging_setup import capture_log
 
 UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
 LASER_SAMPLE_INTERVAL_S = 0.5
@@ -138,6 +139,9 @@ class CaptureRunner(ThreadRunner):
             self.finished.emit(self._give_back())
 
     def _run_job(self, index: int, job: CaptureJob) -> JobReport:
+        """One job through the lab's capture queue (`CaptureQueue.run`, as the command line and the study run
+        theirs): a run that fails on the devices leaves the queue's bench closed, and the next job, or the
+        hand-back at the end, opens fresh devices."""
         with self._lock:
             self._control = CaptureControl()
             if self._paused:
@@ -145,12 +149,19 @@ class CaptureRunner(ThreadRunner):
             if self._aborted:
                 self._control.abort()
             control = self._control
-        try:
-            run = self._make_run(index, job, control)
-            if job.plan is not None:
+        self._last_progress = None
+
+        def on_progress(progress: CaptureProgress) -> None:
+            self._last_progress = progress
+            self._sample_laser()
+            self._emit(index, job, progress)
+
+        def on_prepared(run: CaptureRun) -> None:
+            if job.plan is not None:  # what the new plan takes, on the bench that runs it
                 self.preflight.emit(run.preflight())
-            with capture_log(job.out):  # the same per-capture log file as the command line writes
-                result = run.run()
+
+        try:
+            result = self._queue.run(job, control=control, on_progress=on_progress, on_prepared=on_prepared)
         except Exception as error:
             return JobReport(
                 index,
@@ -196,16 +207,6 @@ class CaptureRunner(ThreadRunner):
             skipped,
             problem,
         )
-
-    def _make_run(self, index: int, job: CaptureJob, control: CaptureControl) -> CaptureRun:
-        self._last_progress = None
-
-        def on_progress(progress: CaptureProgress) -> None:
-            self._last_progress = progress
-            self._sample_laser()
-            self._emit(index, job, progress)
-
-        return self._queue.prepare(job, control=control, on_progress=on_progress)
 
     def _give_back(self) -> Bench | None:
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from speckle_lab.acquisition.plan import CapturePlan
+from speckle_lab.gui import training_log
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
 from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker
 from speckle_lab.gui.errors import Problem
@@ -93,6 +94,9 @@ class LabController(QObject):
 
     # -- lifetime -----------------------------------------------------------------------------------
     def start(self) -> None:
+        """Open the bench on the device thread (once; not after the window began closing)."""
+        if self._shutting_down or self._thread.isRunning():
+            return
         self._thread.start()
         self.devices.submit("open", self.bench_path)
 
@@ -114,11 +118,13 @@ class LabController(QObject):
             self._set_training_state("stopping")
             self.training.quit()
             self._kill_timer.start(TRAINING_EXIT_GRACE_MS)
-        if self.capture is not None:
-            self._set_capture_state("stopping")
-            self.capture.abort("the control panel was closed")
+        if self.capture is not None:  # the light goes off now, as LASER OFF does, not when the block ends
+            self.laser_off_now("the control panel was closed")
         elif self._capture_state == "starting":
             pass  # the bench is on its way to the capture: _lent hands it straight back
+        elif not self._thread.isRunning():  # closed before the bench began to open: nothing to close
+            self._device_thread_done = True
+            self._check_shutdown()
         else:
             self.devices.submit("close")
 
@@ -140,21 +146,21 @@ class LabController(QObject):
             self.shutdown_complete.emit()
 
     # -- devices ------------------------------------------------------------------------------------
-    def laser_off_now(self) -> bool:
-        """The operator's laser off: at once, on this thread, whoever holds the bench. During a capture the
-        capture is aborted first (the file stays valid and resumable; the block in flight is discarded), then
-        the light goes off without waiting for the block to end. Returns whether the laser confirmed off; a
-        failure comes as `alarm`."""
+    def laser_off_now(self, why: str = "LASER OFF by the operator") -> bool:
+        """The operator's laser off (and closing the window): at once, on this thread, whoever holds the bench.
+        During a capture the capture is aborted first (the file stays valid and resumable; the block in flight
+        is discarded), then the light goes off without waiting for the block to end. Returns whether the laser
+        confirmed off; a failure comes as `alarm`."""
         bench, capture = None, self.capture
         if capture is not None:
-            capture.abort("laser switched off by the operator")  # first: the block in flight is then discarded
+            capture.abort(why)  # first: the block in flight is then discarded, an arming never switches on
             # The runner may have swapped benches for a queue entry: its own reference is the one in use.
             bench = capture.bench or self._lent_bench
         elif self._capture_state == "starting":
             self._pending_jobs = []
             bench = self._lent_bench
-        ok = self.devices.laser_off_now(bench)  # the light goes off here, before anything is redrawn
-        log.warning("laser off by the operator%s", " (capture aborted)" if capture is not None else "")
+        ok = self.devices.laser_off_now(bench, why)  # the light goes off here, before anything is redrawn
+        log.warning("laser off: %s%s", why, " (capture aborted)" if capture is not None else "")
         if capture is not None:
             self._set_capture_state("stopping")
         return ok
@@ -341,25 +347,40 @@ class LabController(QObject):
             return
         runner = TrainingRunner(job)
         runner.batch.connect(self.training_batch)
-        runner.epoch.connect(self.training_epoch)
+        runner.epoch.connect(self._training_epoch)
         runner.samples.connect(self.training_samples)
         runner.done.connect(self._training_done)
-        runner.evaluation.connect(self.training_evaluation)
-        runner.failed.connect(self.problem)
+        runner.evaluation.connect(self._training_evaluation)
+        runner.failed.connect(self._training_failed)
         runner.finished.connect(self._training_finished)
         self.training = runner
+        training_log.started(job)
         self._set_training_state("evaluating" if job.kind == "evaluate" else "running")
         runner.start()
 
     def stop_training(self) -> None:
         if self.training is not None:
+            log.info("training: stop requested by the operator (the finished epochs are kept)")
             self._set_training_state("stopping")
             self.training.stop()
 
+    def _training_epoch(self, event: dict) -> None:
+        training_log.epoch(event)
+        self.training_epoch.emit(event)
+
     def _training_done(self, result: dict) -> None:
+        training_log.ended(result)
         if self.training is not None and self.training.job.evaluate and not self._shutting_down:
             self._set_training_state("evaluating")
         self.training_done.emit(result)
+
+    def _training_evaluation(self, result: dict) -> None:
+        training_log.evaluated(result)
+        self.training_evaluation.emit(result)
+
+    def _training_failed(self, problem: Problem) -> None:
+        training_log.failed(self.training.job if self.training is not None else None, problem)
+        self.problem.emit(problem)
 
     def _training_finished(self) -> None:
         runner, self.training = self.training, None

@@ -82,9 +82,9 @@ class DeviceWorker(QObject):
     def submit(self, name: str, *args: Any) -> None:
         self.requested.emit((name, args))
 
-    def laser_off_now(self, bench: object | None = None) -> bool:
+    def laser_off_now(self, bench: object | None = None, why: str = "LASER OFF by the operator") -> bool:
         """Any thread: emission off at once (on `bench`, the capture's, when given), read back."""
-        return self.session.switch_laser_off(bench)
+        return self.session.switch_laser_off(bench, why)
 
     # -- events from the session ----------------------------------------------------------------------
     def _event(self, event: object) -> None:

@@ -6,7 +6,9 @@ was asked: a refused setpoint leaves the readout as the device has it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import logging
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -20,34 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from speckle_lab.acquisition.targets import list_sources
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.device_worker import BenchInfo, CameraState, LaserState
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.live_view import LiveView
 from speckle_lab.gui.patterns import PATTERN_NAMES, PatternRequest
 from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.states import laser_pill
 from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
 
-
-def source_names() -> list[str]:
-    """Target sources that need no argument, for combo boxes (free text stays possible)."""
-    names = [syntax.split("[")[0] for syntax, _ in list_sources() if ":" not in syntax.split("[")[0]]
-    return [*names, "mix:lfw=0.5,mnist=0.5"]
-
-
-def laser_pill(state: LaserState | None) -> tuple[str, str]:
-    """Text and kind of the laser's state pill (also used by the status bar)."""
-    if state is None:
-        return "Laser —", "idle"
-    if state.fault:
-        return f"Laser FAULT: {state.fault}", "error"
-    if not state.interlock_closed:
-        return "Laser INTERLOCK OPEN", "error"
-    if state.emission:
-        owner = " · capture" if state.by_capture else ""
-        return f"Laser ON {state.setpoint_w * 1e3:.1f} mW{owner}", "active"
-    return "Laser OFF", "idle"
+log = logging.getLogger(__name__)
 
 
 class LaserCard(Card):
@@ -138,9 +123,12 @@ class DmdCard(Card):
         super().__init__("DMD", "—")
         self.controller = controller
         self.preview = ImageGrid()
-        self.preview.setMinimumHeight(170)
+        self.preview.setMinimumHeight(150)
         self.body.addWidget(self.preview, 1)
+        self._shown = "—"
+        self._capture_owned = False
         self.shown_label = label("DMD shows: —", "cardSub", wrap=True)
+        self.shown_label.setFixedHeight(2 * self.shown_label.fontMetrics().lineSpacing() + 4)  # new text moves nothing
         self.body.addWidget(self.shown_label)
         self.geometry_label = label("", "cardSub", wrap=True)
         self.body.addWidget(self.geometry_label)
@@ -153,7 +141,7 @@ class DmdCard(Card):
         settings.bind(self.kind, "devices/dmd_pattern")
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.addItems(source_names())
+        self.source.addItems(READY_SPECS)
         self.source.setCurrentText("mnist")
         settings.bind(self.source, "devices/dmd_source")
         self.index = QSpinBox()
@@ -189,7 +177,22 @@ class DmdCard(Card):
         """What the DMD really shows (read back where it can), and what it is."""
         pattern = shown.pattern
         self.preview.set_image(pattern, levels=(0, 255 if pattern.dtype == "uint8" else 1))
-        self.shown_label.setText(f"DMD shows: {shown.description}")
+        self._shown = shown.description
+        self._say_who_drives()
+
+    def set_capture_owned(self, owned: bool) -> None:
+        """While a capture runs it drives the DMD (its own targets, thousands a second): the card says so
+        rather than naming what was shown before."""
+        self._capture_owned = owned
+        self._say_who_drives()
+
+    def _say_who_drives(self) -> None:
+        if self._capture_owned:
+            text = "DMD: the capture drives it now (the preview is from before it)"
+        else:
+            text = f"DMD shows: {self._shown}"
+        self.shown_label.setText(text)
+        self.shown_label.setToolTip(text)
 
     def request(self) -> PatternRequest:
         return PatternRequest(
@@ -294,11 +297,10 @@ class CameraCard(Card):
         row, col, height, width = values
         rows, cols = self.sensor_shape
         if row + height > rows or col + width > cols:
-            self.roi_error.setText(
-                f"Refused, nothing sent: rows {row}..{row + height - 1} × cols {col}..{col + width - 1} "
-                f"leave the {rows}×{cols} sensor"
-            )
+            reason = f"rows {row}..{row + height - 1} × cols {col}..{col + width - 1} leave the {rows}×{cols} sensor"
+            self.roi_error.setText(f"Refused, nothing sent: {reason}")
             self.roi_error.show()
+            log.warning("region of interest refused: %s", reason)
             return None
         self.roi_error.hide()
         return row, col, height, width
@@ -317,8 +319,14 @@ class CameraCard(Card):
         self._apply_roi()
 
 
+LOCK_NOTE = "A capture owns the devices: these controls come back when it ends (pause or abort it on Acquisition)"
+
+
 class DevicesPanel(QWidget):
-    """Laser and DMD on the left, the camera filling the rest."""
+    """Laser and DMD on the left, the camera filling the rest. While a capture runs, the page's note (shown
+    under its title, in a fixed place) says why the controls are locked."""
+
+    note_changed = Signal(str)
 
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -326,13 +334,7 @@ class DevicesPanel(QWidget):
         self.laser = LaserCard(controller)
         self.dmd = DmdCard(controller, settings)
         self.camera = CameraCard(controller, settings)
-        self.lock_note = label(
-            "A capture owns the devices: these controls come back when it ends (pause or abort it on the "
-            "Acquisition page).",
-            "muted",
-            wrap=True,
-        )
-        self.lock_note.hide()
+        self.note = ""
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(14)
@@ -350,14 +352,12 @@ class DevicesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(14)
         layout.setVerticalSpacing(10)
-        layout.addWidget(self.lock_note, 0, 0, 1, 2)
-        layout.addWidget(scroll, 1, 0)
-        layout.addWidget(self.camera, 1, 1)
+        layout.addWidget(scroll, 0, 0)
+        layout.addWidget(self.camera, 0, 1)
         layout.setColumnStretch(1, 1)
         left_width = 340
         self.laser.setFixedWidth(left_width)
         self.dmd.setFixedWidth(left_width)
-        self.dmd.setMinimumHeight(520)
         scroll.setFixedWidth(left_width + 14)
 
         controller.bench_opened.connect(self._opened)
@@ -367,6 +367,7 @@ class DevicesPanel(QWidget):
         controller.frame.connect(self.camera.view.show_frame)
         controller.capture_state.connect(lambda state: self.set_locked(state != "idle"))
         controller.capture_state.connect(lambda state: self.laser.set_capture_owned(state != "idle"))
+        controller.capture_state.connect(lambda state: self.dmd.set_capture_owned(state != "idle"))
         self.set_enabled_controls(False)
 
     def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
@@ -383,7 +384,10 @@ class DevicesPanel(QWidget):
         self.set_enabled_controls(True)
 
     def set_locked(self, locked: bool) -> None:
-        self.lock_note.setVisible(locked)
+        note = LOCK_NOTE if locked else ""
+        if note != self.note:
+            self.note = note
+            self.note_changed.emit(note)
         self.set_enabled_controls(not locked)
 
     def set_enabled_controls(self, enabled: bool) -> None:

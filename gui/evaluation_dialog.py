@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from speckle_lab.gui.widgets import button, label
+from speckle_lab.gui.widgets import button, label, wheel_needs_focus
 
 
 class EvaluationDialog(QDialog):
@@ -80,6 +80,7 @@ class EvaluationDialog(QDialog):
         buttons.addWidget(self.cancel)
         buttons.addWidget(self.evaluate)
         layout.addLayout(buttons)
+        wheel_needs_focus(self)
 
     def add_paths(self, paths: list[str] | list[Path]) -> None:
         present = set(self.paths())

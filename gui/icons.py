@@ -57,3 +57,17 @@ def training(colour: str) -> QIcon:
     p.drawPath(path)
     p.end()
     return QIcon(pixmap)
+
+
+def reconstruct(colour: str) -> QIcon:
+    """An eye: the net looking through the diffuser."""
+    pixmap, p = _canvas()
+    p.setPen(_pen(colour))
+    eye = QPainterPath(QPointF(6, 32))
+    eye.quadTo(QPointF(32, 6), QPointF(58, 32))
+    eye.quadTo(QPointF(32, 58), QPointF(6, 32))
+    p.drawPath(eye)
+    p.setBrush(QColor(colour))
+    p.drawEllipse(QPointF(32, 32), 7, 7)
+    p.end()
+    return QIcon(pixmap)

@@ -17,8 +17,9 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from speckle_lab.gui.device_worker import LiveFrame
+from speckle_lab.gui.level_bar import LevelBar
 from speckle_lab.gui.settings import Settings
-from speckle_lab.gui.widgets import Metric, button, label
+from speckle_lab.gui.widgets import ElidedLabel, Metric, button, label, restyle
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class LiveView(QWidget):
         for metric in (self.fps, self.max_dn, self.frame_id):
             readouts.addWidget(metric)
         readouts.addStretch(1)
-        self.cursor = label("", "muted")
-        readouts.addWidget(self.cursor)
+        self.pointer_value = label("", "muted")  # not `cursor`: QWidget.cursor() is Qt's
+        readouts.addWidget(self.pointer_value)
         self.auto_levels = QCheckBox("Auto levels")
         self.auto_levels.setChecked(False)  # auto levels stretch a dark frame into fake speckle: off by default
         self.auto_levels.setToolTip("Off: the levels set on the colour bar (in DN) stay as they are")
@@ -84,8 +85,10 @@ class LiveView(QWidget):
         tools.addStretch(1)
         layout.addLayout(tools)
 
-        self.saturation = label("", "saturation", wrap=True)
-        self.saturation.hide()
+        # Its line is always there (empty when nothing saturates): a warning that comes and goes with the frames
+        # must not move the image and the buttons under the operator's mouse.
+        self.saturation = ElidedLabel("", "saturation")
+        self.saturation.setProperty("warning", False)
         layout.addWidget(self.saturation)
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -94,12 +97,10 @@ class LiveView(QWidget):
         self.view.invertY(True)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
-        self.histogram = pg.HistogramLUTItem(image=self.image)
-        self.histogram.gradient.loadPreset("inferno")
-        self.histogram.axis.setLabel("DN")
         # The histogram is recomputed a few times a second, not for every frame: it costs more than the image.
-        self.image.sigImageChanged.disconnect(self.histogram.imageChanged)
-        self.graphics.addItem(self.histogram)
+        self.colour_bar = LevelBar(self.image, "inferno")
+        self.colour_bar.axis.setLabel("DN")
+        self.graphics.addItem(self.colour_bar)
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.graphics.setMinimumSize(320, 260)
         layout.addWidget(self.graphics, 1)
@@ -109,6 +110,7 @@ class LiveView(QWidget):
         self.roi_box: pg.RectROI | None = None
         self.image_origin = (0, 0)  # the sensor pixel of the frame's top-left (the camera's ROI)
         self.last_frame: LiveFrame | None = None
+        self._pointer: QPointF | None = None  # where the mouse rests on the image (scene coordinates), if it does
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
 
         self.frames_drawn = 0
@@ -121,7 +123,7 @@ class LiveView(QWidget):
         self._manual_levels: tuple[float, float] | None = None  # as the operator set them on the colour bar
         self._levels_store: tuple[Settings, str] | None = None
         self._showing_levels = False  # the histogram reports our own setLevels as a finished change too
-        self.histogram.sigLevelChangeFinished.connect(self._levels_set_by_hand)
+        self.colour_bar.levels_set.connect(self._levels_set_by_hand)
 
     def persist_levels(self, settings: Settings, key: str) -> None:
         """Restore the manual levels (DN) of the last session from `key`, and store each one the operator sets.
@@ -150,29 +152,37 @@ class LiveView(QWidget):
     def _show_levels(self, low: float, high: float) -> None:
         self._showing_levels = True
         try:
-            self.histogram.setLevels(low, high)
+            self.colour_bar.set_levels(low, high)
         finally:
             self._showing_levels = False
 
     def _levels_set_by_hand(self, *_: object) -> None:
         if self._showing_levels or self.auto_levels.isChecked():
             return  # the next frame overwrites them; auto levels are never the operator's manual levels
-        low, high = (float(v) for v in self.histogram.getLevels())
+        low, high = (float(v) for v in self.colour_bar.levels())
         self._manual_levels = (low, high)
         if self._levels_store is not None:
             settings, key = self._levels_store
             settings.set(key, [low, high])
 
     def _mouse_moved(self, position: QPointF) -> None:
-        frame = self.last_frame
-        if frame is None or not self.view.sceneBoundingRect().contains(position):
+        self._pointer = QPointF(position) if self.view.sceneBoundingRect().contains(position) else None
+        self._read_pointer()
+
+    def _read_pointer(self) -> None:
+        """The value under the mouse, in the frame shown: after a move and after every new frame, so a mouse at
+        rest reads the live value, not the one under it when it stopped."""
+        frame, position = self.last_frame, self._pointer
+        if frame is None or position is None:
             return
         point = self.view.mapSceneToView(position)
-        col, row = int(point.x()), int(point.y())  # pyqtgraph images are [x, y]: see _draw
+        col, row = int(np.floor(point.x())), int(np.floor(point.y()))  # pyqtgraph images are [x, y]: see _draw
         rows, cols = frame.pixels.shape
         if 0 <= row < rows and 0 <= col < cols:
             r0, c0 = self.image_origin
-            self.cursor.setText(f"row {row + r0}, col {col + c0}: {int(frame.pixels[row, col])} DN")
+            self.pointer_value.setText(f"row {row + r0}, col {col + c0}: {int(frame.pixels[row, col])} DN")
+        else:
+            self.pointer_value.setText("")
 
     def _toggle_roi_box(self, on: bool) -> None:
         if on and self.roi_box is None:
@@ -204,13 +214,14 @@ class LiveView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", "snapshot.png", "PNG (*.png)")
         if path:
             try:
-                raw = save_snapshot(self.last_frame.pixels, Path(path), self.histogram.getLevels())
+                raw = save_snapshot(self.last_frame.pixels, Path(path), self.colour_bar.levels())
                 log.info("snapshot saved: %s and %s", path, raw)
             except OSError as error:
                 log.error("snapshot not saved: %s", error)
 
     def set_bit_depth(self, bit_depth: int) -> None:
         self._saturation_dn = 2**bit_depth - 1
+        self.colour_bar.set_range(0, self._saturation_dn)
         if self._manual_levels is None:  # the full range until the operator sets levels (this or a past session)
             self._show_levels(0, self._saturation_dn)
 
@@ -242,17 +253,15 @@ class LiveView(QWidget):
             self.image.setImage(pixels, autoLevels=False, levels=(low, max(high, low + 1)))
             self._show_levels(low, max(high, low + 1))
         else:  # the levels on the colour bar, as the operator left them
-            self.image.setImage(pixels, autoLevels=False, levels=self.histogram.getLevels())
+            self.image.setImage(pixels, autoLevels=False, levels=self.colour_bar.levels())
         if pixels.shape != self._shape:
             self._shape = pixels.shape
             self.view.autoRange(padding=0)
         now = time.perf_counter()
         if now - self._histogram_s >= HISTOGRAM_PERIOD_S:
             self._histogram_s = now
-            self.histogram.imageChanged(autoLevel=False)
-            x, counts = self.histogram.plot.getData()
-            if x is not None and len(x):  # log counts: a few bright (or saturated) pixels stay visible
-                self.histogram.plot.setData(x, np.log10(1.0 + np.asarray(counts, dtype=np.float64)))
+            self.colour_bar.show_histogram()
+        self._read_pointer()
         self._draw_times = [t for t in self._draw_times if now - t < 2.0] + [now]
         # The camera's rate (frames grabbed), which a long exposure slows: never more than the drawing rate.
         shown = (len(self._draw_times) - 1) / (now - self._draw_times[0]) if len(self._draw_times) > 1 else 0.0
@@ -262,13 +271,12 @@ class LiveView(QWidget):
         self.max_dn.set(f"{frame.max_dn} DN")
         self.frame_id.set(str(frame.frame_id))
         if frame.saturated_fraction > 0:
-            self.saturation.setText(
+            self._warn_saturation(
                 f"⚠  {frame.saturated_fraction:.2%} of the pixels are saturated ({frame.saturation_dn} DN): "
                 "lower the exposure, the gain or the laser power."
             )
-            self.saturation.show()
         else:
-            self.saturation.hide()
+            self._warn_saturation("")
         self.frames_drawn += 1
         if ack:
             self.frame_drawn.emit()
@@ -278,11 +286,17 @@ class LiveView(QWidget):
         times = self._draw_times
         return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
 
+    def _warn_saturation(self, text: str) -> None:
+        if text != self.saturation.full_text():
+            self.saturation.set_full_text(text)
+            self.saturation.setProperty("warning", bool(text))
+            restyle(self.saturation)
+
     @property
     def saturated(self) -> bool:
-        return not self.saturation.isHidden()
+        return bool(self.saturation.full_text())
 
     def clear(self) -> None:
         self.image.clear()
         self._shape = None
-        self.saturation.hide()
+        self._warn_saturation("")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -29,40 +29,35 @@ from speckle_lab.gui.acquisition_panel import AcquisitionPanel
 from speckle_lab.gui.capture_worker import CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.device_worker import BenchInfo, LaserState
-from speckle_lab.gui.devices_panel import DevicesPanel, laser_pill
+from speckle_lab.gui.devices_panel import DevicesPanel
 from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.log_panel import LogPanel
 from speckle_lab.gui.reconstruct_panel import ReconstructPanel
 from speckle_lab.gui.settings import Settings
+from speckle_lab.gui.states import capture_pill, laser_pill
 from speckle_lab.gui.training_panel import TrainingPanel
-from speckle_lab.gui.widgets import Banner, Pill, button, label
+from speckle_lab.gui.widgets import Banner, ElidedLabel, MessageSlot, Pill, button, label, restyle, wheel_needs_focus
 
 log = logging.getLogger(__name__)
 
 LASER_OFF_KEYS = "Ctrl+L"
+SIDEBAR_PX = 180  # the navigation rail: narrow, so the pages have the width at 1280x800
+QUIT_KEYS = "Ctrl+Q"  # not StandardKey.Quit: it is empty on Windows and on the offscreen platform
 
 PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
     ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
     ("Training", "Teach a U-Net to see through the diffuser", icons.training),
-    ("Reconstruct", "A trained net looking through the diffuser, live", icons.training),
+    ("Reconstruct", "A trained net looking through the diffuser, live", icons.reconstruct),
 )
-CAPTURE_PILLS = {
-    "idle": ("Capture idle", "idle"),
-    "starting": ("Capture starting", "info"),
-    "running": ("Capture running", "info"),
-    "pausing": ("Capture pausing… (after this block)", "warn"),
-    "paused": ("Capture paused", "warn"),
-    "resuming": ("Capture resuming…", "info"),
-    "stopping": ("Capture stopping…", "warn"),
-    "aborted": ("Capture aborted (file valid, resumable)", "warn"),
-    "failed": ("Capture failed (file valid, resumable)", "error"),
-}
 
 
 class MainWindow(QMainWindow):
+    ready = Signal()  # everything is loaded behind the window (gui/startup.py)
+
     def __init__(self, controller: LabController, settings: Settings) -> None:
         super().__init__()
+        self._ready = False
         self.controller = controller
         self.settings = settings
         self.setWindowTitle("speckle-lab")
@@ -84,7 +79,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(QListWidgetItem(icon(theme.TEXT), f"  {name}"))
         sidebar = QFrame()
         sidebar.setObjectName("sidebar")
-        sidebar.setFixedWidth(200)
+        sidebar.setFixedWidth(SIDEBAR_PX)
         side = QVBoxLayout(sidebar)
         side.setContentsMargins(12, 18, 12, 14)
         side.setSpacing(2)
@@ -109,19 +104,21 @@ class MainWindow(QMainWindow):
             page.setObjectName("page")
             self.pages.addWidget(page)
         self.title = label("", "pageTitle")
-        self.subtitle = label("", "pageSub")
+        self.subtitle = ElidedLabel("", "pageSub")
         content = QWidget()
         content.setObjectName("page")
         column = QVBoxLayout(content)
         column.setContentsMargins(22, 16, 22, 16)
         column.setSpacing(12)
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(self.title)
-        titles.addWidget(self.subtitle)
-        column.addLayout(titles)
-        self.banner = Banner(content)
-        column.addWidget(self.banner)
+        titles = QWidget()
+        title_column = QVBoxLayout(titles)
+        title_column.setContentsMargins(0, 0, 0, 0)
+        title_column.setSpacing(2)
+        title_column.addWidget(self.title)
+        title_column.addWidget(self.subtitle)
+        self.banner = Banner()
+        self.message_slot = MessageSlot(titles, self.banner)  # a message shows in the title's stead
+        column.addWidget(self.message_slot)
         column.addWidget(self.pages, 1)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -147,7 +144,6 @@ class MainWindow(QMainWindow):
         geometry = settings.get("window/geometry", QByteArray())
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        QShortcut(QKeySequence.StandardKey.Quit, self, self.close)
         self.laser_off_shortcut = QShortcut(QKeySequence(LASER_OFF_KEYS), self, self.laser_off_now)
         self.laser_off_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.log_panel = LogPanel()
@@ -158,6 +154,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
         self._build_menu()
+        wheel_needs_focus(self)  # a scrolled page never edits the field under the pointer
         for widget in self.findChildren(QWidget):  # style every page now, not on its first show (a stall)
             widget.ensurePolished()
 
@@ -172,12 +169,14 @@ class MainWindow(QMainWindow):
         controller.training_epoch.connect(self._training_epoch)
         controller.shutdown_complete.connect(self._shutdown_complete)
         self.acquisition.capture_file.connect(self.training.set_capture_path)
+        self.devices.note_changed.connect(self._show_subtitle)
+        self.training.run_trained.connect(self.reconstruct.offer_run)
 
     def _build_menu(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcut(QKeySequence(QUIT_KEYS))  # one owner: Qt ignores a key two shortcuts share
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         laser_menu = bar.addMenu("&Laser")
@@ -200,6 +199,17 @@ class MainWindow(QMainWindow):
             action = QAction(text, self)
             action.triggered.connect(slot)
             capture_menu.addAction(action)
+
+    # -- start-up -----------------------------------------------------------------------------------------
+    @property
+    def is_ready(self) -> bool:
+        return self._ready
+
+    def mark_ready(self, seconds: float) -> None:
+        """The modules loaded behind the window are in (the bench opens on its own and says so)."""
+        self._ready = True
+        log.info("panel loaded behind the window in %.1f s", seconds)
+        self.ready.emit()
 
     # -- safety -------------------------------------------------------------------------------------
     def laser_off_now(self) -> None:
@@ -228,10 +238,18 @@ class MainWindow(QMainWindow):
 
     def _page_changed(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
-        name, subtitle, _ = PAGES[row]
-        self.title.setText(name)
-        self.subtitle.setText(subtitle)
+        self.title.setText(PAGES[row][0])
+        self._show_subtitle()
         self.settings.set("window/page", row)
+
+    def _show_subtitle(self, *_: object) -> None:
+        """The page's own description, or its note while it has one (the Devices page, locked by a capture):
+        in the title's fixed place, so the note moves nothing on the page."""
+        row = self.pages.currentIndex()
+        note = getattr(self.pages.widget(row), "note", "")
+        self.subtitle.set_full_text(note or PAGES[row][1])
+        self.subtitle.setProperty("note", bool(note))
+        restyle(self.subtitle)
 
     # -- what the lab reports -----------------------------------------------------------------------
     def show_problem(self, problem: Problem) -> None:
@@ -252,7 +270,8 @@ class MainWindow(QMainWindow):
         self.laser_pill.set_state(*laser_pill(state))
 
     def _capture_state(self, state: str) -> None:
-        self.capture_pill.set_state(*CAPTURE_PILLS.get(state, (f"Capture {state}", "info")))
+        text, kind = capture_pill(state)
+        self.capture_pill.set_state(f"Capture {text}", kind)
         if state != "idle":
             log.info("capture: %s", state)
 

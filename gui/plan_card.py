@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLineEdit,
     QSpinBox,
+    QVBoxLayout,
 )
 
 from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, PlanError, plan_from_dict
-from speckle_lab.gui.devices_panel import source_names
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.paths import default_data_dir, fresh_name
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, bound_form_rows, button, label
+
+log = logging.getLogger(__name__)
+
+PREFLIGHT_LINES = 4  # the preflight's height, fixed: the buttons under it stay where they are
+CREATE_FOLDER_LINK = "create-folder"
 
 
 class PlanCard(Card):
@@ -34,7 +43,7 @@ class PlanCard(Card):
         form.setVerticalSpacing(7)
         self.targets = QComboBox()
         self.targets.setEditable(True)
-        self.targets.addItems(source_names())
+        self.targets.addItems(READY_SPECS)
         self.targets.setCurrentText("mnist")
         self.targets.setToolTip("A target source: pick one or type a spec, e.g. folder:/data/faces or blobs:size=48")
         self.n_frames = QSpinBox()
@@ -82,6 +91,9 @@ class PlanCard(Card):
         bound_form_rows(form, settings, "acquisition", rows)
         form.addRow(label("Output", "muted"), out_row)
         settings.bind(self.out, "acquisition/out")
+        if self.out_path().parent == default_data_dir():  # a fresh machine: the proposed folder must exist
+            with contextlib.suppress(OSError):  # else the preflight says why the file cannot be written
+                default_data_dir().mkdir(parents=True, exist_ok=True)
         self.out.setToolTip(self.out.text())
         self.out.textChanged.connect(self.out.setToolTip)  # the whole path, however narrow the field
         self.body.addLayout(form)
@@ -90,8 +102,21 @@ class PlanCard(Card):
             signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
             (signal or widget.valueChanged).connect(self.changed)
 
+        self.body.addStretch(1)
+
+        # What to run and its preflight: a bar of its own under the form, always in view (the form scrolls on a
+        # small screen), its text in a fixed height so a new estimate never moves the buttons under the mouse.
+        self.run_bar = QFrame()
+        self.run_bar.setObjectName("card")
+        bar = QVBoxLayout(self.run_bar)
+        bar.setContentsMargins(14, 10, 14, 12)
+        bar.setSpacing(8)
         self.preflight = label("Preflight: waiting for the bench…", "cardSub", wrap=True)
-        self.body.addWidget(self.preflight)
+        self.preflight.setTextFormat(Qt.TextFormat.RichText)
+        self.preflight.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.preflight.setFixedHeight(PREFLIGHT_LINES * self.preflight.fontMetrics().lineSpacing() + 4)
+        self.preflight.linkActivated.connect(self._link)
+        bar.addWidget(self.preflight)
         buttons = QHBoxLayout()
         self.start = button("Start capture", "primary")
         self.pause = button("Pause")
@@ -99,14 +124,17 @@ class PlanCard(Card):
         buttons.addWidget(self.start, 2)
         buttons.addWidget(self.pause, 1)
         buttons.addWidget(self.abort, 1)
-        self.body.addLayout(buttons)
+        bar.addLayout(buttons)
         more = QHBoxLayout()
         self.queue = button("Run a queue…", tooltip="Run the plans of a QUEUE.toml one after the other")
         self.resume = button("Resume a file…", tooltip="Continue an interrupted capture from its first missing row")
         more.addWidget(self.queue)
         more.addWidget(self.resume)
-        self.body.addLayout(more)
-        self.body.addStretch(1)
+        bar.addLayout(more)
+
+    def _link(self, target: str) -> None:
+        if target == CREATE_FOLDER_LINK:
+            self.create_folder()
 
     @staticmethod
     def _typed(field: NumberField) -> float:
@@ -143,6 +171,17 @@ class PlanCard(Card):
     def new_file_name(self) -> None:
         folder = self.out_path().parent if self.out.text().strip() else default_data_dir()
         self.out.setText(str(fresh_name(folder, "capture", ".h5")))
+
+    def create_folder(self) -> None:
+        """The output file's folder, with its parents (offered in the preflight when it is missing)."""
+        folder = self.out_path().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.preflight.setText(f"✗ {folder} could not be created: {error.strerror or error}")
+            return
+        log.info("created the output folder %s", folder)
+        self.changed.emit()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Capture into", str(self.out_path()), "HDF5 (*.h5 *.hdf5)")

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -28,73 +27,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui import theme
 from speckle_lab.gui.controller import LabController
-from speckle_lab.gui.devices_panel import source_names
+from speckle_lab.gui.draw_canvas import DrawCanvas
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.reconstruct_worker import ReconstructWorker
 from speckle_lab.gui.settings import Settings
-from speckle_lab.gui.widgets import Card, ImageGrid, Metric, button, label, metric_row
+from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, button, label, metric_row, restyle
+from speckle_lab.lab.reconstruction import TARGET_ROWS
+from speckle_lab.model.registry import KINDS
 
-CANVAS_PX = 160
+
+def kind_summary(kind: str) -> str:
+    """The registry's one line on a model kind (the kinds are model/registry.py's)."""
+    found = KINDS.get(kind)
+    return found.summary if found is not None else "a model kind this version does not know"
 
 
-class DrawCanvas(QWidget):
-    """A small canvas at the target's resolution: left button draws, right button erases."""
-
-    changed = Signal()
-
-    def __init__(self, shape: tuple[int, int] = (16, 16), parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setFixedSize(CANVAS_PX, CANVAS_PX)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.image = np.zeros(shape, np.float32)
-        self.brush = 1
-
-    def set_shape(self, shape: tuple[int, int]) -> None:
-        self.image = np.zeros(shape, np.float32)
-        self.update()
-
-    def clear(self) -> None:
-        self.image[:] = 0
-        self.update()
-        self.changed.emit()
-
-    def paint_at(self, row: int, col: int, value: float) -> None:
-        rows, cols = self.image.shape
-        r0, r1 = max(row - self.brush + 1, 0), min(row + self.brush, rows)
-        c0, c1 = max(col - self.brush + 1, 0), min(col + self.brush, cols)
-        self.image[r0:r1, c0:c1] = value
-        self.update()
-        self.changed.emit()
-
-    def _cell(self, point: QPoint) -> tuple[int, int]:
-        rows, cols = self.image.shape
-        return int(point.y() * rows / self.height()), int(point.x() * cols / self.width())
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
-        self.mouseMoveEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
-        row, col = self._cell(event.position().toPoint())
-        if 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]:
-            erase = bool(event.buttons() & Qt.MouseButton.RightButton)
-            self.paint_at(row, col, 0.0 if erase else 1.0)
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(theme.FIELD))
-        rows, cols = self.image.shape
-        for r in range(rows):
-            for c in range(cols):
-                v = float(self.image[r, c])
-                if v > 0:
-                    x0, x1 = c * self.width() // cols, (c + 1) * self.width() // cols
-                    y0, y1 = r * self.height() // rows, (r + 1) * self.height() // rows
-                    painter.fillRect(QRect(x0, y0, x1 - x0, y1 - y0), QColor.fromRgbF(v, v, v))
-        painter.setPen(QColor(theme.CARD_BORDER))
-        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        painter.end()
+LEFT_COLUMN_PX = 460
 
 
 class ReconstructPanel(QWidget):
@@ -138,26 +89,20 @@ class ReconstructPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.load)
         self.run_status = label("No run loaded.", "cardSub", wrap=True)
+        self.run_status.setFixedHeight(3 * self.run_status.fontMetrics().lineSpacing() + 4)  # moves nothing
+        self.run_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.run_status, 1)
         run.body.addLayout(row)
 
-        # -- targets ----------------------------------------------------------------------------------
+        # -- targets: step through a source (left), or draw one (right) ----------------------------------
         targets = Card("Targets", "Step through a source, or draw one")
-        form = QGridLayout()
-        form.setHorizontalSpacing(8)
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.addItems(source_names())
+        self.source.addItems(READY_SPECS)
         self.source.setCurrentText("mnist")
-        self.index = NumberField("target index", "", 0, 1_000_000, integer=True)
+        self.index = NumberField("target index", "", 0, TARGET_ROWS - 1, integer=True)
         self.index.set_text("0")
         self.index.submitted.connect(lambda _v: self.show_target())
-        form.addWidget(label("Source", "muted"), 0, 0)
-        form.addWidget(self.source, 0, 1)
-        form.addWidget(label("Target #", "muted"), 1, 0, Qt.AlignmentFlag.AlignTop)
-        form.addWidget(self.index, 1, 1)
-        targets.body.addLayout(form)
-        steps = QHBoxLayout()
         self.previous = button("◀ Previous")
         self.previous.clicked.connect(lambda: self.step(-1))
         self.next = button("Next ▶")
@@ -165,21 +110,37 @@ class ReconstructPanel(QWidget):
         self.play = button("Play", "primary")
         self.play.setCheckable(True)
         self.play.toggled.connect(self.set_playing)
-        for widget in (self.previous, self.next, self.play):
-            steps.addWidget(widget)
-        targets.body.addLayout(steps)
-        targets.body.addWidget(label("Draw (left button draws, right erases):", "muted"))
+        stepping = QVBoxLayout()
+        stepping.setSpacing(6)
+        stepping.addWidget(label("Source", "muted"))
+        stepping.addWidget(self.source)
+        stepping.addWidget(label("Target #", "muted"))
+        stepping.addWidget(self.index)
+        steps = QHBoxLayout()
+        steps.addWidget(self.previous)
+        steps.addWidget(self.next)
+        stepping.addLayout(steps)
+        stepping.addWidget(self.play)
+        stepping.addStretch(1)
         self.canvas = DrawCanvas()
-        targets.body.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
-        draw_row = QHBoxLayout()
         clear = button("Clear")
         clear.clicked.connect(self.canvas.clear)
         self.send_drawn = button("Send to the DMD", "primary")
         self.send_drawn.clicked.connect(self.show_drawn)
+        drawing = QVBoxLayout()
+        drawing.setSpacing(6)
+        drawing.addWidget(label("Draw: left draws, right erases", "muted"))
+        drawing.addWidget(self.canvas)
+        draw_row = QHBoxLayout()
         draw_row.addWidget(clear)
-        draw_row.addWidget(self.send_drawn)
-        targets.body.addLayout(draw_row)
-        targets.body.addStretch(1)
+        draw_row.addWidget(self.send_drawn, 1)
+        drawing.addLayout(draw_row)
+        drawing.addStretch(1)
+        columns = QHBoxLayout()
+        columns.setSpacing(16)
+        columns.addLayout(stepping, 1)
+        columns.addLayout(drawing)
+        targets.body.addLayout(columns)
 
         # -- live -------------------------------------------------------------------------------------
         live = Card("Live reconstruction", "Target on the DMD · speckle on the camera · the net's reconstruction")
@@ -193,28 +154,28 @@ class ReconstructPanel(QWidget):
         self.shown = Metric("shown")
         self.max_dn = Metric("speckle max")
         live.body.addLayout(metric_row(self.pcc, self.ssim, self.inference, self.rate, self.max_dn, self.shown))
-        self.laser_note = label("", "saturation", wrap=True)  # red: the speckle is a dark frame
-        self.laser_note.hide()
+        # red while the speckle is a dark frame; its line is always there, so it moves nothing when it comes
+        self.laser_note = ElidedLabel("", "saturation")
         live.body.addWidget(self.laser_note)
         self.laser_on = False
-        self.message = label("", "cardSub", wrap=True)
+        self.message = ElidedLabel("", "cardSub")  # one line, always there: a message never shrinks the images
         live.body.addWidget(self.message)
 
         left = QVBoxLayout()
         left.setSpacing(14)
         left.addWidget(run)
-        left.addWidget(targets, 1)
+        left.addWidget(targets)
+        left.addStretch(1)
         left.setContentsMargins(0, 0, 0, 0)
         holder = QWidget()
         holder.setObjectName("page")
         holder.setLayout(left)
-        holder.setMinimumHeight(600)
         scroll = QScrollArea()  # on a small screen the cards scroll rather than squeeze over each other
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
-        scroll.setFixedWidth(400)
+        scroll.setFixedWidth(LEFT_COLUMN_PX)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
@@ -222,6 +183,7 @@ class ReconstructPanel(QWidget):
         layout.addWidget(live, 1)
 
         self.worker.loaded.connect(self._loaded)
+        self.worker.load_failed.connect(self._load_failed)
         self.worker.pattern_ready.connect(self._pattern_ready)
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self._failed)
@@ -243,13 +205,25 @@ class ReconstructPanel(QWidget):
         if path:
             self.data_file.setText(path)
 
+    def offer_run(self, run_dir: str, data_paths: list[str]) -> None:
+        """A run just trained in this panel: proposed in the Run field (and its first data file in Data, where
+        its plan is read), ready for Load. A net in use stays in use until then."""
+        self.run_dir.setText(str(run_dir))
+        self.data_file.setText(str(data_paths[0]) if data_paths else "")
+        if self.loaded is None:
+            self.run_status.setText(f"The run trained last, {Path(run_dir).name}, is ready: Load it.")
+
     def load_run(self) -> None:
         info = self.controller.bench_info
         if info is None or not self.run_dir.text().strip():
             self.run_status.setText("Choose a run folder (and open a bench) first.")
             return
+        self.set_playing(False)
+        self.loaded = None  # the previous net is unloaded now: nothing runs on it while the new one loads
+        self._set_enabled()
         data = self.data_file.text().strip()
         self.run_status.setText(f"Loading {self.run_dir.text().strip()} …")
+        self.run_status.setStyleSheet("")
         self.worker.load_requested.emit(Path(self.run_dir.text().strip()), Path(data) if data else None, info.geometry)
 
     def _loaded(self, loaded: dict) -> None:
@@ -262,10 +236,21 @@ class ReconstructPanel(QWidget):
         self.controller.set_exposure_us(loaded["exposure_us"])
         self.controller.set_power_w(loaded["laser_power_w"])
         self.run_status.setText(
-            f"{loaded['run']} · epoch {loaded['epoch']} · targets {rows}×{cols} placed as in {loaded['data']} · "
-            f"camera {loaded['exposure_us']:g} µs and laser {loaded['laser_power_w'] * 1e3:g} mW set as in training"
+            f"{Path(loaded['run']).name} · model {loaded['kind']}, epoch {loaded['epoch']} · targets {rows}×{cols} "
+            f"placed as in {Path(loaded['data']).name} · camera {loaded['exposure_us']:g} µs and laser "
+            f"{loaded['laser_power_w'] * 1e3:g} mW set as in training"
         )
-        self.run_status.setToolTip(self.run_status.text())
+        self.run_status.setToolTip(
+            f"{loaded['run']}\nmodel {loaded['kind']}: {kind_summary(loaded['kind'])}\ntrained on {loaded['data']}"
+        )
+        self._set_enabled()
+
+    def _load_failed(self, message: str) -> None:
+        """The run could not be loaded: no net is in use (not the previous one), and the status says why."""
+        self.loaded = None
+        self.run_status.setText(f"✗ {message} · no net loaded")
+        self.run_status.setStyleSheet(f"color: {theme.ERROR};")
+        self.run_status.setToolTip(message)
         self._set_enabled()
 
     # -- targets --------------------------------------------------------------------------------------
@@ -274,7 +259,7 @@ class ReconstructPanel(QWidget):
             index = int(self.index.value())
         except ValueError:
             index = 0
-        self.index.set_text(str(max(index + delta, 0)))
+        self.index.set_text(str(min(max(index + delta, 0), TARGET_ROWS - 1)))
         self.show_target()
 
     def show_target(self) -> None:
@@ -308,10 +293,10 @@ class ReconstructPanel(QWidget):
 
     def _ready(self) -> bool:
         if self.loaded is None:
-            self.message.setText("Load a trained run first.")
+            self.message.set_full_text("Load a trained run first.")
             return False
         if self.controller.capture_busy:
-            self.message.setText("A capture owns the bench: the reconstruction view waits for it to end.")
+            self.message.set_full_text("A capture owns the bench: the reconstruction view waits for it to end.")
             return False
         return True
 
@@ -337,30 +322,32 @@ class ReconstructPanel(QWidget):
         self.ssim.set("–" if math.isnan(result.ssim) else f"{result.ssim:.3f}")
         self.inference.set(f"{result.inference_s * 1e3:.1f} ms")
         self.max_dn.set(f"{int(np.max(result.speckle))} DN")
-        self.laser_note.setVisible(not self.laser_on)
+        self._warn_dark()
         now = time.perf_counter()
         self._result_times = [t for t in self._result_times if now - t < 2.0] + [now]
         if len(self._result_times) > 1:
             self.rate.set(f"{(len(self._result_times) - 1) / (now - self._result_times[0]):.1f} /s")
-        self.message.setText("")
+        self.message.set_full_text("")
         if self._playing and request_id == self._request:
             self.step(1)
 
     def _laser(self, state: object) -> None:
         self.laser_on = bool(state.emission)
-        self.laser_note.setVisible(not self.laser_on and self.results > 0)
-        self.laser_note.setText(
-            "⚠  The laser is off: the speckle shown is a dark frame (noise, stretched to its own range), and the "
-            "reconstruction means nothing. Switch emission on on the Devices page."
-        )
+        self._warn_dark()
+
+    def _warn_dark(self) -> None:
+        dark = not self.laser_on and self.results > 0
+        text = "⚠  Laser off: the speckle is a dark frame, the reconstruction means nothing (Devices: emission on)"
+        if (self.laser_note.full_text() == text) != dark:
+            self.laser_note.set_full_text(text if dark else "")
+            self.laser_note.setProperty("warning", dark)
+            restyle(self.laser_note)
 
     def _failed(self, message: str) -> None:
         self._in_flight = False
         self.set_playing(False)
-        self.message.setText(f"✗ {message}")
+        self.message.set_full_text(f"✗ {message}")
         self.message.setStyleSheet(f"color: {theme.ERROR};")
-        if self.loaded is None:
-            self.run_status.setText(f"✗ {message}")
 
     def _device_problem(self, _problem: object) -> None:
         if self._in_flight:  # the device refused the show or the snap: stop the chain, the banner says why

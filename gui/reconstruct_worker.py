@@ -23,7 +23,8 @@ class ReconstructWorker(QObject):
     drawn_requested = Signal(int, object)  # request id, image (target shape)
     speckle_arrived = Signal(int, object)  # request id, camera frame
 
-    loaded = Signal(object)  # dict: run, epoch, data, target_shape, targets
+    loaded = Signal(object)  # dict: run, kind, epoch, data, target_shape, targets, exposure_us, laser_power_w
+    load_failed = Signal(str)  # one line; no net is loaded any more (never the previous one in its stead)
     pattern_ready = Signal(int, object, str)  # request id, mirror pattern, description: for the DMD
     result = Signal(int, object)  # request id, Reconstruction
     failed = Signal(str)  # one line
@@ -50,6 +51,7 @@ class ReconstructWorker(QObject):
 
     @Slot(object, object, object)
     def _load(self, run_dir: Path, data_path: Path | None, geometry: object) -> None:
+        self.reconstructor, self.placer, self._targets = None, None, {}  # the old net goes first, whatever follows
         try:
             import torch
 
@@ -58,12 +60,21 @@ class ReconstructWorker(QObject):
             plan, data = training_plan(reconstructor.trained, data_path, Path(run_dir))
             self.reconstructor, self.placer = reconstructor, TargetPlacer(plan, geometry)
         except Exception as error:
-            self._fail(f"loading {run_dir}", error)
+            message = f"loading {run_dir}: {_first_line(error)}"
+            log.warning("reconstruction: %s", message)
+            self.load_failed.emit(message)
             return
-        log.info("reconstruction: loaded %s (epoch %d), plan of %s", run_dir, reconstructor.epoch, data)
+        log.info(
+            "reconstruction: loaded %s (model %s, epoch %d), plan of %s",
+            run_dir,
+            reconstructor.kind,
+            reconstructor.epoch,
+            data,
+        )
         self.loaded.emit(
             {
                 "run": str(run_dir),
+                "kind": reconstructor.kind,
                 "epoch": reconstructor.epoch,
                 "data": str(data),
                 "target_shape": tuple(plan.target_shape),
@@ -112,6 +123,10 @@ class ReconstructWorker(QObject):
         self.result.emit(request_id, result)
 
     def _fail(self, doing: str, error: BaseException) -> None:
-        message = f"{doing}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        message = f"{doing}: {_first_line(error)}"
         log.warning("reconstruction: %s", message)
         self.failed.emit(message)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

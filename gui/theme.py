@@ -38,6 +38,7 @@ QListWidget#nav::item:hover {{ background: #1a1e24; color: {TEXT}; }}
 QListWidget#nav::item:selected {{ background: #1f2b27; color: {TEXT}; border-left: 3px solid {ACCENT}; }}
 QLabel#pageTitle {{ font-size: 15pt; font-weight: 600; }}
 QLabel#pageSub {{ color: {MUTED}; }}
+QLabel#pageSub[note="true"] {{ color: {WARN}; }}
 QFrame#card {{ background: {CARD}; border: 1px solid {CARD_BORDER}; border-radius: 10px; }}
 QLabel#cardTitle {{ font-size: 10.5pt; font-weight: 600; }}
 QLabel#cardSub {{ color: {MUTED}; font-size: 9pt; }}
@@ -53,7 +54,8 @@ QLabel[pill="true"][kind="active"] {{ background: {ACCENT}; color: #06140d; }}
 QLabel[pill="true"][kind="warn"] {{ background: #3d2e14; color: {WARN}; }}
 QLabel[pill="true"][kind="error"] {{ background: #43181b; color: {ERROR}; }}
 QLabel[pill="true"][kind="info"] {{ background: #162b40; color: {INFO}; }}
-QLabel#saturation {{ background: #43181b; color: {ERROR}; border-radius: 6px; padding: 4px 8px; font-weight: 600; }}
+QLabel#saturation {{ border-radius: 6px; padding: 4px 8px; font-weight: 600; }}
+QLabel#saturation[warning="true"] {{ background: #43181b; color: {ERROR}; }}
 QFrame#banner {{ border-radius: 10px; }}
 QFrame#banner[kind="error"] {{ background: #3a1719; border: 1px solid #6b2a2e; }}
 QFrame#banner[kind="info"] {{ background: #132a21; border: 1px solid #24573f; }}

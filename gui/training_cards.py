@@ -14,13 +14,16 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
 )
 
 from speckle_lab.gui import theme
@@ -30,6 +33,8 @@ from speckle_lab.gui.widgets import Card, ImageGrid, Pill, bound_form_rows, butt
 from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 N_SAMPLES = 4
+STATUS_LINES = 3
+SAMPLES_MAX_WIDTH_PX = 220
 METRICS = tuple((str(m), m.short) for m in (*QUALITY_METRICS, Metric.DICE))  # (key, column header)
 
 
@@ -42,10 +47,12 @@ class DataCard(Card):
         self.files.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.files.setMinimumHeight(70)
         self.files.setMaximumHeight(120)
+        self.files.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the file name at the end stays in view
+        self.files.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.body.addWidget(self.files)
         row = QHBoxLayout()
         self.add = button("Add files…")
-        self.add_current = button("Add current capture", tooltip="The file the Acquisition page writes (or wrote)")
+        self.add_current = button("Add the capture", tooltip="The file the Acquisition page writes (or wrote)")
         self.add_current.setEnabled(False)
         self.remove = button("Remove", "flat")
         row.addWidget(self.add)
@@ -56,7 +63,7 @@ class DataCard(Card):
         self.add.clicked.connect(self._browse)
         self.remove.clicked.connect(self._remove_selected)
         for path in settings.get("training/data", []):
-            self.files.addItem(path)
+            self._add(path)
 
     def paths(self) -> list[str]:
         return [self.files.item(i).text() for i in range(self.files.count())]
@@ -65,9 +72,14 @@ class DataCard(Card):
         present = set(self.paths())
         for path in map(str, paths):
             if path not in present:
-                self.files.addItem(path)
+                self._add(path)
                 present.add(path)
         self._save()
+
+    def _add(self, path: str) -> None:
+        item = QListWidgetItem(path)
+        item.setToolTip(path)  # the whole path: the list cuts it in the middle
+        self.files.addItem(item)
 
     def _browse(self) -> None:
         start = str(Path(self.paths()[-1]).parent) if self.paths() else str(Path.home())
@@ -147,14 +159,23 @@ class SettingsCard(Card):
         form.addRow(label("Run folder", "muted"), run_row)
         settings.bind(self.run_dir, "training/run_dir")
         self.body.addLayout(form)
+        # Start and Stop in a bar of their own under the form, always in view (the form scrolls on a small
+        # screen), the progress line in a fixed height so it never moves them under the mouse.
+        self.run_bar = QFrame()
+        self.run_bar.setObjectName("card")
+        bar = QVBoxLayout(self.run_bar)
+        bar.setContentsMargins(14, 10, 14, 12)
+        bar.setSpacing(8)
         buttons = QHBoxLayout()
         self.start = button("Start training", "primary")
         self.stop = button("Stop", "danger")
         buttons.addWidget(self.start, 2)
         buttons.addWidget(self.stop, 1)
-        self.body.addLayout(buttons)
+        bar.addLayout(buttons)
         self.status = label("", "cardSub", wrap=True)
-        self.body.addWidget(self.status)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.status.setFixedHeight(STATUS_LINES * self.status.fontMetrics().lineSpacing() + 4)
+        bar.addWidget(self.status)
 
     def config(self) -> dict:
         """TrainConfig keys (validated by the trainer, in its process)."""
@@ -254,44 +275,54 @@ class CurvesCard(Card):
         getattr(self, key).setData(xs, ys)
 
 
-SAMPLE_ROWS = (("speckle", "speckle", "inferno"), ("target", "target", None), ("prediction", "network", None))
+SAMPLE_COLUMNS = (("speckle", "speckle", "inferno"), ("target", "target", None), ("prediction", "network", None))
 
 
 class SamplesCard(Card):
+    """A validation frame a row: its speckle, its target and the network's reconstruction side by side (a
+    narrow card, so the evaluation table beside it has the width for every metric)."""
+
     def __init__(self) -> None:
-        super().__init__("Sample reconstructions", "Validation frames, by the net of the last epoch")
+        super().__init__("Samples", "Validation frames, by the net of the last epoch")
         self.grid = ImageGrid(
-            len(SAMPLE_ROWS),
             N_SAMPLES,
-            row_titles=tuple(name for _, name, _ in SAMPLE_ROWS),
-            colormaps=tuple(colormap for _, _, colormap in SAMPLE_ROWS),
+            len(SAMPLE_COLUMNS),
+            col_titles=tuple(name for _, name, _ in SAMPLE_COLUMNS),
+            column_colormaps=tuple(colormap for _, _, colormap in SAMPLE_COLUMNS),
         )
-        self.grid.setMinimumHeight(200)
+        self.grid.setMinimumSize(150, 200)
         self.body.addWidget(self.grid, 1)
+        self.setMaximumWidth(SAMPLES_MAX_WIDTH_PX)  # three small images a row: the rest of the width is the table's
         self.shown: dict | None = None
 
     def show_samples(self, samples: dict) -> None:
         self.shown = samples
-        for row, (key, _, _) in enumerate(SAMPLE_ROWS):
+        for column, (key, _, _) in enumerate(SAMPLE_COLUMNS):
             images = samples.get(key)
             if images is None:
                 continue
             levels = None if key == "speckle" else (0.0, 1.0)
-            for column in range(min(N_SAMPLES, len(images))):
-                self.grid.set_image(np.asarray(images[column]), levels=levels, row=row, col=column)
+            for row in range(min(N_SAMPLES, len(images))):
+                self.grid.set_image(np.asarray(images[row]), levels=levels, row=row, col=column)
         self.set_subtitle(f"Validation frames, by the net of epoch {samples.get('epoch', '?')}")
 
 
 class EvaluationCard(Card):
     """One row per evaluation, told apart by run folder and data file names (whole paths in the tooltips), with
-    the mean ± standard deviation over the frames of each metric."""
+    the frames evaluated under the names and the mean ± standard deviation over the frames of each metric.
 
-    COLUMNS = ("Run", "Data", "Frames")
+    Run and data names are cut in the middle to the width left (a file's end tells files apart): every metric
+    column stays in view, never behind a sideways scroll."""
+
+    COLUMNS = ("Run", "Data")
 
     def __init__(self) -> None:
         super().__init__("Evaluation", "Best net of each run, on its test split or on other files")
         self.table = QTableWidget(0, len(self.COLUMNS) + len(METRICS))
         self.table.setHorizontalHeaderLabels([*self.COLUMNS, *(name for _, name in METRICS)])
+        data_header = QTableWidgetItem("Data")
+        data_header.setToolTip("The data files, and the frames evaluated: test split or all")
+        self.table.setHorizontalHeaderItem(1, data_header)
         for column, (key, _) in enumerate(METRICS, start=len(self.COLUMNS)):
             self.table.horizontalHeaderItem(column).setToolTip(f"{Metric(key).label}: mean ± std over the frames")
         self.table.verticalHeader().hide()
@@ -301,7 +332,9 @@ class EvaluationCard(Card):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(36)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # run and data share what the metrics leave
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a file's end tells files apart
         self.table.setMinimumHeight(100)
@@ -322,17 +355,17 @@ class EvaluationCard(Card):
         paths = result.get("data_paths") or [d.get("name", "?") for d in records]
         names = ", ".join(Path(p).name for p in paths)
         subset = result.get("subset", "")
+        frames = f"{result.get('n_frames', '?')} {subset.split()[0] if subset else ''}".strip()
         cells = [
             (Path(run_dir).name, f"{run_dir}\nbest net: epoch {result.get('epoch', '?')}"),
-            (names, "\n".join(map(str, paths))),
-            (f"{result.get('n_frames', '?')} {subset.split()[0]}", f"{result.get('n_frames', '?')} frames: {subset}"),
+            (f"{names}\n{frames}", "\n".join(map(str, paths)) + f"\n{result.get('n_frames', '?')} frames: {subset}"),
         ]
         metrics = result.get("metrics", {})
         for key, _ in METRICS:
             value = metrics.get(key)
             cells.append(
                 (
-                    f"{value['mean']:.3f}\n± {value['std']:.3f}",  # two lines: all the metrics fit the card
+                    f"{value['mean']:.3f}\n±{value['std']:.3f}",  # two lines: all the metrics fit the card
                     f"{Metric(key).label}: {value['mean']:.4f} ± {value['std']:.4f} (mean ± std over the frames)",
                 )
                 if value

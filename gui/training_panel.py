@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QProgressBar,
@@ -24,10 +25,13 @@ from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
 from speckle_lab.lab.training_service import TrainingJob
 
+LEFT_COLUMN_PX = 370
 SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the curves
 
 
 class TrainingPanel(QWidget):
+    run_trained = Signal(str, object)  # run folder, its data files: a run with a best net, trained here
+
     def __init__(self, controller: LabController, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -41,6 +45,7 @@ class TrainingPanel(QWidget):
         self.last_done: dict | None = None
         self.evaluation_dialog: EvaluationDialog | None = None
         self._last_evaluated = ""
+        self._job: TrainingJob | None = None  # the training started last (not an evaluation)
         self._state = "idle"
         self._running: dict[str, tuple[int, int, float]] = {}  # key -> (epoch, batch, running mean)
         self._smoothed: dict[str, float] = {}
@@ -58,11 +63,18 @@ class TrainingPanel(QWidget):
         left.addWidget(self.data)
         left.addWidget(self.settings_card)
         left.addStretch(1)
-        scroll = QScrollArea()
+        scroll = QScrollArea()  # the form scrolls on a small screen; Start and Stop under it stay in view
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(left_widget)
-        scroll.setFixedWidth(380)
+        column = QWidget()
+        column.setFixedWidth(LEFT_COLUMN_PX)
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(10)
+        column_layout.addWidget(scroll, 1)
+        column_layout.addWidget(self.settings_card.run_bar)
         right = QGridLayout()
         right.setSpacing(14)
         right.addWidget(self.curves, 0, 0, 1, 2)
@@ -70,12 +82,12 @@ class TrainingPanel(QWidget):
         right.addWidget(self.evaluation, 1, 1)
         right.setRowStretch(0, 3)
         right.setRowStretch(1, 2)
-        right.setColumnStretch(0, 2)  # the samples keep their aspect; the evaluation rows need the width
-        right.setColumnStretch(1, 3)
+        right.setColumnStretch(0, 0)  # the samples take what their images need; the evaluation rows the rest
+        right.setColumnStretch(1, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(scroll)
+        layout.addWidget(column)
         layout.addLayout(right, 1)
 
         card = self.settings_card
@@ -130,6 +142,7 @@ class TrainingPanel(QWidget):
         job = TrainingJob(
             data=tuple(paths), out_dir=str(run_dir), config=self.settings_card.config(), samples=N_SAMPLES
         )
+        self._job = job
         self.controller.start_training(job)
 
     def evaluate_run(self, run_dir: Path, paths: list[str]) -> None:
@@ -197,6 +210,13 @@ class TrainingPanel(QWidget):
 
     def _done(self, result: dict) -> None:
         self.last_done = result
+        job = self._job
+        if (
+            job is not None
+            and Path(result["run_dir"]) == Path(job.out_dir)
+            and (Path(job.out_dir) / "best.pt").exists()
+        ):
+            self.run_trained.emit(str(result["run_dir"]), list(job.data))
         self.settings_card.status.setText(
             f"{result['stop_reason'].replace('_', ' ')} after {result['epochs_completed']} epochs on "
             f"{result['device']} ({result['seconds']:.0f} s) · best validation Dice {result['best_val_dice']:.3f} "

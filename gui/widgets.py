@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -13,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -112,6 +116,30 @@ class Metric(QWidget):
         self.value.setText(text)
 
 
+class WheelNeedsFocus(QObject):
+    """Event filter: a field takes the mouse wheel only once the operator has clicked (or tabbed) into it.
+
+    A page that scrolls under the pointer must not edit the plan on its way (one notch over a combo box changed
+    the targets, the frames and the placement). An unfocused field ignores the notch, which then goes to the
+    scroll area around it."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()  # ignored and filtered: Qt hands it on to the parent (the scroll area)
+            return True
+        return False
+
+
+def wheel_needs_focus(root: QWidget) -> None:
+    """Every combo box and spin box under `root`: the wheel edits it only when it has the focus, and the
+    wheel never gives it the focus (`WheelNeedsFocus`). Call it once a window or dialog is built."""
+    guard = root.findChild(WheelNeedsFocus) or WheelNeedsFocus(root)
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, QComboBox | QAbstractSpinBox):
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(guard)
+
+
 def bound_form_rows(
     form: QFormLayout, settings: Settings, section: str, rows: tuple[tuple[str, str, QWidget], ...]
 ) -> None:
@@ -141,6 +169,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         row_titles: tuple[str, ...] = (),
         col_titles: tuple[str, ...] = (),
         colormaps: tuple[str | None, ...] = (),
+        column_colormaps: tuple[str | None, ...] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -158,11 +187,12 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             if row_titles:
                 self.addLabel(row_titles[row], color=theme.MUTED, size="8.5pt", angle=-90)
             views, images = [], []
-            colormap = colormaps[row] if row < len(colormaps) else None
-            for _ in range(cols):
+            row_colormap = colormaps[row] if row < len(colormaps) else None
+            for col in range(cols):
                 view = self.addViewBox(lockAspect=True, enableMouse=False, enableMenu=False)
                 view.invertY(True)
                 image = pg.ImageItem()
+                colormap = column_colormaps[col] if col < len(column_colormaps) else row_colormap
                 if colormap:
                     image.setColorMap(pg.colormap.get(colormap))
                 view.addItem(image)
@@ -200,39 +230,77 @@ class ImageGrid(pg.GraphicsLayoutWidget):
                 image.clear()
 
 
+class ElidedLabel(QLabel):
+    """One line of text, cut with "…" to the width it gets (the whole text in its tooltip). It never wraps or
+    grows, so a long message never moves what is around it."""
+
+    def __init__(self, text: str = "", name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if name:
+            self.setObjectName(name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        elided = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width) if width > 0 else ""
+        super().setText(elided or self._full)
+
+
 class Banner(QFrame):
     """Errors (and a few confirmations) at the top of the page: what happened and what to do.
 
-    It takes its own place in the layout, above the page, and pushes the page down: it never covers a
-    control. (The pages' plots take the re-layout well within the UI's 100 ms budget.)
+    It shows in the page title's stead, in a slot of its own fixed height (`MessageSlot`): it never pushes the
+    page down and never covers a control, so nothing moves under the operator's mouse when it comes or goes.
+    Two lines: the title with the detail, then what to do; each is cut to the width with the whole text in its
+    tooltip (and in the log). An error stays until dismissed; a confirmation goes back to the title after a
+    while, and never replaces an error that is still shown.
     """
 
+    shown = Signal()
     dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
         self.setProperty("kind", "error")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setContentsMargins(12, 6, 8, 6)
         layout.setSpacing(12)
         self.icon = label("!", "bannerIcon")
         self.icon.setFixedSize(22, 22)
         self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignVCenter)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.title = label("", "bannerTitle", wrap=True)
-        self.detail = label("", wrap=True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hint = label("", "bannerHint", wrap=True)
-        for widget in (self.title, self.detail, self.hint):
-            texts.addWidget(widget)
+        self.headline = ElidedLabel("", "bannerTitle")
+        self.hint_line = ElidedLabel("", "bannerHint")
+        texts.addWidget(self.headline)
+        texts.addWidget(self.hint_line)
         layout.addLayout(texts, 1)
         close = button("Dismiss", "flat")
         close.clicked.connect(self.dismiss)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._texts: tuple[str, str, str] = ("", "", "")
         self._hide_timer = QTimer(self)
         self._hide_timer.setSingleShot(True)
         self._hide_timer.timeout.connect(self.dismiss)
@@ -242,7 +310,10 @@ class Banner(QFrame):
         self._show("error", "!", problem.title, problem.detail, f"What to do: {problem.hint}")
 
     def show_info(self, title: str, detail: str = "", hide_after_ms: int = INFO_SHOWN_MS) -> None:
-        """A confirmation; it goes away by itself (an error stays until dismissed)."""
+        """A confirmation. It goes back to the page title by itself (0: it stays), in the same fixed place,
+        and it never hides an error the operator has not dismissed (the log has it)."""
+        if self.isVisible() and self.kind == "error":
+            return
         self._show("info", "✓", title, detail, "")
         if hide_after_ms:
             self._hide_timer.start(hide_after_ms)
@@ -253,11 +324,11 @@ class Banner(QFrame):
         restyle(self)
         restyle(self.icon)  # its colour follows the banner's kind
         self.icon.setText(icon)
-        self.title.setText(title)
-        self.detail.setText(detail)
-        self.detail.setVisible(bool(detail))
-        self.hint.setText(hint)
-        self.hint.setVisible(bool(hint))
+        self._texts = (title, detail, hint)
+        self.headline.set_full_text(f"{title} — {detail}" if detail else title)
+        self.hint_line.set_full_text(hint)
+        self.setToolTip("\n".join(t for t in self._texts if t))
+        self.shown.emit()
         self.show()
 
     @property
@@ -265,8 +336,38 @@ class Banner(QFrame):
         return str(self.property("kind"))
 
     def text(self) -> str:
-        return "\n".join(w.text() for w in (self.title, self.detail, self.hint) if w.text())
+        """The whole message: title, detail and what to do, a line each."""
+        return "\n".join(t for t in self._texts if t)
 
     def dismiss(self) -> None:
+        self._hide_timer.stop()
         self.hide()
         self.dismissed.emit()
+
+
+class MessageSlot(QStackedWidget):
+    """The fixed place above the page: its title, or the banner in the title's stead. Its height is fixed when
+    it is first shown (styled), to the larger of the two, so showing or dismissing a message moves nothing."""
+
+    def __init__(self, resting: QWidget, banner: Banner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.resting, self.banner = resting, banner
+        self.addWidget(resting)
+        self.addWidget(banner)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        banner.shown.connect(lambda: self.setCurrentWidget(banner))
+        banner.dismissed.connect(lambda: self.setCurrentWidget(resting))
+        self.setCurrentWidget(resting)
+        self._fitted = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self._fitted:  # the style sheet's fonts and borders are known now
+            self._fitted = True
+            heights = []
+            for page in (self.resting, self.banner):
+                page.ensurePolished()
+                for child in page.findChildren(QWidget):
+                    child.ensurePolished()
+                heights.append(page.sizeHint().height())
+            self.setFixedHeight(max(heights) + 2)  # + the error banner's border, whichever kind shows first
+        super().showEvent(event)

@@ -12,10 +12,15 @@ pyproject.toml:
 
 Real backends are opened with their own section's settings only (`open(settings, source)`); the simulated
 optical table is for the simulated backends, which `lab.bench` builds itself.
+
+A plugin that fails to load (its module raises on import, or its entry point names something that is not a
+`DeviceBackend`) is left out, named in one line (logged as a warning, listed by `plugin_failures()` and shown by
+`speckle-lab devices`); the built-in backends and the other plugins work as before.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +31,8 @@ from pydantic import BaseModel
 
 from speckle_lab.drivers import Device, OutOfRange
 from speckle_lab.lab.config_errors import BenchConfigError
+
+logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "speckle_lab.backends"
 Family = Literal["laser", "dmd", "camera"]
@@ -67,21 +74,50 @@ def apply_setting(source: str, key: str, setter: Callable[[Any], None], value: A
         raise BenchConfigError(source, [f"{key}: the device refuses {value}: {error.reason}"]) from None
 
 
+@dataclass(frozen=True)
+class PluginFailure:
+    """A backend plugin that did not load: its entry point, its distribution and why, for one line."""
+
+    entry_point: str  # "name = module:attribute"
+    distribution: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"backend plugin {self.entry_point!r} ({self.distribution}) is left out: {self.reason}"
+
+
 @cache
-def plugin_backends() -> tuple[DeviceBackend, ...]:
-    """Every backend registered under the entry-point group (the application's own and other packages')."""
+def _load_plugins() -> tuple[tuple[DeviceBackend, ...], tuple[PluginFailure, ...]]:
     found: list[DeviceBackend] = []
+    failed: list[PluginFailure] = []
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        loaded = entry.load()
-        items = loaded if isinstance(loaded, Iterable) else [loaded]
-        for item in items:
-            if not isinstance(item, DeviceBackend):
-                raise TypeError(
-                    f"entry point {entry.name} = {entry.value!r} in {ENTRY_POINT_GROUP!r} is a "
-                    f"{type(item).__name__}, not a speckle_lab.lab.backend_registry.DeviceBackend"
-                )
-            found.append(item)
-    return tuple(found)
+        try:
+            loaded = entry.load()
+            items = list(loaded) if isinstance(loaded, Iterable) else [loaded]
+            for item in items:
+                if not isinstance(item, DeviceBackend):
+                    raise TypeError(
+                        f"it exports a {type(item).__name__}, not a speckle_lab.lab.backend_registry.DeviceBackend"
+                    )
+        except Exception as error:  # whatever a third-party module raises on import: isolate it
+            reason = (str(error).strip().splitlines() or [""])[0]
+            distribution = entry.dist.name if entry.dist is not None else "unknown distribution"
+            failure = PluginFailure(f"{entry.name} = {entry.value}", distribution, f"{type(error).__name__}: {reason}")
+            logger.warning("%s", failure)
+            failed.append(failure)
+            continue
+        found.extend(items)
+    return tuple(found), tuple(failed)
+
+
+def plugin_backends() -> tuple[DeviceBackend, ...]:
+    """Every backend registered under the entry-point group that loaded (the application's own and others')."""
+    return _load_plugins()[0]
+
+
+def plugin_failures() -> tuple[PluginFailure, ...]:
+    """The registered plugins that did not load, each left out with its reason."""
+    return _load_plugins()[1]
 
 
 def merge(builtin: Iterable[DeviceBackend], family: Family) -> dict[str, DeviceBackend]:

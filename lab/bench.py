@@ -7,6 +7,7 @@ entry points, see lab.backend_registry); nothing else in the application changes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Self
 
 import numpy as np
 
+from speckle_lab.acquisition.text import format_bytes
 from speckle_lab.drivers import DMD, Camera, Device, DmdGeometry, Laser, RegionOfInterest, Roi
 from speckle_lab.lab.backend_registry import DeviceBackend, apply_setting, merge
 from speckle_lab.lab.bench_config import (
@@ -205,8 +207,63 @@ def build_medium(config: BenchConfig, source: str = "bench configuration") -> Me
     return with_ballistic(_scattering_medium(config, source), getattr(config.medium, "ballistic_fraction", 0.0))
 
 
+#: Float64 camera-sized arrays the simulation holds at once while it builds a medium and makes a frame (the
+#: pupil grid, the field, the intensity, the noise): a camera whose frame needs more than the memory there is
+#: cannot be simulated.
+SIM_FRAME_COPIES = 4
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give now (Linux MemAvailable; elsewhere the physical memory)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62  # unknown: do not refuse
+
+
+def _check_simulation_fits(config: BenchConfig, source: str, medium: Medium | None = None) -> None:
+    """Refuse, in one line naming the keys, a simulated camera or medium larger than the memory there is,
+    before numpy is asked for it (it fails with a 41-line MemoryError, or calls the array "too big" in a
+    message that named medium.grain_px)."""
+    rows, cols = config.camera.rows, config.camera.cols
+    available = available_memory_bytes()
+    frame_bytes = rows * cols * 8 * SIM_FRAME_COPIES
+    if frame_bytes > available:
+        raise BenchConfigError(
+            source,
+            [
+                f"camera.rows x camera.cols: simulating a {rows}x{cols} camera needs {format_bytes(frame_bytes)} "
+                f"per frame, {format_bytes(available)} of memory is available; expected a camera (or region of "
+                "interest) that fits"
+            ],
+        )
+    if medium is not None and medium.memory_bytes > available:
+        raise BenchConfigError(
+            source,
+            [
+                f"medium: the simulated medium from {config.dmd.side_macropixels}x{config.dmd.side_macropixels} "
+                f"DMD macropixels to {rows}x{cols} camera pixels needs {format_bytes(medium.memory_bytes)}, "
+                f"{format_bytes(available)} of memory is available; expected fewer macropixels "
+                '(dmd.side_macropixels), a smaller camera, or sim.representation = "band_limited"'
+            ],
+        )
+
+
 def _scattering_medium(config: BenchConfig, source: str) -> Medium:
     """The simulated scattering medium: DMD macropixels in, camera pixels out."""
+    _check_simulation_fits(config, source)
+    medium = _make_scattering_medium(config, source)
+    _check_simulation_fits(config, source, medium)
+    return medium
+
+
+def _make_scattering_medium(config: BenchConfig, source: str) -> Medium:
     medium, side = config.medium, config.dmd.side_macropixels
     output_shape = (config.camera.rows, config.camera.cols)
     try:

@@ -38,6 +38,8 @@ def _sim_default(owner: Callable[..., object], name: str) -> Any:
 
 
 _SENSOR = SensorModel()  # the default simulated sensor (EMVA 1288 parameters)
+PLANCK_J_S = 6.62607015e-34  # exact (SI 2019)
+LIGHT_SPEED_M_S = 299_792_458.0  # exact
 
 
 class _Section(BaseModel):
@@ -300,6 +302,19 @@ class BenchConfig(_Section):
             if isinstance(table, dict) and key not in table:
                 data[section] = {key: default, **table}
         return data
+
+    @model_validator(mode="after")
+    def _photons_within_the_light(self) -> Self:
+        """`sim.photons_per_joule` counts the photons that reach the camera per joule of laser light: at most
+        all of them, wavelength / (h c) (2.68e18 at 532 nm). More is no bench, and far more (1e300) overflows
+        the camera model into a "complete" file of garbage."""
+        most = self.laser.wavelength_nm * 1e-9 / (PLANCK_J_S * LIGHT_SPEED_M_S)
+        if self.sim.photons_per_joule > most:
+            raise ValueError(
+                f"sim.photons_per_joule: {self.sim.photons_per_joule:g} is more photons than a joule of "
+                f"{self.laser.wavelength_nm:g} nm light holds ({most:.3g} = wavelength / (h c)); expected at most that"
+            )
+        return self
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict for data files and JSON: str, int, float and bool values, and None for an

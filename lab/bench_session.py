@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from speckle_lab.acquisition.laser_lifecycle import lifecycle_of
 from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
 from speckle_lab.drivers.capabilities import PatternReadback
@@ -68,6 +69,7 @@ class BenchInfo:
     exposure_range_us: tuple[float, float] = EXPOSURE_RANGE_US
     gain_range_db: tuple[float, float] = GAIN_RANGE_DB
     frame_period_s: float = 0.0  # the bench's modelled time per frame at the configured exposure
+    readout_time_us: float = 0.0  # the camera's sensor readout, where the camera states it (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -176,31 +178,15 @@ def live_frame(
     )
 
 
-def switch_laser_off(laser: object) -> str | None:
-    """Emission off, then read back. Returns None when the laser confirms it is off, else the alarm text.
-    Safe from any thread: the drivers serialise their own commands."""
-    try:
-        laser.set_emission(False)
-    except Exception as error:
-        message = (
-            f"switching the laser off FAILED: {type(error).__name__}: {error}. The light may be on: use the key switch."
-        )
-        log.error(message)
-        return message
-    try:
-        still_on = bool(laser.status().emission)
-    except Exception as error:
-        message = (
-            f"the laser did not confirm it is off ({type(error).__name__}: {error}). Check it: use the key switch."
-        )
-        log.error(message)
-        return message
-    if still_on:
-        message = "the laser still reports emission ON after the off command. Use the key switch."
-        log.error(message)
-        return message
-    log.info("laser emission switched off")
-    return None
+def switch_laser_off(laser: object, why: str = "LASER OFF by the operator") -> str | None:
+    """The laser's lifecycle switch-off, from any thread: first a stop (whatever is arming the laser, a capture
+    included, never sends its on command), then off and read back (recorded in the file of a capture running on
+    it). Returns None when the laser is known off, else the alarm line. The drivers serialise their commands."""
+    lifecycle = lifecycle_of(laser)
+    lifecycle.request_stop(why)
+    if lifecycle.switch_off(why):
+        return None
+    return lifecycle.alarm
 
 
 class BenchSession:
@@ -214,6 +200,7 @@ class BenchSession:
         self._live = False
         self._live_before_lend = False
         self._pattern: PatternShown | None = None
+        self._unknown_pattern = "as found when the bench opened"  # what the DMD shows when no command of ours set it
         self._grab_times: list[float] = []
         self._laser_lock = threading.Lock()
 
@@ -248,6 +235,7 @@ class BenchSession:
                 bit_depth=camera.bit_depth,
                 config=config,
                 frame_period_s=frame_period_s(bench, camera.exposure_us),
+                readout_time_us=readout_time_us(bench),
             )
         )
         self.emit_all()
@@ -259,7 +247,7 @@ class BenchSession:
             self.stop_live()
             bench, self._bench = self._bench, None
             if bench is not None:
-                self._laser_off(bench)
+                self._laser_off(bench, "the bench was closed")
                 with contextlib.suppress(Exception):
                     self._emit(read_laser(bench))
                 bench.close()
@@ -284,6 +272,7 @@ class BenchSession:
         if bench is None:
             return False
         self._pattern = None  # the capture showed its own patterns: read the DMD back, or say it is unknown
+        self._unknown_pattern = "left by the last capture"
         self.emit_all()
         return self._live_before_lend
 
@@ -296,28 +285,29 @@ class BenchSession:
 
     def set_emission(self, on: bool) -> None:
         if not on:
-            self._laser_off(self._bench)
+            self._laser_off(self._bench, "emission off by the operator")
             self.poll_laser()
             return
-        try:
-            self._bench.laser.set_emission(True)
+        lifecycle = lifecycle_of(self._bench.laser)
+        try:  # armed at the power set on the panel; a LASER OFF from now on stops it before its on command
+            lifecycle.arm(lifecycle.stops)
         finally:
             self.poll_laser()
 
-    def switch_laser_off(self, bench: Bench | None = None) -> bool:
+    def switch_laser_off(self, bench: Bench | None = None, why: str = "LASER OFF by the operator") -> bool:
         """The safety path, callable from any thread (the UI thread's "laser off" button, a signal handler):
         off now, read back, an alarm event when that fails. Returns whether the laser confirmed off."""
         bench = bench or self._bench
         if bench is None:
             return False
-        ok = self._laser_off(bench)
+        ok = self._laser_off(bench, why)
         with contextlib.suppress(Exception):  # the readout follows at once (the alarm already says if it failed)
             self._emit(read_laser(bench, by_capture=bench is not self._bench))
         return ok
 
-    def _laser_off(self, bench: Bench) -> bool:
+    def _laser_off(self, bench: Bench, why: str = "LASER OFF by the operator") -> bool:
         with self._laser_lock:
-            alarm = switch_laser_off(bench.laser)
+            alarm = switch_laser_off(bench.laser, why)
         if alarm is not None:
             self._emit(LaserAlarm(alarm))
         return alarm is None
@@ -355,7 +345,7 @@ class BenchSession:
         dmd = self._bench.dmd  # simulated DMDs read back; real ones: what we sent
         shown = dmd.shown_pattern if isinstance(dmd, PatternReadback) else None
         if shown is not None:
-            description = self._pattern.description if self._pattern is not None else "left by the last capture"
+            description = self._pattern.description if self._pattern is not None else self._unknown_pattern
             self._emit(PatternShown(np.array(shown, copy=True), description))
         elif self._pattern is not None:
             self._emit(self._pattern)
@@ -466,10 +456,14 @@ class BenchSession:
             self._emit(Failure(error, "checking the plan"))
 
 
+def readout_time_us(bench: Bench) -> float:
+    """The camera's sensor readout time, where the camera states it (the simulated one does); 0 when unknown."""
+    return float(getattr(bench.camera, "readout_time_us", 0.0) or 0.0)
+
+
 def frame_period_s(bench: Bench, exposure_us: float) -> float:
     """The bench's modelled time per frame at `exposure_us`: the exposure, or the sensor readout if longer."""
-    readout_us = float(getattr(bench.config.camera, "readout_time_us", 0.0) or 0.0)
-    return max(exposure_us, readout_us) * 1e-6
+    return max(exposure_us, readout_time_us(bench)) * 1e-6
 
 
 def describe_request(request: PatternRequest) -> str:

@@ -13,6 +13,7 @@ the caller; the queue only decides which bench a job runs on and starts it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,13 @@ from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.acquisition.scheduler import CaptureResult, CaptureRun
 from speckle_lab.lab.bench import Bench, build_bench
 from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig, load_bench
-from speckle_lab.lab.capture_service import ProgressCallback, check_output_path, claim_resume, make_run
+from speckle_lab.lab.capture_service import (
+    ProgressCallback,
+    check_output_path,
+    claim_resume,
+    close_quietly,
+    make_run,
+)
 from speckle_lab.lab.logging_setup import capture_log
 
 
@@ -116,21 +123,32 @@ class CaptureQueue:
         *,
         control: CaptureControl | None = None,
         on_progress: ProgressCallback | None = None,
+        on_prepared: Callable[[CaptureRun], None] | None = None,
     ) -> CaptureResult:
         """Capture one job to its end (complete, aborted or failed); errors before the start are raised.
 
-        A run that failed on the devices (or raised while running) leaves its bench closed, so the next job
-        starts from freshly opened devices rather than from ones in an unknown state."""
+        `on_prepared` sees the run on its bench just before it starts (the panel shows its preflight there).
+        A run that failed on the devices, ended with a laser alarm (or raised while running) leaves its bench
+        closed, so the next job starts from freshly opened devices (its laser read back off at connect) rather
+        than from ones in an unknown state; a failure to close is logged, never raised over the result."""
         capture = self.prepare(job, control=control, on_progress=on_progress)
         try:
+            if on_prepared is not None:
+                on_prepared(capture)
             with capture_log(job.out):
                 result = capture.run()
         except BaseException:
-            self.close()
+            self._close_quietly()
             raise
-        if result.status == "failed":
-            self.close()
+        if result.status == "failed" or result.laser_alarm:
+            problem = self._close_quietly()
+            if problem:
+                result.message = f"{result.message}; {problem}"
         return result
+
+    def _close_quietly(self) -> str:
+        bench, self._bench = self._bench, None
+        return close_quietly(bench) if bench is not None else ""
 
     def release(self) -> Bench:
         """Hand the queue's own bench back open (reopened if a job needed another) and stop owning it."""

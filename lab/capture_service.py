@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ from speckle_lab.lab.config_errors import BenchConfigError
 from speckle_lab.lab.logging_setup import capture_log
 
 ProgressCallback = Callable[[CaptureProgress], None]
+logger = logging.getLogger(__name__)
+
+log = logging.getLogger(__name__)
 
 
 def capture_devices(bench: Bench) -> CaptureDevices:
@@ -37,12 +41,26 @@ def make_run(
     resume_lock: WriterLock | None = None,
 ) -> CaptureRun:
     medium = bench.table.medium.describe() if bench.table is not None else None
+    if plan.laser_power_w == 0 and not resume:
+        warn_dark_plan(plan, out)
     try:
         return _capture_run(plan, bench, out, medium, resume, control, on_progress, overwrite, resume_lock)
     except PlanError:
         raise
     except ValueError as error:  # the plan does not fit this bench (a target larger than the DMD's area)
         raise PlanError(f"{out}: the plan does not fit the bench: {error}") from None
+
+
+def warn_dark_plan(plan: CapturePlan, out: Path) -> None:
+    """A plan at 0 W is a dry run (the DMD, the camera, the triggers and the file, with no light: a lab may
+    want exactly that while people work at the table), so it is not refused; but every frame will be dark,
+    and a net trained on them learns nothing: one warning says so before the capture starts."""
+    logger.warning(
+        "%s: laser_power_w is 0: the laser will not emit, every frame will be dark (a dry run); give a power "
+        "in W (e.g. --power-w %g) to capture speckle",
+        out,
+        CapturePlan.model_fields["laser_power_w"].default,
+    )
 
 
 def _capture_run(
@@ -85,9 +103,37 @@ def run_plan(
     which takes the file's writer lock first: a file another process is capturing into is never deleted."""
     out = Path(out)
     check_output_path(out, overwrite)
-    with capture_log(out), open_bench(bench_path) as bench:
-        run = make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
-        return run.run()
+    with capture_log(out):
+        bench = open_bench(bench_path)
+        return run_then_close(
+            bench, lambda: make_run(plan, bench, out, control=control, on_progress=on_progress, overwrite=overwrite)
+        )
+
+
+def run_then_close(bench: Bench, make: Callable[[], CaptureRun]) -> CaptureResult:
+    """Run the capture `make()` builds on `bench`, then close the bench. A failure to close (a laser answering
+    garbage to its off command at close) is logged and added to the result's message, never raised over it:
+    the run read the laser back already, and its result (an alarm included) is what the caller must see."""
+    try:
+        result = make().run()
+    except BaseException:
+        close_quietly(bench)
+        raise
+    problem = close_quietly(bench)
+    if problem:
+        result.message = f"{result.message}; {problem}"
+    return result
+
+
+def close_quietly(bench: Bench) -> str:
+    """Close `bench` (laser last); a failure is logged and returned as one line ("" when it closed)."""
+    try:
+        bench.close()
+    except Exception as error:
+        problem = f"closing the devices failed: {type(error).__name__}: {error}"
+        log.error(problem)
+        return problem
+    return ""
 
 
 def check_output_path(out: Path, overwrite: bool) -> None:
@@ -143,9 +189,14 @@ def resume_file(
     path = Path(path)
     plan, config, lock = claim_resume(path)
     try:
-        with capture_log(path), build_bench(config, f"{path}: stored bench") as bench:
-            run = make_run(plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock)
-            return run.run()
+        with capture_log(path):
+            bench = build_bench(config, f"{path}: stored bench")
+            return run_then_close(
+                bench,
+                lambda: make_run(
+                    plan, bench, path, resume=True, control=control, on_progress=on_progress, resume_lock=lock
+                ),
+            )
     finally:
         lock.release()  # the writer released it already when it got that far; releasing twice is harmless
 
@@ -153,7 +204,8 @@ def resume_file(
 def _with_restart_hint(error: CaptureFileError, path: Path) -> CaptureFileError:
     """A file that cannot be resumed may be a capture killed while being created: say how to restart it."""
     text = str(error)
-    if "--overwrite" in text or "another process" in text or "no such file" in text or "directory" in text:
+    not_a_crash = ("--overwrite", "another process", "no such file", "directory", "symbolic link", "0 or more rows")
+    if any(words in text for words in not_a_crash):
         return error
     return CaptureFileError(
         f"{text}; if it was killed while being created (no row committed), start it again: "

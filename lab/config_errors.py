@@ -7,10 +7,16 @@ these read "laser.power_w: expected a number > 0, got -1".
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+
+class CommandLineError(ValueError):
+    """An option the command line refuses (out of range, not finite, options that do not go together): one
+    line naming the option and what was expected; exit 2 through `lab/cli.py`'s table."""
 
 
 class BenchConfigError(ValueError):
@@ -22,6 +28,7 @@ class BenchConfigError(ValueError):
         super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
 
 
+_NAMES_ITS_KEY = re.compile(r"^[a-z_]+\.[a-z_]+: ")
 _EXPECTED = {
     "int_type": "expected an integer",
     "float_type": "expected a number",
@@ -55,17 +62,29 @@ def describe_errors(
         if item["type"] == "union_tag_invalid":
             name = choices[section]
             known = ", ".join(sorted(variants(section)))
-            problems.append(f"{section}.{name}: unknown {name} {item['ctx']['tag']!r}; known {name}s: {known}")
+            problems.append(
+                f"{section}.{name}: unknown {name} {item['ctx']['tag']!r}; known {name}s: {known}{_left_out()}"
+            )
         elif item["type"] == "extra_forbidden":
             known_keys = list(root.model_fields) if len(loc) == 1 else list(model.model_fields) if model else []
             problems.append(f"{key}: {_unknown_key(loc[-1], known_keys, top=len(loc) == 1, variant=variant)}")
         elif item["type"] == "missing":
             problems.append(f"{key}: required{variant}, but not given")
+        elif item["type"] == "value_error" and not loc and _NAMES_ITS_KEY.match(str(item["ctx"]["error"])):
+            problems.append(str(item["ctx"]["error"]))  # a check across sections names its own key
         elif item["type"] == "value_error":
             problems.append(f"{key}: {item['ctx']['error']}")
         else:
             problems.append(f"{key}: {_expected(item)}, got {_show(item['input'])}")
     return problems
+
+
+def _left_out() -> str:
+    """The backend plugins that failed to load, when there are any: the backend asked for may be one of them."""
+    from speckle_lab.lab.backend_registry import plugin_failures  # that module imports this one
+
+    failures = plugin_failures()
+    return "" if not failures else " (" + "; ".join(str(failure) for failure in failures) + ")"
 
 
 def _section_model(root: type[BaseModel], section: str) -> type[BaseModel] | None:

@@ -25,6 +25,10 @@ from typing import TextIO
 #: The loggers a run's log file listens to: the whole namespace (every module logs under `__name__`).
 LIBRARY_LOGGERS = ("speckle_lab",)
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+CONSOLE_FORMAT = "speckle-lab: %(levelname)s: %(message)s"  # the terminal: one line, like the error lines
+#: `extra={RAISED: True}` on a record whose message the library also raises: the run's log file keeps it, the
+#: console leaves it to the command's one error line (it would say the same thing twice).
+RAISED = "also_raised"
 APP_NAME = "speckle-lab"
 GUI_LOG_NAME = "gui.log"
 TRAINING_LOG = "training.log"  # in every training run folder
@@ -98,10 +102,35 @@ def log_to_stream(stream: TextIO | None = None, level: int = logging.INFO) -> lo
     return handler
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # what `--log-level` accepts
+
+
+def console_level(verbosity: int = 0, level_name: str | None = None) -> int:
+    """The console's level: `level_name` when given (one of LOG_LEVELS), else WARNING, INFO (verbosity 1,
+    `-v`) or DEBUG (2 and more, `-vv`)."""
+    if level_name is not None:
+        return logging.getLevelName(level_name.upper())
+    return logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+
+
 def configure_console(verbosity: int = 0) -> logging.Handler:
     """stderr for a command-line session: warnings and errors, or INFO (verbosity 1) or DEBUG (2 and more)."""
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    return log_to_stream(sys.stderr, level)
+    return log_to_stream(sys.stderr, console_level(verbosity))
+
+
+@contextlib.contextmanager
+def console_logging(level: int = logging.WARNING) -> Iterator[logging.Handler]:
+    """The library's records at `level` and above on stderr (one line each) while a command runs; detached
+    afterwards, with the loggers' levels restored (so `main()` can be called again, as the tests do)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+    handler.addFilter(lambda record: not getattr(record, RAISED, False))
+    previous = _listen(handler, level)
+    try:
+        yield handler
+    finally:
+        _stop_listening(handler, previous)
 
 
 def user_log_dir() -> Path:

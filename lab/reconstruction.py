@@ -40,6 +40,10 @@ class Reconstruction:
     inference_s: float
 
 
+#: The rows a target source offers the reconstruction view: rows 0 to TARGET_ROWS - 1 of a plan that long.
+TARGET_ROWS = 1_000_000
+
+
 class TargetPlacer:
     """Targets rendered with the plan of the net's training data, on this bench's DMD."""
 
@@ -55,7 +59,7 @@ class TargetPlacer:
     def _maker(self, source: str) -> RowMaker:
         maker = self._rows.get(source)
         if maker is None:
-            data = {**self.plan.to_dict(), "targets": source, "n_frames": 1_000_000, "n_targets": None}
+            data = {**self.plan.to_dict(), "targets": source, "n_frames": TARGET_ROWS, "n_targets": None}
             data.pop("target_offset", None)
             plan = plan_from_dict(data, f"target source {source!r}")
             maker = RowMaker(plan, self.geometry, self.geometry.mirror_shape)
@@ -64,6 +68,8 @@ class TargetPlacer:
 
     def row(self, source: str, index: int) -> PlacedTarget:
         """Row `index` of a plan like the training plan over `source`."""
+        if not 0 <= index < TARGET_ROWS:
+            raise ReconstructionError(f"target #{index}: expected 0 to {TARGET_ROWS - 1:,}")
         block = self._maker(source).make(range(index, index + 1))
         return PlacedTarget(block.patterns[0], block.targets[0], f"target #{index} of {source}")
 
@@ -124,6 +130,11 @@ class Reconstructor:
     @property
     def epoch(self) -> int:
         return self.trained.epoch
+
+    @property
+    def kind(self) -> str:
+        """The model kind the checkpoint records (model/registry.py; a U-Net where it predates kinds)."""
+        return self.trained.kind
 
     def reconstruct(self, speckle: np.ndarray, target: np.ndarray) -> Reconstruction:
         import time

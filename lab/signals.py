@@ -5,7 +5,11 @@ Ctrl-C is not the only way a run is told to stop: `kill` and systemd send SIGTER
 dropped ssh session SIGHUP, Ctrl-\\ SIGQUIT, a batch scheduler SIGTERM (then SIGKILL after a grace period).
 The first signal asks the capture loop to stop after its current block (the block in flight is committed,
 the laser switched off, the file closed); a second signal stops at once (raises `StopSignal`, which the
-scheduler handles like Ctrl-C). What cannot be caught (SIGKILL, a power cut) is covered in docs/bench.md.
+scheduler handles like Ctrl-C), but only where the run merely waits for its devices (a block being captured),
+and only once. A second signal that comes while the laser is being armed, switched off and read back, or
+while the file is being written and closed, is noted and the stop under way runs to its end: pressing Ctrl-C
+twice never skips the read-back, never leaves the file `running`, never hides an alarm. What cannot be caught
+(SIGKILL, a power cut) is covered in docs/bench.md.
 """
 
 from __future__ import annotations
@@ -15,10 +19,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 
-#: The signals that end a process by default and that a process can catch.
-TERMINATION_SIGNALS: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
+from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
 
 
 class StopSignal(KeyboardInterrupt):
@@ -38,7 +39,7 @@ def signal_name(signum: int) -> str:
 
 def exit_code(signum: int) -> int:
     """What a shell shows for a command ended by `signum` (130 for Ctrl-C, 143 for SIGTERM)."""
-    return 128 + int(signum)
+    return signal_exit_code(signum)
 
 
 def stop_reason(signum: int) -> str:
@@ -48,10 +49,12 @@ def stop_reason(signum: int) -> str:
 
 
 class SignalStop:
-    """Installed by `stop_on_signals`: which signal arrived first (None while none did)."""
+    """Installed by `stop_on_signals`: which signal arrived first (None while none did), and the later ones."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.later: list[int] = []  # every signal after the first, in order
+        self.raised = False  # whether one of them was raised as `StopSignal`
 
     @property
     def received(self) -> bool:
@@ -69,14 +72,23 @@ def _say(message: str) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[SignalStop]:
-    """While inside: the first termination signal calls `request_stop(reason)` (e.g. `CaptureControl.abort`),
-    a second raises `StopSignal`. The previous handlers are restored on exit. Main thread only (Python
-    delivers signals there); elsewhere nothing is installed and the caller's own handling applies."""
+def stop_on_signals(
+    request_stop: Callable[[str], None], interruptible: Callable[[], bool] | None = None
+) -> Iterator[SignalStop]:
+    """While inside: the first termination signal calls `request_stop(reason)` (e.g. `CaptureControl.abort`);
+    a second raises `StopSignal`, once, and only while `interruptible()` is true (default: always), e.g.
+    `CaptureControl.interruptible`; otherwise it is noted and the stop under way goes on. The previous
+    handlers are restored on exit. Main thread only (Python delivers signals there); elsewhere nothing is
+    installed and the caller's own handling applies."""
     state = SignalStop()
 
     def handler(signum: int, frame: object) -> None:
         if state.signum is not None:
+            state.later.append(signum)
+            if state.raised or (interruptible is not None and not interruptible()):
+                _say(f"{signal_name(signum)} again: finishing the stop under way (the laser off and read back first)")
+                return
+            state.raised = True
             raise StopSignal(signum)
         state.signum = signum
         again = "Ctrl-C" if signum == signal.SIGINT else signal_name(signum)

@@ -28,6 +28,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
+from speckle_lab.lab.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from speckle_lab.lab.logging_setup import TRAINING_LOG, log_to_stream
 
 Event = dict[str, Any]
@@ -236,6 +237,9 @@ def _run_job(job: TrainingJob, channel: _Channel) -> None:
             epochs_completed=result.epochs_completed,
             best_epoch=result.best_epoch,
             best_val_dice=result.best_val_dice,
+            best_val_pcc=result.best_val_pcc,
+            selection_metric=result.selection_metric,
+            model_kind=result.model_kind,
             device=result.device,
             seconds=result.seconds,
             run_dir=str(out_dir),
@@ -264,7 +268,7 @@ def child_main(commands: IO[str], out: IO[str], lower_priority: Callable[[int], 
         job = TrainingJob(**{**job_data, "data": tuple(job_data["data"])})
     except (ValueError, TypeError, KeyError) as error:
         channel.send("error", kind="TrainingError", message=f"bad job: {error}")
-        return 2
+        return EXIT_USAGE
     if lower_priority is not None and job.nice:
         with contextlib.suppress(OSError):
             lower_priority(job.nice)
@@ -274,8 +278,8 @@ def child_main(commands: IO[str], out: IO[str], lower_priority: Callable[[int], 
     except Exception as error:
         traceback.print_exc()  # into the log file
         channel.send("error", kind=type(error).__name__, message=_one_line(error))
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _main() -> int:

@@ -22,6 +22,7 @@ from torch.utils.data import IterableDataset
 
 from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.distributed import SINGLE, DistEnv, block, shard
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.normalisation import Normalisation, fit_normalisation
 from speckle_lab.model.sources import FrameSource, contiguous_chunks
 from speckle_lab.model.split import Split, make_split
@@ -273,7 +274,7 @@ def prepare_data(
     if split is None:
         split = make_split(source.n_frames, config.val_fraction, config.test_fraction, config.seed)
     if split.n_frames > source.n_frames:
-        raise ValueError(f"the split covers {split.n_frames} frames but the data has only {source.n_frames}")
+        raise ModelInputError(f"the split covers {split.n_frames} frames but the data has only {source.n_frames}")
     if normalisation is None:
         normalisation = fit_normalisation(source, split.train, config.normalisation, config.chunk_frames)
     if fits_in_memory(source, split.n_frames, config):

@@ -22,6 +22,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from speckle_lab.model.errors import ModelInputError
+
 # How long a rank waits for the others in a collective before giving up (a killed peer is noticed sooner: the
 # gloo and nccl transports see its sockets close). Long enough for rank 0 to write a large checkpoint.
 COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=10)
@@ -55,7 +57,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"environment variable {name}={value!r}: expected an integer (set by torchrun)") from None
+        raise ModelInputError(f"environment variable {name}={value!r}: expected an integer (set by torchrun)") from None
 
 
 def detect() -> DistEnv:
@@ -64,7 +66,7 @@ def detect() -> DistEnv:
     rank = _env_int("RANK", 0)
     local = _env_int("LOCAL_RANK", rank)
     if world < 1 or not 0 <= rank < world:
-        raise ValueError(f"RANK={rank}, WORLD_SIZE={world}: expected 0 <= RANK < WORLD_SIZE")
+        raise ModelInputError(f"RANK={rank}, WORLD_SIZE={world}: expected 0 <= RANK < WORLD_SIZE")
     return DistEnv(rank, world, local)
 
 
@@ -76,12 +78,12 @@ def rank_device(choice: str, env: DistEnv) -> torch.device:
     """The device of this rank: its own GPU (LOCAL_RANK) on CUDA, else the CPU. `choice` is auto, cpu or cuda."""
     cuda = torch.cuda.is_available()
     if choice == "cuda" and not cuda:
-        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device (use --device cpu or auto)")
+        raise ModelInputError("device 'cuda' requested but torch sees no CUDA device (use --device cpu or auto)")
     if choice == "cpu" or not cuda:
         return torch.device("cpu")
     if env.distributed:
         if env.local_rank >= torch.cuda.device_count():
-            raise RuntimeError(
+            raise ModelInputError(
                 f"LOCAL_RANK {env.local_rank} but only {torch.cuda.device_count()} CUDA devices on this node; "
                 "start at most one process per GPU"
             )
@@ -96,7 +98,7 @@ def init(env: DistEnv, device: torch.device) -> bool:
         return False
     backend = backend_for(device)
     if not dist.is_available() or (backend == "gloo" and not dist.is_gloo_available()):
-        raise RuntimeError(f"this torch build has no {backend} backend for distributed training")
+        raise ModelInputError(f"this torch build has no {backend} backend for distributed training")
     kwargs = {"device_id": device} if device.type == "cuda" else {}
     dist.init_process_group(backend, rank=env.rank, world_size=env.world_size, timeout=COLLECTIVE_TIMEOUT, **kwargs)
     return True
@@ -115,7 +117,7 @@ def shutdown(wait_for_all: bool = False) -> None:
 def local_batch_size(batch_size: int, env: DistEnv) -> int:
     """Frames per rank per step: the global batch split evenly, so DDP's gradient mean is the global batch's."""
     if batch_size % env.world_size:
-        raise ValueError(
+        raise ModelInputError(
             f"batch_size {batch_size} is the global batch and must be divisible by the {env.world_size} processes"
         )
     return batch_size // env.world_size

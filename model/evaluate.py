@@ -11,17 +11,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from speckle_lab.model.checkpoint import load_checkpoint
+from speckle_lab.model.checkpoint import check_same_run, load_checkpoint
 from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.inference import collect_metrics
+from speckle_lab.model.kind import rebuild
 from speckle_lab.model.metric_names import EVALUATION_METRICS
 from speckle_lab.model.normalisation import Normalisation
 from speckle_lab.model.sources import FrameSource, same_data
 from speckle_lab.model.split import Split
 from speckle_lab.model.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, Data, open_data, resolve_device
-from speckle_lab.model.unet import UNet, UNetShape
 
 REPORTED = tuple(str(metric) for metric in EVALUATION_METRICS)
 EVAL_CHUNK_FRAMES = 256
@@ -29,29 +31,34 @@ EVAL_CHUNK_FRAMES = 256
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A net ready for inference with the normalisation and split it was trained with."""
+    """A net of any kind ready for inference with the normalisation and split it was trained with."""
 
-    model: UNet
+    model: nn.Module
     normalisation: Normalisation
     config: TrainConfig
     split: Split
     data: list[dict]
     epoch: int
     device: torch.device
+    kind: str  # the model kind (model/registry.py)
 
     @torch.no_grad()
     def predict(self, speckle: np.ndarray) -> np.ndarray:
-        """Camera frames (B, H, W) -> reconstructions (B, h, w) in [0, 1]."""
+        """Camera frames (B, H, W) -> reconstructions (B, h, w): in [0, 1] for the U-Net; the physics-first net
+        adds a residual to a linear estimate and may overshoot a little, as ridge does."""
         x = self.normalisation.apply(torch.from_numpy(np.asarray(speckle))).unsqueeze(1).to(self.device)
         self.model.eval()
         return self.model(x)[:, 0].cpu().numpy()
 
 
 def load_trained(run_dir: str | Path, device: str = "auto", checkpoint: str = BEST_CHECKPOINT) -> TrainedModel:
-    """The best-validation-Dice net of a run (or another of its checkpoints), in eval mode."""
+    """The best net of a run (best validation epoch on its selection metric), or another of its checkpoints,
+    rebuilt as the kind the checkpoint records, in eval mode."""
     ck = load_checkpoint(Path(run_dir) / checkpoint)
+    if checkpoint != LAST_CHECKPOINT:
+        check_same_run(Path(run_dir) / checkpoint, ck, Path(run_dir) / LAST_CHECKPOINT)
     dev = resolve_device(device)
-    model = UNet(UNetShape.from_dict(ck["arch"]))
+    model = rebuild(str(ck["model_kind"]), ck["arch"])
     model.load_state_dict(ck["model"])
     return TrainedModel(
         model=model.to(dev).eval(),
@@ -61,6 +68,7 @@ def load_trained(run_dir: str | Path, device: str = "auto", checkpoint: str = BE
         data=list(ck["data"]),
         epoch=int(ck["epoch"]),
         device=dev,
+        kind=str(ck["model_kind"]),
     )
 
 
@@ -74,7 +82,7 @@ def frames_to_evaluate(trained: TrainedModel, source: FrameSource, subset: str) 
         subset = "test" if _is_training_data(trained, source) else "all"
     if subset == "test":
         if not _is_training_data(trained, source):
-            raise ValueError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
+            raise ModelInputError(f"the run's test split refers to {trained.data}, not to {source.describe()}")
         return trained.split.test, "test split"
     if subset == "all":
         return np.arange(source.n_frames, dtype=np.int64), "all frames"
@@ -96,7 +104,7 @@ def evaluate(run_dir: str | Path, data: Data, subset: str = "auto", batch_size: 
     with open_data(data) as source:
         indices, described = frames_to_evaluate(trained, source, subset)
         if len(indices) == 0:
-            raise ValueError(f"no frames to evaluate ({described} of {source.describe()})")
+            raise ModelInputError(f"no frames to evaluate ({described} of {source.describe()})")
         per_frame = collect_metrics(trained.model, _batches(trained, source, indices, batch_size), trained.device)
         data_record = source.describe()
     return {

@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as nnf
 
+from speckle_lab.model.errors import ModelInputError
+
 
 def as_float(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Both images in one floating dtype, so every metric accepts the same inputs (integer or bool targets too).
@@ -85,9 +87,14 @@ def cosine_similarity(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def dice_soft(pred: torch.Tensor, target: torch.Tensor, smooth: float = 1e-6) -> torch.Tensor:
-    """(2 sum(p t) + s) / (sum p + sum t + s) per image, for intensities in [0, 1]; 1 when both are empty."""
+    """(2 sum(p t) + s) / (sum p + sum t + s) per image, for intensities in [0, 1]; 1 when both are empty.
+
+    Values outside [0, 1] are clipped first: a prediction that is not squashed (the physics-first net adds a
+    residual to a linear estimate) could otherwise raise Dice by going negative on the background (a smaller
+    denominator) or beyond 1 on the target. Nothing changes for images in [0, 1] (the U-Net's sigmoid output).
+    """
     pred, target = as_float(pred, target)
-    a, b = _flat(pred), _flat(target)
+    a, b = _flat(pred).clamp(0.0, 1.0), _flat(target).clamp(0.0, 1.0)
     return (2 * (a * b).sum(dim=1) + smooth) / (a.sum(dim=1) + b.sum(dim=1) + smooth)
 
 
@@ -131,7 +138,7 @@ def ssim(
     pred, target = as_float(pred, target)
     h, w = pred.shape[-2:]
     if min(h, w) < taps:
-        raise ValueError(f"SSIM needs images of at least {taps}x{taps} pixels, got {h}x{w}")
+        raise ModelInputError(f"SSIM needs images of at least {taps}x{taps} pixels, got {h}x{w}")
     batch, out_dtype = pred.shape[0], pred.dtype
     work = torch.float64 if pred.device.type != "mps" else torch.float32  # MPS has no float64
     x = pred.reshape(-1, 1, h, w).to(work)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.sources import FrameSource, contiguous_chunks
 
 STD_FLOOR = 1e-6
@@ -57,7 +58,7 @@ def fit_normalisation(source: FrameSource, indices: np.ndarray, mode: str, chunk
         total_sq += float(np.square(speckle).sum())
         count += speckle.size
     if count == 0:
-        raise ValueError("no training frames to fit the normalisation on")
+        raise ModelInputError("no training frames to fit the normalisation on")
     mean = total / count
     std = max(np.sqrt(max(total_sq / count - mean * mean, 0.0)), STD_FLOOR)
     return Normalisation("dataset", mean, float(std))

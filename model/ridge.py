@@ -1,9 +1,16 @@
-"""The linear baseline: ridge regression from speckle intensities to the target, fitted on a training split.
+"""Ridge regression, the project's one linear solver, and the linear baseline built on it.
 
-Why: a U-Net number means little alone. Intensity speckle is |T x|^2, quadratic in the target x, yet a linear
-map from intensities back to x already recovers much of it; the gap between this baseline and the net is what
-the net adds over linear optics. Solved in the dual (kernel) form, since frames are fewer than camera pixels:
-W = X^T (X X^T + lambda I)^-1 Y, with lambda chosen on a validation part of the training frames only.
+`fit_linear` is scikit-learn's `RidgeCV` with efficient leave-one-out: the ridge strength is chosen by the
+exact leave-one-out squared error over all the frames it is given (one eigendecomposition, then every
+strength of the grid at the cost of a matrix product), not on a hold-out that the final fit then ignores. The
+grid is relative to the data's own scale (the mean diagonal of the centred X X^T), so the same numbers mean
+the same thing for camera counts, standardised frames or a net's features. One strength serves every output
+pixel. Used by the ridge baseline below, the linear probes (model/analysis/probes.py) and the initialisation
+of the physics-first net (model/physics.py).
+
+The baseline: why. A net's number means little alone. Intensity speckle is |T x|^2, quadratic in the target
+x, yet a linear map from intensities back to x already recovers much of it; the gap between this baseline and
+a net is what the net adds over linear optics.
 """
 
 from __future__ import annotations
@@ -12,12 +19,50 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LAMBDA_GRID = tuple(10.0**k for k in range(-4, 3))  # times the mean diagonal of X X^T
+from speckle_lab.model.errors import ModelInputError
+
+#: Ridge strengths, in units of the mean diagonal of the centred X X^T: 1e-5 .. 1e3 in decades (each strength
+#: costs about a tenth of the decomposition on the probes' shapes: half decades would add a third to the time).
+ALPHA_GRID = tuple(10.0**k for k in range(-5, 4))
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """y = x @ weights + intercept."""
+
+    weights: np.ndarray  # [features, outputs]
+    intercept: np.ndarray  # [outputs]
+    alpha_relative: float  # the chosen strength, in units of the mean diagonal of the centred X X^T
+    alpha: float  # the same in the units of x^2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, np.float64) @ self.weights + self.intercept
+
+
+def data_scale(x: np.ndarray) -> float:
+    """The mean diagonal of the centred Gram matrix X X^T (the sum of the features' variances); 1 for constant x."""
+    return float(np.var(x, axis=0).sum()) or 1.0
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = ALPHA_GRID) -> LinearFit:
+    """Ridge from `x` [frames, features] to `y` [frames, outputs], with an intercept; the strength from `grid`
+    (relative units) with the least leave-one-out mean squared error over all outputs."""
+    from sklearn.linear_model import RidgeCV  # imported here: scikit-learn loads in about a second
+
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64).reshape(len(x), -1)
+    if x.ndim != 2 or len(x) < 3:
+        raise ModelInputError(f"ridge needs frames x features with at least 3 frames, got shape {x.shape}")
+    scale = data_scale(x)
+    solver = RidgeCV(alphas=np.asarray(grid) * scale, fit_intercept=True, alpha_per_target=False)
+    solver.fit(x, y)
+    alpha = float(solver.alpha_)
+    return LinearFit(np.asarray(solver.coef_).T.copy(), np.asarray(solver.intercept_), alpha / scale, alpha)
 
 
 def standardise_frames(speckle: np.ndarray) -> np.ndarray:
-    """`[frame, ...]` -> float64 `[frame, pixels]`, each frame zero-mean and unit-variance (as the study's
-    per-frame normalisation of the net's input)."""
+    """`[frame, ...]` -> float64 `[frame, pixels]`, each frame zero-mean and unit-variance (as the trainer's
+    per-frame normalisation of the net's input, model/normalisation.py)."""
     x = np.asarray(speckle, dtype=np.float64).reshape(len(speckle), -1)
     x = x - x.mean(axis=1, keepdims=True)
     return x / np.maximum(x.std(axis=1, keepdims=True), 1e-12)
@@ -28,7 +73,7 @@ class RidgeModel:
     weights: np.ndarray  # [pixels, target pixels]
     intercept: np.ndarray  # [target pixels]
     target_shape: tuple[int, ...]
-    lam: float  # the chosen ridge strength, in units of the mean diagonal of X X^T
+    lam: float  # the chosen ridge strength, in units of the mean diagonal of the centred X X^T
     per_frame: bool
 
     def predict(self, speckle: np.ndarray) -> np.ndarray:
@@ -42,38 +87,13 @@ def _features(speckle: np.ndarray, per_frame: bool) -> np.ndarray:
     return np.asarray(speckle, dtype=np.float64).reshape(len(speckle), -1)
 
 
-def _solve(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
-    xc, yc = x - x_mean, y - y_mean
-    gram = xc @ xc.T
-    scale = float(np.trace(gram)) / len(gram) or 1.0
-    alpha = np.linalg.solve(gram + lam * scale * np.eye(len(gram)), yc)
-    weights = xc.T @ alpha
-    return weights, y_mean - x_mean @ weights
-
-
 def fit_ridge(
-    speckle: np.ndarray,
-    target: np.ndarray,
-    per_frame: bool = True,
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    lambdas: tuple[float, ...] = LAMBDA_GRID,
+    speckle: np.ndarray, target: np.ndarray, per_frame: bool = True, grid: tuple[float, ...] = ALPHA_GRID
 ) -> RidgeModel:
-    """Ridge from speckle `[frame, H, W]` to target `[frame, h, w]`; lambda by mean squared error on a seeded
-    `val_fraction` of these frames, then refitted on all of them."""
+    """Ridge from speckle `[frame, H, W]` (each frame standardised when `per_frame`, else camera counts) to
+    target `[frame, h, w]`, its strength chosen by leave-one-out over these frames (`fit_linear`)."""
     n = len(speckle)
     if n != len(target) or n < 5:
-        raise ValueError(f"need at least 5 paired frames, got {n} speckle and {len(target)} targets")
-    x = _features(speckle, per_frame)
-    y = np.asarray(target, dtype=np.float64).reshape(n, -1)
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, round(val_fraction * n))
-    val, fit = order[:n_val], order[n_val:]
-    errors = []
-    for lam in lambdas:
-        w, b = _solve(x[fit], y[fit], lam)
-        errors.append(float(np.mean((x[val] @ w + b - y[val]) ** 2)))
-    best = lambdas[int(np.argmin(errors))]
-    w, b = _solve(x, y, best)
-    return RidgeModel(w, b, tuple(np.shape(target)[1:]), best, per_frame)
+        raise ModelInputError(f"need at least 5 paired frames, got {n} speckle and {len(target)} targets")
+    fit = fit_linear(_features(speckle, per_frame), np.asarray(target, dtype=np.float64).reshape(n, -1), grid)
+    return RidgeModel(fit.weights, fit.intercept, tuple(np.shape(target)[1:]), fit.alpha_relative, per_frame)

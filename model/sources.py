@@ -8,11 +8,15 @@ as it is when it is opened: its frame count is taken once, so the split stays va
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from speckle_lab.model.data_screen import warn_if_unlearnable
+from speckle_lab.model.errors import ModelInputError
 
 
 @runtime_checkable
@@ -42,12 +46,26 @@ def _check_range(n: int, start: int, stop: int) -> None:
         raise IndexError(f"rows [{start}, {stop}) outside the {n} frames available")
 
 
+def check_finite(name: str, start: int, speckle: np.ndarray, target: np.ndarray) -> None:
+    """Refuse rows whose target or (float) speckle holds NaN or infinity, naming the data and the first such
+    row: one NaN makes every loss after it NaN, and the net learns nothing while training looks fine."""
+    for what, array, expected in (("target", target, "values in [0, 1]"), ("speckle", speckle, "camera counts")):
+        if array.dtype.kind != "f" or len(array) == 0:
+            continue  # integer camera counts are always finite
+        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+        if not finite.all():
+            row = start + int(np.flatnonzero(~finite)[0])
+            raise ModelInputError(f"{name}: row {row}: the {what} holds NaN or infinite values; expected {expected}")
+
+
 class ArraySource:
     """Frames already in memory (tests, the GUI's live buffer)."""
 
     def __init__(self, speckle: np.ndarray, target: np.ndarray, name: str = "arrays") -> None:
         if speckle.ndim != 3 or target.ndim != 3 or len(speckle) != len(target):
-            raise ValueError(f"expected speckle (N, H, W) and target (N, h, w), got {speckle.shape} and {target.shape}")
+            raise ModelInputError(
+                f"expected speckle (N, H, W) and target (N, h, w), got {speckle.shape} and {target.shape}"
+            )
         self._speckle, self._target, self._name = speckle, target.astype(np.float32, copy=False), name
 
     @property
@@ -64,7 +82,9 @@ class ArraySource:
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self.n_frames, start, stop)
-        return self._speckle[start:stop], self._target[start:stop]
+        speckle, target = self._speckle[start:stop], self._target[start:stop]
+        check_finite(self._name, start, speckle, target)
+        return speckle, target
 
     def describe(self) -> list[dict]:
         return [{"name": self._name, "n_frames": self.n_frames}]
@@ -95,7 +115,9 @@ class CaptureSource:
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self._n, start, stop)
         rows = self._reader.frames(start, stop)
-        return np.asarray(rows.speckle), np.asarray(rows.target, dtype=np.float32)
+        speckle, target = np.asarray(rows.speckle), np.asarray(rows.target, dtype=np.float32)
+        check_finite(self._name, start, speckle, target)
+        return speckle, target
 
     def describe(self) -> list[dict]:
         record = {"name": self._name, "n_frames": self._n}
@@ -107,10 +129,10 @@ class ConcatSource:
 
     def __init__(self, sources: Sequence[FrameSource]) -> None:
         if not sources:
-            raise ValueError("no data: give at least one file or array source")
+            raise ModelInputError("no data: give at least one file or array source")
         shapes = {(tuple(s.speckle_shape), tuple(s.target_shape)) for s in sources}
         if len(shapes) > 1:
-            raise ValueError(f"sources differ in (speckle, target) shapes: {sorted(shapes)}")
+            raise ModelInputError(f"sources differ in (speckle, target) shapes: {sorted(shapes)}")
         self._sources = list(sources)
         self._starts = np.cumsum([0] + [s.n_frames for s in sources])
 
@@ -176,9 +198,30 @@ def open_captures(paths: Sequence[str | Path]) -> Iterator[ConcatSource]:
         CaptureReader,  # the one reader of the file format; imported when needed
     )
 
+    _refuse_repeats(paths)
     with contextlib.ExitStack() as stack:
-        sources = [CaptureSource(stack.enter_context(CaptureReader(Path(p))), Path(p).name) for p in paths]
+        sources = []
+        for path in paths:
+            reader = stack.enter_context(CaptureReader(Path(path)))
+            warn_if_unlearnable(reader, Path(path).name)
+            sources.append(CaptureSource(reader, Path(path).name))
         yield ConcatSource(sources)
+
+
+def _refuse_repeats(paths: Sequence[str | Path]) -> None:
+    """The same file twice (by name or through another path to it) would count its frames twice and leak
+    test frames into training; HDF5 refuses the second open with a raw "duplicate key" besides."""
+    seen: dict[tuple[int, int] | str, str] = {}
+    for path in paths:
+        try:
+            st = Path(path).stat()
+            key: tuple[int, int] | str = (st.st_dev, st.st_ino)
+        except OSError:
+            key = os.path.abspath(path)  # the reader says what is wrong with it (no resolve: it raises on loops)
+        if key in seen:
+            also = "" if seen[key] == str(path) else f" (also as {seen[key]})"
+            raise ModelInputError(f"{path}: given twice{also}; give each data file once")
+        seen[key] = str(path)
 
 
 def as_source(data: FrameSource | Sequence[FrameSource]) -> FrameSource:

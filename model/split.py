@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from speckle_lab.model.errors import ModelInputError
+
 SUBSETS = ("train", "val", "test")
 
 
@@ -49,7 +51,7 @@ def make_split(n_frames: int, val_fraction: float, test_fraction: float, seed: i
 
     n_val, n_test = count(val_fraction), count(test_fraction)
     if n_frames - n_val - n_test < 1:
-        raise ValueError(f"{n_frames} frames are too few for a split with validation and test frames")
+        raise ModelInputError(f"{n_frames} frames are too few for a split with validation and test frames")
     order = np.random.default_rng(seed).permutation(n_frames)
     return Split(
         train=np.sort(order[n_val + n_test :]),

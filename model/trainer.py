@@ -1,5 +1,12 @@
 """The training loop: seeded, checkpointed every epoch, resumable to the same result, stoppable from a GUI.
 
+Any model kind trains here (model/registry.py): the kind plans and builds the net for the data's shapes and
+groups its parameters for Adam; a kind that starts from the training frames (the physics-first net's ridge
+initialisation) is validated once before the first epoch, as epoch 0, so that the best checkpoint is never
+worse on validation than where it started. Early stopping and the best checkpoint follow one validation metric,
+`TrainConfig.selection_metric`: PCC (the metric reported) unless a recipe says otherwise (the reference
+preset stops on Dice, as the reference study did).
+
 Reproducibility: the model is initialised from the seed, and the batch order comes from one data
 generator. Each epoch's checkpoint holds the model, the optimizer, the early-stopping state, the metric
 history and every RNG state, so resuming from epoch k gives the same parameters as an uninterrupted run
@@ -35,17 +42,19 @@ from speckle_lab.model.checkpoint import TRAINING_KEYS, atomic_write_text, load_
 from speckle_lab.model.config import RESUMABLE_CHANGES, TrainConfig
 from speckle_lab.model.data import Batch, PreparedData, prepare_data
 from speckle_lab.model.distributed import SINGLE, DistEnv
+from speckle_lab.model.errors import ModelInputError, TrainingDiverged
 from speckle_lab.model.inference import autocast, collect_metrics, to_device
+from speckle_lab.model.kind import ModelKind
 from speckle_lab.model.losses import Loss, make_loss
 from speckle_lab.model.metric_names import VALIDATION_METRICS
 from speckle_lab.model.metrics import dice_soft
 from speckle_lab.model.metrics_log import write_metrics_csv
 from speckle_lab.model.normalisation import Normalisation
 from speckle_lab.model.progress import EpochProgress, ProgressCallback, ProgressEvent
+from speckle_lab.model.registry import model_kind
 from speckle_lab.model.rng_state import capture_rng, restore_rng
 from speckle_lab.model.sources import FrameSource, as_source, open_captures, same_data
 from speckle_lab.model.split import Split
-from speckle_lab.model.unet import UNet, UNetShape, plan_shape
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +70,16 @@ Data = FrameSource | Sequence[FrameSource] | str | Path | Sequence[str | Path]
 class TrainResult:
     out_dir: Path
     epochs_completed: int
-    best_epoch: int
-    best_val_dice: float
+    best_epoch: int  # 0: the initialisation (kinds that start from the training frames) was never beaten
+    best_val_dice: float  # validation Dice of the best epoch
     stop_reason: str  # "completed" | "early_stopping" | "stopped"
     history: list[dict]
     device: str
     in_memory: bool
     seconds: float
+    model_kind: str
+    selection_metric: str  # the validation metric early stopping and the best checkpoint followed
+    best_val_pcc: float  # validation PCC of the best epoch
     world_size: int = 1
     precision: str = "fp32"
 
@@ -78,18 +90,20 @@ class TrainResult:
 
 @dataclass
 class EarlyStopping:
-    """Best validation Dice so far; NaN Dice (no validation frames) counts as an improvement every epoch."""
+    """Best value so far of one validation metric (higher is better); NaN (no validation frames) counts as an
+    improvement every epoch."""
 
     patience: int | None
     min_improvement: float = 0.0
-    best_val_dice: float = -math.inf
+    metric: str = "pcc"
+    best_value: float = -math.inf
     best_epoch: int = 0
     epochs_without_improvement: int = 0
 
-    def update(self, epoch: int, val_dice: float) -> bool:
-        improved = math.isnan(val_dice) or val_dice > self.best_val_dice + self.min_improvement
+    def update(self, epoch: int, value: float) -> bool:
+        improved = math.isnan(value) or value > self.best_value + self.min_improvement
         if improved:
-            self.best_val_dice, self.best_epoch, self.epochs_without_improvement = val_dice, epoch, 0
+            self.best_value, self.best_epoch, self.epochs_without_improvement = value, epoch, 0
         else:
             self.epochs_without_improvement += 1
         return improved
@@ -100,7 +114,8 @@ class EarlyStopping:
 
     def to_dict(self) -> dict:
         return {
-            "best_val_dice": self.best_val_dice,
+            "metric": self.metric,
+            "best_value": self.best_value,
             "best_epoch": self.best_epoch,
             "epochs_without_improvement": self.epochs_without_improvement,
         }
@@ -116,7 +131,7 @@ def resolve_precision(choice: str, device: torch.device) -> str:
     if choice == "auto":
         return "bf16" if device.type == "cuda" else "fp32"
     if choice == "bf16" and device.type != "cuda":
-        raise ValueError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
+        raise ModelInputError("mixed_precision 'bf16' needs a CUDA device; use 'auto' or 'off' on the CPU")
     return "bf16" if choice == "bf16" else "fp32"
 
 
@@ -152,6 +167,7 @@ def run_epoch(
     loss_sum = torch.zeros((), device=device)
     dice_sum = torch.zeros((), device=device)
     frames = 0
+    guard = NonFiniteGuard(device, env)
     for batch, (x, y) in enumerate(batches, start=1):
         if stop is not None and distributed.any_rank(stop.is_set(), device, env):
             return None
@@ -161,6 +177,7 @@ def run_epoch(
             pred = model(x)
         pred = pred.float()  # the loss's sums in float32: bf16 would round the Dice terms
         loss = loss_fn(pred, y)
+        guard.check(loss, batch)  # before the step: a NaN gradient would spoil every parameter
         loss.backward()
         optimizer.step()
         with torch.no_grad():
@@ -170,7 +187,42 @@ def run_epoch(
         if report is not None and report.due(batch):
             report.batch(batch, loss_sum.item() / frames, dice_sum.item() / frames)
     loss_total, dice_total, frames_total = distributed.all_sum([loss_sum.item(), dice_sum.item(), frames], device, env)
+    guard.check_epoch(loss_total)  # the same sum on every rank: all of them stop together
     return EpochStats(loss_total / max(frames_total, 1), dice_total / max(frames_total, 1), int(frames_total))
+
+
+class NonFiniteLoss(Exception):
+    """Raised inside `run_epoch` at the first batch whose loss is NaN or infinite (`Trainer.run` names the
+    epoch and the run and raises `TrainingDiverged`)."""
+
+    def __init__(self, batch: int, loss: float) -> None:
+        super().__init__(f"batch {batch}: loss {loss}")
+        self.batch, self.loss = batch, loss
+
+
+class NonFiniteGuard:
+    """Finds the first batch of an epoch whose loss is not finite. On one CPU process each loss is checked
+    as it comes (reading it costs nothing there), so the step never runs on it. On CUDA, reading every loss
+    would stall the pipeline, and under data parallelism one rank stopping alone would leave the others
+    waiting in an all-reduce: there the first bad batch is noted on the device and the epoch's summed loss
+    (the same number on every rank) stops them all at the epoch's end."""
+
+    def __init__(self, device: torch.device, env: DistEnv) -> None:
+        self.each_batch = device.type == "cpu" and not env.distributed
+        self.first_bad = torch.zeros((), dtype=torch.long, device=device)
+
+    def check(self, loss: torch.Tensor, batch: int) -> None:
+        if self.each_batch:
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(batch, value)
+            return
+        bad = (self.first_bad == 0) & ~torch.isfinite(loss.detach())
+        self.first_bad = torch.where(bad, torch.full_like(self.first_bad, batch), self.first_bad)
+
+    def check_epoch(self, loss_total: float) -> None:
+        if not math.isfinite(loss_total):
+            raise NonFiniteLoss(int(self.first_bad.item()) or 1, loss_total)
 
 
 @contextlib.contextmanager
@@ -192,7 +244,7 @@ def _check_resume(stored: TrainConfig, given: TrainConfig | None) -> TrainConfig
     changed = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
     if changed:
         allowed = ", ".join(sorted(RESUMABLE_CHANGES))
-        raise ValueError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
+        raise ModelInputError(f"cannot resume with a different {', '.join(changed)}; only {allowed} may change")
     return given
 
 
@@ -200,7 +252,7 @@ def _check_same_data(recorded: list[dict], source: FrameSource, path: Path) -> N
     """The same files in the same order, each at least as long as when training started (it may have grown)."""
     current = source.describe()
     if not same_data(recorded, current):
-        raise ValueError(f"{path} was trained on {recorded}, not on {current}")
+        raise ModelInputError(f"{path} was trained on {recorded}, not on {current}")
 
 
 class Trainer:
@@ -222,18 +274,24 @@ class Trainer:
         self.local_batch = distributed.local_batch_size(config.batch_size, env)
         torch.manual_seed(config.seed)
         self.data_generator = torch.Generator().manual_seed(config.seed)
+        self.kind: ModelKind = model_kind(config.model.kind)
         if checkpoint is None:
-            arch = plan_shape(config.model, source.speckle_shape, source.target_shape)
+            arch = self.kind.plan(config.model, source.speckle_shape, source.target_shape)
             self.data: PreparedData = prepare_data(source, config, device=self.device)
         else:
-            arch = UNetShape.from_dict(checkpoint["arch"])
+            arch = self.kind.arch_from_dict(checkpoint["arch"])
             split, norm = Split.from_dict(checkpoint["split"]), Normalisation.from_dict(checkpoint["normalisation"])
             self.data = prepare_data(source, config, split, norm, device=self.device)
-        self.model = UNet(arch).to(self.device)
+        self.model = self.kind.build(arch).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.initialisation: dict | None = None
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
+            self.initialisation = checkpoint.get("initialisation")
+        elif self.kind.data_initialised:
+            # rank 0 only: DistributedDataParallel below hands its parameters to every rank
+            self.initialisation = self.kind.initialise(self.model, self.data, config) if env.is_main else {}
         # the compiled (and, under torchrun, DDP) wrapper runs the steps; checkpoints take the plain module's
         # state (no wrapper prefixes), and validation runs the compiled plain module (no collectives in it)
         self.eval_net: nn.Module = torch.compile(self.model) if config.compile_model else self.model
@@ -247,9 +305,9 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             ddp = DistributedDataParallel(self.model, device_ids=ids)
             self.net = torch.compile(ddp) if config.compile_model else ddp
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(self.kind.parameter_groups(self.model, config), lr=config.lr)
         self.loss_fn = make_loss(config)
-        self.early = EarlyStopping(config.patience_epochs, config.min_dice_improvement)
+        self.early = EarlyStopping(config.patience_epochs, config.min_improvement, config.selection_metric)
         self.history: list[dict] = []
         self.epoch = 0
         self.data_record = source.describe()
@@ -259,9 +317,7 @@ class Trainer:
     def _restore(self, ck: dict) -> None:
         self.optimizer.load_state_dict(ck["optimizer"])
         self.epoch, self.history = int(ck["epoch"]), list(ck["history"])
-        self.early = EarlyStopping(
-            self.config.patience_epochs, self.config.min_dice_improvement, **ck["early_stopping"]
-        )
+        self.early = EarlyStopping(self.config.patience_epochs, self.config.min_improvement, **ck["early_stopping"])
         restore_rng(ck["rng"], self.data_generator)
         self.data_record = list(ck["data"])
 
@@ -269,6 +325,7 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "config": self.config.model_dump(mode="json"),
+            "model_kind": self.kind.name,
             "arch": self.model.shape.to_dict(),
             "model": self.model.state_dict(),
             "normalisation": self.data.normalisation.to_dict(),
@@ -277,6 +334,7 @@ class Trainer:
             "precision": self.precision,  # what this run computed in: "bf16" (autocast) or "fp32"
             "pin_memory": self.pinned,
             "world_size": self.env.world_size,
+            "initialisation": self.initialisation,  # what a data-initialised kind started from (None: random)
         }
 
     def save(self, improved: bool) -> None:
@@ -328,9 +386,59 @@ class Trainer:
         *totals, n = distributed.all_sum([*sums, count], self.device, self.env)
         return {k: total / n for k, total in zip(names, totals, strict=True)}
 
+    def _diverged(self, epoch: int, what: str, batch: int | None) -> TrainingDiverged:
+        """Nothing of the non-finite epoch is saved: the run folder keeps the last finite epoch's checkpoints."""
+        if not self.history:
+            kept = "no checkpoint was written"
+        elif self.epoch:
+            kept = f"kept the checkpoints of epoch {self.epoch}"
+        else:  # a data-initialised kind saved its starting point as epoch 0
+            kept = "kept the checkpoints of the initialisation (epoch 0)"
+        message = (
+            f"{self.out_dir}: training stopped at epoch {epoch}, {what} (not finite; lr {self.config.lr:g}); "
+            f"{kept}: lower the learning rate or check the data, and train afresh"
+        )
+        if self.env.is_main:  # into training.log; the console shows the raised error's one line instead
+            logger.error(message, extra={"also_raised": True})
+        return TrainingDiverged(message, epoch, batch)
+
+    def validate_initialisation(self, show: bool) -> None:
+        """Epoch 0 of a data-initialised kind: the starting point's validation metrics, the first best checkpoint."""
+        start_s = time.perf_counter()
+        val = self.validate()
+        if len(self.data.split.val) and not math.isfinite(val["loss"]):
+            raise self._diverged(0, f"the initialisation's validation loss is {val['loss']}", None)  # before saving
+        self.history.append(
+            {
+                "epoch": 0,
+                "train_loss": math.nan,
+                "train_dice": math.nan,
+                **{f"val_{k}": v for k, v in val.items()},
+                "lr": float(self.optimizer.param_groups[-1]["lr"]),
+                "seconds": time.perf_counter() - start_s,
+            }
+        )
+        improved = self.early.update(0, val[self.early.metric])
+        self.save(improved)
+        if self.env.is_main:
+            line = (
+                f"epoch 0 (the initialisation): val loss {val['loss']:.4f}, val Dice {val['dice']:.4f}, "
+                f"val PCC {val['pcc']:.4f}, val SSIM {val['ssim']:.4f}"
+            )
+            logger.info(line)
+            if show:
+                tqdm.write(line, file=sys.stderr)
+
+    def best_val(self, metric: str) -> float:
+        """Validation `metric` of the best epoch (NaN before any epoch)."""
+        row = next((h for h in self.history if h["epoch"] == self.early.best_epoch), None)
+        return float(row[f"val_{metric}"]) if row is not None else math.nan
+
     def run(self, progress: ProgressCallback | None, stop: threading.Event | None, show: bool) -> str:
         cfg = self.config
         per_epoch = n_batches(-(-len(self.data.split.train) // self.env.world_size), self.local_batch)
+        if self.kind.data_initialised and not self.history:
+            self.validate_initialisation(show)
         while self.epoch < cfg.epochs:
             if self.early.exhausted:
                 return "early_stopping"
@@ -340,22 +448,28 @@ class Trainer:
             epoch = self.epoch + 1
             report = EpochProgress(epoch, cfg.epochs, per_epoch, progress, show and self.env.is_main)
             batches = self.data.frames.batches(self.data.split.train, self.local_batch, self.data_generator, self.env)
-            stats = run_epoch(
-                self.net,
-                self.optimizer,
-                self.loss_fn,
-                batches,
-                self.device,
-                cfg.channels_last,
-                report,
-                stop,
-                self.precision,
-                self.env,
-            )
-            report.close()
+            try:
+                stats = run_epoch(
+                    self.net,
+                    self.optimizer,
+                    self.loss_fn,
+                    batches,
+                    self.device,
+                    cfg.channels_last,
+                    report,
+                    stop,
+                    self.precision,
+                    self.env,
+                )
+            except NonFiniteLoss as bad:
+                raise self._diverged(epoch, f"batch {bad.batch}: the loss is {bad.loss}", bad.batch) from None
+            finally:
+                report.close()
             if stats is None:
                 return "stopped"
             val = self.validate()
+            if len(self.data.split.val) and not math.isfinite(val["loss"]):  # SSIM may be NaN (tiny images)
+                raise self._diverged(epoch, f"the validation loss is {val['loss']}", None)  # before saving
             self.epoch = epoch
             self.history.append(
                 {
@@ -363,11 +477,11 @@ class Trainer:
                     "train_loss": stats.loss,
                     "train_dice": stats.dice,
                     **{f"val_{k}": v for k, v in val.items()},
-                    "lr": float(self.optimizer.param_groups[0]["lr"]),
+                    "lr": float(self.optimizer.param_groups[-1]["lr"]),
                     "seconds": time.perf_counter() - start_s,
                 }
             )
-            improved = self.early.update(epoch, val["dice"])
+            improved = self.early.update(epoch, val[self.early.metric])
             self.save(improved)
             if self.env.is_main:
                 logger.info(
@@ -395,7 +509,8 @@ def train(
     stop: threading.Event | None = None,
     show_progress: bool = True,
 ) -> TrainResult:
-    """Train a U-Net on `data` (files, or sources) into `out_dir`; `resume=True` continues its last checkpoint.
+    """Train a net of `config.model`'s kind on `data` (files, or sources) into `out_dir`; `resume=True` continues
+    its last checkpoint.
 
     On resume `config` may be None (the stored one is used) or differ only in epochs, patience or device.
     Under torchrun (RANK / WORLD_SIZE in the environment) every rank calls this with the same arguments:
@@ -410,7 +525,7 @@ def train(
         checkpoint = load_checkpoint(last, required=(*TRAINING_KEYS, "early_stopping"))
         config = _check_resume(TrainConfig.model_validate(checkpoint["config"]), config)
     elif last.exists():
-        raise FileExistsError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
+        raise ModelInputError(f"{out_dir} already holds a run ({last.name}); resume it or choose another directory")
     if config is None:
         raise ValueError("a TrainConfig is needed unless resuming")
     device = resolve_device(config.device, env)
@@ -427,15 +542,16 @@ def train(
             if env.is_main:
                 atomic_write_text(out_dir / CONFIG_JSON, config.model_dump_json(indent=2))
                 logger.info(
-                    "%s training in %s on %s: %d epochs, %s; %d train / %d validation frames",
-                    *("resuming" if resume else "starting", out_dir, trainer.device, config.epochs, config.loss),
-                    *(len(trainer.data.split.train), len(trainer.data.split.val)),
+                    "%s training in %s on %s: %s net, %d epochs, %s, best on validation %s; %d train / %d "
+                    "validation frames",
+                    *("resuming" if resume else "starting", out_dir, trainer.device, trainer.kind.name, config.epochs),
+                    *(config.loss, config.selection_metric, len(trainer.data.split.train), len(trainer.data.split.val)),
                 )
             reason = trainer.run(progress, stop, show_progress)
             if env.is_main:
                 logger.info(
-                    "training ended (%s) after epoch %d; best epoch %s, val Dice %.4f",
-                    *(reason, trainer.epoch, trainer.early.best_epoch, trainer.early.best_val_dice),
+                    "training ended (%s) after epoch %d; best epoch %s, val %s %.4f",
+                    *(reason, trainer.epoch, trainer.early.best_epoch, trainer.early.metric, trainer.early.best_value),
                 )
         finished = True
     finally:
@@ -449,7 +565,7 @@ def train(
         out_dir=out_dir,
         epochs_completed=trainer.epoch,
         best_epoch=trainer.early.best_epoch,
-        best_val_dice=trainer.early.best_val_dice,
+        best_val_dice=trainer.best_val("dice"),
         stop_reason=reason,
         history=trainer.history,
         device=str(trainer.device),
@@ -457,4 +573,7 @@ def train(
         seconds=time.perf_counter() - start_s,
         world_size=env.world_size,
         precision=trainer.precision,
+        model_kind=trainer.kind.name,
+        selection_metric=trainer.early.metric,
+        best_val_pcc=trainer.best_val("pcc"),
     )

@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from speckle_lab.model.config import ModelConfig
+from speckle_lab.model.config import ConvLayers, ModelConfig, kind_name
+from speckle_lab.model.errors import ModelInputError
+from speckle_lab.model.kind import Level, ModelKind
 
 MAX_AUTO_UNSHUFFLE = 8  # 64 input channels: beyond this the first convolution dominates the cost
 
@@ -49,7 +51,9 @@ def plan_shape(config: ModelConfig, speckle_shape: tuple[int, int], target_shape
     else:
         factor = max(1, min(speckle_shape[0] // working[0], speckle_shape[1] // working[1], MAX_AUTO_UNSHUFFLE))
     if min(working) < 2 ** (config.depth - 1):
-        raise ValueError(f"working shape {working} is too small for {config.depth} levels (2 ** (depth - 1) pixels)")
+        raise ModelInputError(
+            f"working shape {working} is too small for {config.depth} levels (2 ** (depth - 1) pixels)"
+        )
     return UNetShape(
         speckle_shape=(int(speckle_shape[0]), int(speckle_shape[1])),
         target_shape=(int(target_shape[0]), int(target_shape[1])),
@@ -111,6 +115,10 @@ class UNet(nn.Module):
         return nnf.pixel_unshuffle(x, f) if f > 1 else x
 
     def forward(self, speckle: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(resize(self.logits(speckle), self.shape.target_shape))
+
+    def logits(self, speckle: torch.Tensor) -> torch.Tensor:
+        """The output convolution's maps at the working resolution, before resizing and the sigmoid."""
         x = self._to_working(speckle)
         skips = []
         for level, block in enumerate(self.down):
@@ -123,8 +131,34 @@ class UNet(nn.Module):
             skip = skips.pop()
             x = up(x, output_size=skip.shape[-2:])
             x = merge(torch.cat([skip, x], dim=1))
-        return torch.sigmoid(resize(self.head(x), self.shape.target_shape))
+        return self.head(x)
+
+    def levels(self, prefix: str = "") -> list[Level]:
+        """`enc0` .. `enc{depth-1}` (the last is the bottleneck), then `dec0` .. `dec{depth-2}` (after each skip
+        merge, coarse to fine): the order the data flows through them."""
+        levels = [Level(f"{prefix}enc{i}", block) for i, block in enumerate(self.down)]
+        return levels + [Level(f"{prefix}dec{i}", block) for i, block in enumerate(self.merge)]
 
 
 def build_unet(config: ModelConfig, speckle_shape: tuple[int, int], target_shape: tuple[int, int]) -> UNet:
     return UNet(plan_shape(config, speckle_shape, target_shape))
+
+
+class UNetKind(ModelKind):
+    """The reference U-Net as a model kind: random (seeded) initial weights, one learning rate."""
+
+    name = kind_name(ModelConfig)
+
+    def plan(self, settings: ConvLayers, speckle_shape: tuple[int, int], target_shape: tuple[int, int]) -> UNetShape:
+        if not isinstance(settings, ModelConfig):
+            raise TypeError(f"the U-Net is planned from ModelConfig settings, not {type(settings).__name__}")
+        return plan_shape(settings, speckle_shape, target_shape)
+
+    def arch_from_dict(self, arch: dict) -> UNetShape:
+        return UNetShape.from_dict(arch)
+
+    def build(self, arch: UNetShape) -> UNet:  # type: ignore[override]
+        return UNet(arch)
+
+
+KIND = UNetKind()

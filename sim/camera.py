@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class SimulatedCamera(Camera):
         self._readout_time_us = float(readout_time_us)
         self._rngs = noise_generators(seed)
         self._seed = int(seed)
-        self._torch_generator = None
+        self._torch_generator: Any = None  # a torch.Generator once the torch path runs (torch is imported lazily)
         self._mode = TriggerMode.SOFTWARE
         self._acquiring = False
         self._pending: deque[tuple[PatternInputs, float, float]] = deque()
@@ -100,6 +101,11 @@ class SimulatedCamera(Camera):
     @property
     def roi(self) -> Roi:
         return self._roi
+
+    @property
+    def readout_time_us(self) -> float:
+        """The sensor's readout time: frames come no faster than one per max(exposure, readout) (free run)."""
+        return self._readout_time_us
 
     def set_roi(self, roi: Roi) -> None:
         self.check_roi(roi)

@@ -69,6 +69,8 @@ class SimulatedLaser(Laser):
             if on and (self._fault is not None or not self._interlock_closed):
                 reason = self._fault or "interlock open"
                 raise LaserFault(str(self.identity), "emission on", reason)
+            if on:
+                self._check_emission_veto("emission on")
             self._emission = bool(on)
             self._publish()
 

@@ -152,13 +152,17 @@ class Medium(ABC):
         }
 
 
+def _dense_intensity(product: np.ndarray, n_outputs: int) -> np.ndarray:
+    """|field|^2 in place, from a product holding the real parts of the outputs then their imaginary parts."""
+    np.square(product, out=product)
+    return np.add(product[:, :n_outputs], product[:, n_outputs:], out=product[:, :n_outputs])
+
+
 class DenseMedium(Medium):
     """The coefficients are the camera pixels: |field|^2 is computed in place from the GEMM's output."""
 
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
-        n = self.n_outputs
-        np.square(product, out=product)
-        return np.add(product[:, :n], product[:, n:], out=product[:, :n])
+        return _dense_intensity(product, self.n_outputs)
 
 
 class RandomTransmissionMatrix(Medium):
@@ -284,7 +288,7 @@ class RandomTransmissionMatrix(Medium):
 
     def intensity_of(self, product: np.ndarray) -> np.ndarray:
         if self._modes is None:
-            return DenseMedium.intensity_of(self, product)
+            return _dense_intensity(product, self.n_outputs)
         return super().intensity_of(product)
 
     def describe(self) -> dict[str, object]:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -47,7 +48,7 @@ def map_row_chunks(work: Callable[[int, int, int], None], n_rows: int, blas_in_c
 
 _blas_lock = threading.Lock()
 _blas_users = 0
-_blas_limiter: list[object] = []
+_blas_limiter: list[Any] = []  # the one threadpoolctl limiter held while per-chunk GEMMs run
 
 
 @contextmanager

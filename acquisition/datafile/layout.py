@@ -102,6 +102,8 @@ class EventKind(StrEnum):
     STEP_MODE = "step_mode"
     PAUSED = "paused"
     PAUSE_ENDED = "pause_ended"
+    LASER_ARMING = "laser_arming"
+    LASER_ON = "laser_on"
     LASER_OFF = "laser_off"
     LASER_OFF_FAILED = "laser_off_failed"
     REFERENCE_RETAKEN = "reference_retaken"
@@ -112,6 +114,7 @@ KNOWN_EVENT_KINDS = tuple(kind.value for kind in EventKind)
 #: How loud each event and each final status is in the logs (an unknown event kind is a warning).
 EVENT_LOG_LEVELS = {"step_mode": logging.INFO, "resumed": logging.INFO, "aborted": logging.WARNING}
 EVENT_LOG_LEVELS |= {"paused": logging.INFO, "pause_ended": logging.INFO, "laser_off": logging.INFO}
+EVENT_LOG_LEVELS |= {"laser_arming": logging.INFO, "laser_on": logging.INFO}
 EVENT_LOG_LEVELS |= {"reference_retaken": logging.WARNING, "laser_off_failed": logging.CRITICAL}
 EVENT_LOG_LEVELS |= {kind: logging.ERROR for kind in ("laser_fault", "device_error", "write_error")}
 STATUS_LOG_LEVELS = {

@@ -33,8 +33,11 @@ def _flock(lock_type: int) -> bytes:
 class WriterLock:
     """Held by the one process that writes a capture file; released by `release()` or by the process dying."""
 
-    def __init__(self, path: Path) -> None:
-        self._fd: int | None = os.open(path, os.O_RDWR)
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        """Lock the existing file at `path`; with `create`, make it first (empty, never truncating: the lock
+        must be held before anything in the file is touched) and raise FileExistsError if it exists."""
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        self._fd: int | None = os.open(path, flags, 0o666)
         try:
             self._lock()
         except BaseException:
@@ -85,3 +88,28 @@ def writer_active(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def other_openers(path: Path) -> list[tuple[int, str]]:
+    """The other processes that have `path` open, as (pid, command name), so a refusal can say who holds the
+    file; best effort: Linux's /proc, and only the processes this user may look into (else an empty list)."""
+    try:
+        target = os.stat(path)
+    except OSError:
+        return []
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if proc.name == str(os.getpid()):
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                try:
+                    st = os.stat(fd)
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                    found.append((int(proc.name), (proc / "comm").read_text().strip()))
+                    break
+        except OSError:
+            continue
+    return found

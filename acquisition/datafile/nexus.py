@@ -1,4 +1,9 @@
-"""The NeXus view of a capture: entry title and end time, the instrument's devices as NeXus groups, the sample.
+"""The NeXus view of a capture: entry title, end time and application definition, the instrument's devices as NeXus
+groups, the sample.
+
+`/entry/definition` names speckle-lab's own application definition, NXspeckle_capture, whose NXDL ships beside
+this module (`NXspeckle_capture.nxdl.xml`, `APPLICATION_DEFINITION`); a NeXus validator checks a file against it
+(`nxvalidate -a <that file> capture.h5`).
 
 NeXus readers (silx, nexusformat, h5web) find the data through `NX_class`, `signal` and `axes` (layout.py);
 they find the instrument through the base classes written here: the laser is an NXsource, the camera an
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 import h5py
@@ -19,6 +25,10 @@ import numpy as np
 
 from speckle_lab.acquisition.datafile.layout import END_TIME, END_TIME_DTYPE, ENTRY, TITLE, units_for
 from speckle_lab.acquisition.datafile.records import RunMetadata
+
+#: The application definition every capture entry conforms to, and its NXDL file (package data).
+DEFINITION = "NXspeckle_capture"
+APPLICATION_DEFINITION = resources.files(__package__) / f"{DEFINITION}.nxdl.xml"
 
 #: instrument group name -> (the identity's `kind`, the bench section, NX_class)
 DEVICE_GROUPS = {
@@ -37,9 +47,11 @@ def title(metadata: RunMetadata) -> str:
 
 
 def write_nexus(f: h5py.File, metadata: RunMetadata) -> None:
-    """Title, an empty end time, the device groups under /entry/instrument and /entry/sample."""
+    """Title, an empty end time, the application definition, the device groups under /entry/instrument and
+    /entry/sample."""
     entry = f[ENTRY]
     entry.create_dataset(TITLE, data=title(metadata), dtype=h5py.string_dtype())
+    entry.create_dataset("definition", data=DEFINITION, dtype=h5py.string_dtype())
     end_time = entry.create_dataset(END_TIME, data=np.array(b"", dtype=END_TIME_DTYPE))
     end_time.attrs["description"] = "ISO 8601 UTC time the capture ended (complete, aborted, failed); empty if running"
     instrument = entry["instrument"]

@@ -6,6 +6,7 @@ died; it only ever shows committed rows. Anything that is not a readable capture
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from speckle_lab.acquisition.datafile.metadata import read_metadata
 from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
 from speckle_lab.acquisition.datafile.space import retry_lingering
 from speckle_lab.acquisition.datafile.summary import build_summary
+from speckle_lab.acquisition.datafile.table import damaged_counter
 from speckle_lab.acquisition.h5clear import SuperblockError, read_superblock
 from speckle_lab.acquisition.text import resume_command
 
@@ -45,10 +47,24 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+def missing_file(path: Path) -> str | None:
+    """Why `path` names no file (no such file, a dangling or looping symbolic link), or None if it does."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{path}: a loop of symbolic links, not a file; point it at the capture file"
+        if os.path.islink(path):
+            return f"{path}: a symbolic link to {os.readlink(path)}, which does not exist"
+        return f"{path}: no such file"
+    return None
+
+
 def _open_hdf5(path: Path) -> h5py.File:
     """Open `path` read-only, SWMR if it can; CaptureFileError for every way that fails."""
-    if not path.exists():
-        raise CaptureFileError(f"{path}: no such file")
+    missing = missing_file(path)
+    if missing is not None:
+        raise CaptureFileError(missing)
     problem = retry_lingering(path)
     if problem is not None:
         raise CaptureFileError(f"{path}: a writer in this process failed and still holds it: {problem}")
@@ -168,7 +184,10 @@ class CaptureReader:
                 committed.refresh()  # the counter first: the data it vouches for was written before it
                 for dataset in datasets:
                     dataset.refresh()
-            self._counts[group] = max(0, min(int(committed[()]), *(d.shape[0] for d in datasets)))
+            count = int(committed[()])
+            if count < 0:  # counters only grow from 0: a negative one is damage, not "no rows"
+                raise CaptureFileError(damaged_counter(self.path, committed.name, count))
+            self._counts[group] = min(count, *(d.shape[0] for d in datasets))
         status = self._handles[STATUS]
         if self._swmr:
             status.refresh()

@@ -105,13 +105,13 @@ _lingering: dict[str, h5py.File] = {}
 
 
 def keep_lingering(f: h5py.File, path: Path) -> None:
-    _lingering[str(path.resolve())] = f
+    _lingering[os.path.realpath(path)] = f  # realpath: never raises, also on a symbolic-link loop
 
 
 def retry_lingering(path: Path) -> str | None:
     """Finish closing a file of `path` whose close failed earlier in this process (a full disk since freed):
     None once HDF5 holds nothing of it, else why not."""
-    key = str(path.resolve())
+    key = os.path.realpath(path)
     f = _lingering.get(key)
     if f is None:
         return None

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import h5py
 import numpy as np
 
+from speckle_lab.acquisition.datafile.errors import CaptureFileError
 from speckle_lab.acquisition.datafile.layout import COMMITTED, SYNCED
 from speckle_lab.acquisition.datafile.space import METADATA_MARGIN_BYTES
 
@@ -22,6 +23,9 @@ class AppendTable:
         self._synced = group[SYNCED]
         self.n_committed = int(self._committed[()])
         self.n_synced = int(self._synced[()])
+        for counter, value in ((self._committed, self.n_committed), (self._synced, self.n_synced)):
+            if value < 0:
+                raise CaptureFileError(damaged_counter(group.file.filename, counter.name, value))
         self.n_written = self.n_committed
         # (rows per chunk, bytes of the chunks that hold those rows) per dataset, to bound the file's growth
         self._chunking = [
@@ -64,6 +68,14 @@ class AppendTable:
         if synced and (force or self.n_synced != self.n_written):
             self._synced[()] = self.n_written
             self.n_synced = self.n_written
+
+
+def damaged_counter(path: object, counter: str, value: int) -> str:
+    """The refusal of a file whose row counter is negative: it is left as it is (its rows may be sound)."""
+    return (
+        f"{path}: damaged capture file: {counter} = {value}, expected 0 or more rows; the file is left as it is "
+        "(copy it and set the counter to the rows you trust with h5py, or capture again)"
+    )
 
 
 def table_lengths(table: AppendTable) -> list[int]:

@@ -53,7 +53,7 @@ from speckle_lab.acquisition.datafile.layout import (
     read_frame_fields,
     table_columns,
 )
-from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock
+from speckle_lab.acquisition.datafile.lock import FileInUseError, WriterLock, other_openers, writer_active
 from speckle_lab.acquisition.datafile.metadata import (
     boot_id,
     hostname,
@@ -63,7 +63,7 @@ from speckle_lab.acquisition.datafile.metadata import (
     writer_identity,
 )
 from speckle_lab.acquisition.datafile.nexus import write_end_time
-from speckle_lab.acquisition.datafile.reader import open_capture
+from speckle_lab.acquisition.datafile.reader import missing_file, open_capture
 from speckle_lab.acquisition.datafile.records import FrameRows, RunMetadata
 from speckle_lab.acquisition.datafile.space import (
     EVENT_HEADROOM_BYTES,
@@ -139,21 +139,13 @@ class CaptureWriter:
         fields = check_frame_fields(frame_fields)
         if metadata.n_planned < 0:
             raise ValueError(f"metadata.n_planned must be >= 0, not {metadata.n_planned}")
-        lock: WriterLock | None = None
         if path.is_dir():
             raise CaptureFileError(f"{path}: is a directory; give a file name for the capture")
-        if path.exists():
-            if not overwrite:
-                raise CaptureFileExistsError(
-                    f"{path}: refusing to overwrite an existing file; choose another path, resume it, "
-                    "or replace it with --overwrite"
-                )
-            lock = _take_lock(path, "cannot overwrite it")  # held from here: nobody else starts writing it
+        lock, created = _claim_new(path, overwrite)  # held before anything is created or truncated
         try:
-            f = h5py.File(path, "w" if overwrite else "x", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
+            f = h5py.File(path, "w", libver=LIBVER, rdcc_nbytes=WRITER_CHUNK_CACHE_BYTES)
         except BaseException:
-            if lock is not None:
-                lock.release()
+            _give_up_new(path, lock, created)
             raise
         try:
             kill_point("capture:created")
@@ -167,12 +159,9 @@ class CaptureWriter:
             write_metadata(f, metadata)
             f.flush()
             kill_point("capture:layout")
-            if lock is None:
-                lock = WriterLock(path)
         except BaseException:
             f.close()
-            if lock is not None:
-                lock.release()
+            _give_up_new(path, lock, created)
             raise
         try:
             f.swmr_mode = True
@@ -191,8 +180,9 @@ class CaptureWriter:
         Pass the lock to `open_for_resume`; release it if the resume goes no further."""
         path = Path(path)
         _check_not_lingering(path)
-        if not path.exists():
-            raise CaptureFileError(f"{path}: no such file")
+        missing = missing_file(path)
+        if missing is not None:
+            raise CaptureFileError(missing)
         if path.is_dir():
             raise CaptureFileError(f"{path}: is a directory, not a capture file")
         lock = _take_lock(path, "cannot resume it")
@@ -235,8 +225,9 @@ class CaptureWriter:
                 if "unable to lock file" not in str(error):
                     raise
                 raise CaptureFileError(
-                    f"{path}: another program has it open (HDF5 file lock held, e.g. a viewer or a script that "
-                    "opened it without SWMR); close it there and resume again"
+                    f"{path}: another process has it open for reading{_named(other_openers(path))}; every HDF5 "
+                    "reader holds a file lock, with swmr=True or without (a viewer, a script, a notebook): close "
+                    "it there and resume again"
                 ) from None
         except BaseException:
             lock.release()
@@ -360,14 +351,16 @@ class CaptureWriter:
             self._first_reference = self._reference.columns["speckle"][0]
         return self._first_reference
 
-    def log_event(self, kind: str, message: str, row: int = -1) -> None:
-        """Record something that happened (a retry, a timeout, a gap, a fault); committed at once."""
+    def log_event(self, kind: str, message: str, row: int = -1, time_s: float | None = None) -> None:
+        """Record something that happened (a retry, a timeout, a gap, a fault); committed at once. `time_s`
+        (seconds since the epoch) when it happened earlier than now (a laser transition made on another thread)."""
         self._check_open()
         kind_bytes = kind.encode()
         if not kind_bytes or len(kind_bytes) > EVENT_KIND_BYTES:
             raise ValueError(f"event kind must be 1 to {EVENT_KIND_BYTES} bytes, not {kind!r}")
         record = np.zeros(1, EVENT_DTYPE)
-        record[0] = (time.time(), row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
+        when_s = time.time() if time_s is None else time_s
+        record[0] = (when_s, row, kind_bytes, truncate_utf8(message, EVENT_MESSAGE_BYTES))
         logger.log(EVENT_LOG_LEVELS.get(kind, logging.WARNING), "%s: %s at row %d: %s", self.path, kind, row, message)
         self._append(self._events, {"log": record}, 1)
 
@@ -469,6 +462,46 @@ def _take_lock(path: Path, what: str) -> WriterLock:
         raise CaptureFileError(f"{path}: another process is writing this capture; {what} until it stops") from None
     except OSError as error:
         raise CaptureFileError(f"{path}: {what}: {error.strerror or error}") from None
+
+
+def _claim_new(path: Path, overwrite: bool) -> tuple[WriterLock, bool]:
+    """The writer lock of the file a new capture goes into, taken before HDF5 creates or truncates it, so of
+    two processes racing for one path exactly one writes and the other is refused in one line. Returns the
+    lock and whether this call created the (still empty) file."""
+    try:
+        return WriterLock(path, create=True), True
+    except FileExistsError:
+        pass
+    except FileInUseError:  # another process opened the file we just made and locked it first
+        raise CaptureFileError(f"{path}: another process is writing this capture; choose another path") from None
+    except OSError as error:
+        raise CaptureFileError(f"{path}: cannot create it: {error.strerror or error}") from None
+    if not overwrite:
+        if writer_active(path):
+            raise CaptureFileError(f"{path}: another process is writing this capture; choose another path")
+        raise CaptureFileExistsError(
+            f"{path}: refusing to overwrite an existing file; choose another path, resume it, "
+            "or replace it with --overwrite"
+        )
+    return _take_lock(path, "cannot overwrite it"), False
+
+
+def _give_up_new(path: Path, lock: WriterLock, created: bool) -> None:
+    """A new capture that failed before it was usable: remove the file if this call created it (an empty or
+    half-made file would block the next attempt without --overwrite), then drop the lock."""
+    try:
+        if created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    finally:
+        lock.release()
+
+
+def _named(openers: list[tuple[int, str]]) -> str:
+    if not openers:
+        return ""
+    shown = ", ".join(f"pid {pid} ({name})" for pid, name in openers[:3])
+    return f": {shown}{', ...' if len(openers) > 3 else ''}"
 
 
 def _check_not_lingering(path: Path) -> None:

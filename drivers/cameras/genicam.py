@@ -104,12 +104,12 @@ class GenICamCamera(Camera):
             raise DeviceError(str(self._identity), f"access {name}", "the camera is closed")
         return nodes.node(self._nodes, name)
 
-    def _exposure_node(self) -> tuple[str, Any] | tuple[None, None]:
+    def _exposure_node(self) -> tuple[str, Any] | None:
         for name in EXPOSURE_NODES:
             entry = self._node(name)
             if entry is not None:
                 return name, entry
-        return None, None
+        return None
 
     def _text(self, *names: str) -> str:
         for name in names:
@@ -181,16 +181,17 @@ class GenICamCamera(Camera):
     # -- exposure and gain ----------------------------------------------------------------------------
     @property
     def exposure_us(self) -> float:
-        name, entry = self._exposure_node()
-        if entry is None:
+        node = self._exposure_node()
+        if node is None:
             return math.nan if self._fixed_exposure_us is None else float(self._fixed_exposure_us)
+        name, entry = node
         return float(nodes.read(str(self._identity), name, entry))
 
     def set_exposure_us(self, exposure_us: float) -> None:
         command = f"set exposure {exposure_us} us"
         with self._lock:
-            name, entry = self._exposure_node()
-            if entry is None:
+            node = self._exposure_node()
+            if node is None:
                 fixed = self._fixed_exposure_us
                 if fixed is None or not math.isclose(exposure_us, fixed, rel_tol=1e-9):
                     raise OutOfRange(
@@ -200,6 +201,7 @@ class GenICamCamera(Camera):
                         + ("" if fixed is None else f" at {fixed} us (fixed_exposure_us)"),
                     )
                 return
+            name, entry = node
             low, high, _ = nodes.limits(entry)
             if not low <= exposure_us <= high:
                 raise OutOfRange(str(self._identity), command, f"{name} allows [{low}, {high}] us")

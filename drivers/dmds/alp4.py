@@ -3,14 +3,22 @@
 ALP4lib wraps the vendor DLL; it is imported when the DMD is opened, never at import time. Patterns go
 to the board as one byte per mirror, `[frame, row, col]` in C order (ALP_DATA_MSB_ALIGN, the default):
 for 1-bit sequences bit 7 sets the mirror, so binary patterns are sent as 0 / 255.
+
+One call bypasses ALP4lib: its `ProjInquire` (1.0.3 and 1.1.0) passes four arguments to
+`AlpProjInquire(ALP_ID DeviceId, long InquireType, long *UserVarPtr)`, which alp.h declares with three (the DLL
+would read the sequence id as the inquire type and the inquire type as the output pointer), so `wait()` calls
+the DLL ALP4lib loaded with the header's signature (`_proj_inquire`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import importlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +48,7 @@ ALP_API_CONSTANTS: dict[str, int] = {
     "ALP_PROJ_ACTIVE": 1200,
     "ALP_PROJ_IDLE": 1201,
 }
+ALP_OK = 0
 POLL_INTERVAL_S = 0.002
 
 
@@ -96,6 +105,7 @@ class Alp4DMD(DMD):
                 self._label, "import ALP4", f"{error}: install ALP4lib and the ViALUX ALP-{version} API"
             ) from None
         self._k = {name: int(getattr(alp_module, name, value)) for name, value in ALP_API_CONSTANTS.items()}
+        self._alp_errors: dict[int, str] = dict(getattr(alp_module, "ALP_ERRORS", {}))
         self._trigger_edge = trigger_edge
         self._show_picture_time_us = show_picture_time_us
         self._lock = threading.RLock()
@@ -140,6 +150,19 @@ class Alp4DMD(DMD):
             return str(int(self._alp.DevInquire(inquire_type)))
         except Exception:
             return ""
+
+    def _proj_inquire(self, inquire_type: int, command: str) -> int:
+        """`AlpProjInquire(ALP_ID DeviceId, long InquireType, long *UserVarPtr)` as alp.h declares it, on the DLL
+        ALP4lib loaded (ALP4lib's own ProjInquire passes a fourth argument)."""
+        value = ctypes.c_long(0)
+        dll = self._alp._ALPLib
+        code = self._call(
+            command, lambda: dll.AlpProjInquire(self._alp.ALP_ID, ctypes.c_long(inquire_type), ctypes.byref(value))
+        )
+        if code != ALP_OK:
+            reason = self._alp_errors.get(code, "unknown ALP error")
+            raise DeviceError(self._name, command, f"AlpProjInquire returned {code}: {reason}")
+        return int(value.value)
 
     def _inquire_max_rate_hz(self) -> float:
         """1 / ALP_MIN_PICTURE_TIME of a binary uninterrupted sequence: the board's fastest binary rate."""
@@ -311,7 +334,7 @@ class Alp4DMD(DMD):
             with self._lock:
                 if self._run is not run:  # halted or replaced meanwhile
                     return
-                state = self._call(f"{command}: ALP_PROJ_STATE", self._alp.ProjInquire, self._k["ALP_PROJ_STATE"])
+                state = self._proj_inquire(self._k["ALP_PROJ_STATE"], f"{command}: ALP_PROJ_STATE")
                 if state == self._k["ALP_PROJ_IDLE"]:
                     self._run = None
                     return
@@ -337,8 +360,8 @@ class Alp4DMD(DMD):
                 return
             self._closed = True
             errors: list[DeviceError] = []
-            steps = [lambda: self._halt("close")]
-            steps += [lambda s=s: self._free(s, "close") for s in (self._sequence, self._show_sequence) if s]
+            steps: list[Callable[[], None]] = [lambda: self._halt("close")]
+            steps += [functools.partial(self._free, s, "close") for s in (self._sequence, self._show_sequence) if s]
             steps.append(lambda: self._call("close: Free", self._alp.Free))
             for step in steps:
                 try:

@@ -6,11 +6,11 @@ import logging
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from speckle_lab.drivers.device import DeviceIdentity
-from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, EmissionVetoed, LaserOffFailed
 from speckle_lab.drivers.laser import Laser
 from speckle_lab.drivers.transport import LineTransport
 
@@ -56,6 +56,8 @@ class LineLaser(Laser):
             try:
                 yield
             except BaseException as error:
+                if isinstance(error, EmissionVetoed):  # refused before anything was sent: nothing to undo
+                    raise
                 if self._depth == 1 and not self._transport.closed:
                     self._disconnected |= not emergency_off(self._transport, self.OFF_COMMAND, error)
                     logger.warning("%s failed; emission off attempted: %s", self._transport.label, error)
@@ -121,3 +123,36 @@ def emergency_off(transport: LineTransport, off_command: str, error: BaseExcepti
     else:
         error.add_note(f"emission off ({off_command!r}) sent after the failure")
     return True
+
+
+def switch_off_at_connect(
+    label: str, switch_off: Callable[[], None], read_emission: Callable[[], bool], was_emitting: bool | None
+) -> None:
+    """The switch-off a line laser makes when it is opened, read back: the laser is off only when it says so.
+
+    `was_emitting` is what the laser reported just before (None: not asked). The read-back is made even when the
+    off command's reply was wrong (the laser may have switched off all the same), not when the port is gone.
+    A laser that still reports emission, or that was (or may have been) emitting and cannot be confirmed off,
+    raises `LaserOffFailed`: the alarm, before anything else is done. One that had reported off and then
+    failed raises the device error itself: its state is known (off) and the port or the line is the problem.
+    """
+    error: DeviceError | None = None
+    try:
+        switch_off()
+    except DeviceError as failed:
+        error = failed
+    still_on: bool | None = None
+    if not isinstance(error, DeviceDisconnected):
+        try:
+            still_on = read_emission()
+        except DeviceError as failed:
+            error = error or failed
+    if still_on is False:
+        return
+    if still_on:
+        raise LaserOffFailed(label, "at connect: the laser still reports emission after the off command")
+    assert error is not None
+    if was_emitting is False:
+        raise error
+    before = "it was emitting" if was_emitting else "its emission state was not known"
+    raise LaserOffFailed(label, f"at connect ({before}): the switch-off was not confirmed: {error.reason}") from error

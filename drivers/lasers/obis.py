@@ -12,7 +12,7 @@ from typing import Any, Literal
 from speckle_lab.drivers.device import DeviceIdentity
 from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, LaserFault
 from speckle_lab.drivers.laser import LaserStatus
-from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number, switch_off_at_connect
 from speckle_lab.drivers.transport import (
     LineTransport,
     SerialLineTransport,
@@ -21,8 +21,20 @@ from speckle_lab.drivers.transport import (
     open_visa_resource,
 )
 
-#: The error codes whose meaning the driver adds to the message; others are reported as the laser sent them.
-ERRORS = {100: "unrecognized command"}
+#: The error codes whose meaning the driver adds to the message (the OBIS manual's error table); others are
+#: reported as the laser sent them.
+ERRORS = {
+    100: "unrecognized command",
+    102: "syntax error",
+    109: "parameter missing",
+    200: "execution error",
+    203: "command protected",
+    220: "invalid parameter",
+    221: "settings conflict",
+    241: "device unavailable",
+    310: "system error",
+    400: "query unavailable",
+}
 
 Modulation = Literal["cw", "digital"]
 MODULATION_COMMANDS: dict[str, str] = {"cw": "SOUR:AM:INT CWP", "digital": "SOUR:AM:EXT DIG"}
@@ -50,6 +62,14 @@ def obis_query(transport: LineTransport, command: str) -> str:
     if ack != "OK":
         raise DeviceError(transport.label, command, f"expected OK after the reply {value!r}, got {ack!r}")
     return value
+
+
+def obis_on(transport: LineTransport, command: str) -> bool:
+    """A query answered ON or OFF."""
+    reply = obis_query(transport, command).upper()
+    if reply not in ("ON", "OFF"):
+        raise DeviceError(transport.label, command, f"expected ON or OFF, got {reply!r}")
+    return reply == "ON"
 
 
 def _hex(device: str, command: str, reply: str) -> int:
@@ -142,6 +162,7 @@ class ObisLaser(LineLaser):
                 raise LaserFault(self._transport.label, command, f"the laser reports a fault: {fault}")
             if not self._on("SYST:LOCK?"):
                 raise LaserFault(self._transport.label, command, "the interlock is open")
+            self._check_emission_veto(command)
             self._command(command)
             if not self._on("SOUR:AM:STAT?"):
                 raise LaserFault(self._transport.label, command, "emission did not start (SOUR:AM:STAT? = OFF)")
@@ -184,10 +205,7 @@ class ObisLaser(LineLaser):
         return state
 
     def _on(self, command: str) -> bool:
-        reply = self._query(command).upper()
-        if reply not in ("ON", "OFF"):
-            raise DeviceError(self._transport.label, command, f"expected ON or OFF, got {reply!r}")
-        return reply == "ON"
+        return obis_on(self._transport, command)
 
     def _fault(self) -> str | None:
         code = _hex(self._transport.label, "SYST:FAUL?", self._query("SYST:FAUL?"))
@@ -210,7 +228,8 @@ def _open(port: str | Any, visa_backend: str, baudrate: int, timeout_s: float) -
 
 
 def _connect(transport: LineTransport, modulation: Modulation) -> tuple[DeviceIdentity, float, float]:
-    """Handshake on, who the laser is, its limits; then emission off and the modulation mode."""
+    """Handshake on, who the laser is, its limits; then emission off (read back: a laser that was emitting and
+    cannot be confirmed off is `LaserOffFailed`, the alarm) and the modulation mode."""
     command = "SYST:COMM:HAND ON"
     transport.flush(command)
     transport.send(command)
@@ -222,7 +241,14 @@ def _connect(transport: LineTransport, modulation: Modulation) -> tuple[DeviceId
     high_w = parse_number(transport.label, "SOUR:POW:LIM:HIGH?", obis_query(transport, "SOUR:POW:LIM:HIGH?"))
     if not 0 <= low_w <= high_w:
         raise DeviceError(transport.label, "SOUR:POW:LIM:HIGH?", f"implausible power limits [{low_w}, {high_w}] W")
-    obis_command(transport, ObisLaser.OFF_COMMAND)
+
+    def emitting() -> bool:
+        return obis_on(transport, "SOUR:AM:STAT?")
+
+    def switch_off() -> None:
+        obis_command(transport, ObisLaser.OFF_COMMAND)
+
+    switch_off_at_connect(transport.label, switch_off, emitting, emitting())
     obis_command(transport, MODULATION_COMMANDS[modulation])
     return identity, low_w, high_w
 

@@ -11,12 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from speckle_lab.acquisition.plan import PlanError
+from speckle_lab.lab.config_errors import CommandLineError
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "analyze", help="layer probes (ID and OOD), d_repr per U-Net level and label sharpness of a trained net"
+        "analyze", help="layer probes (ID and OOD), d_repr per level and label sharpness of a trained net (any kind)"
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `speckle-lab train`")
     parser.add_argument(
@@ -30,24 +30,22 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from speckle_lab.model.analysis.analyze import analyze_run
-    from speckle_lab.model.checkpoint import CheckpointError
 
     for name in ("max_train_frames", "max_eval_frames"):
         if getattr(args, name) < 25:
-            raise PlanError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected at least 25 frames (k = 20)")
+            raise CommandLineError(
+                f"--{name.replace('_', '-')} {getattr(args, name)}: expected at least 25 frames (k = 20)"
+            )
     for path in args.data:
         if not path.is_file():
-            raise PlanError(f"{path}: no such data file; expected a captured HDF5 file")
-    try:
-        result = analyze_run(
-            args.run_dir,
-            list(args.data),
-            args.out,
-            max_train_frames=args.max_train_frames,
-            max_eval_frames=args.max_eval_frames,
-        )
-    except (CheckpointError, ValueError) as error:
-        raise PlanError(str(error)) from None
+            raise CommandLineError(f"{path}: no such data file; expected a captured HDF5 file")
+    result = analyze_run(  # a refusal is a ModelError (lab/cli.py's table); anything else is a bug
+        args.run_dir,
+        list(args.data),
+        args.out,
+        max_train_frames=args.max_train_frames,
+        max_eval_frames=args.max_eval_frames,
+    )
     probes = result["probes"]
     print(f"{args.run_dir} (epoch {result['epoch']}): d_data targets {result['d_data']['targets']:.1f}, "
           f"speckle {result['d_data']['speckle']:.1f}; K_F {result['label_sharpness']:.3g}")  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,12 @@ from speckle_lab.acquisition.control import CaptureControl
 from speckle_lab.acquisition.plan import DISPLAY_MODES, CapturePlan, load_plan, plan_from_dict
 from speckle_lab.acquisition.preflight import format_duration
 from speckle_lab.acquisition.scheduler import CaptureError, CaptureProgress, CaptureResult
+from speckle_lab.drivers import LaserOffFailed
 from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
+from speckle_lab.lab.commands.json_output import print_json
+from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK, signal_exit_code
 from speckle_lab.lab.signals import SignalStop, stop_on_signals
-
-EXIT_STOPPED = 1
-EXIT_USAGE = 2
-EXIT_LASER_ALARM = 3  # emission could not be confirmed off: the operator must act
 
 #: Options that describe a new run; `--resume` continues with the file's own plan and bench instead.
 RUN_OPTIONS = (
@@ -60,6 +60,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--reference-every", type=int, help="a reference frame every K rows")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as one JSON document on stdout (progress on stderr)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -124,7 +127,7 @@ def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
     global _last_signal
     control = CaptureControl()
     bar = ProgressBar(label, quiet)
-    with stop_on_signals(control.abort) as stopped:
+    with stop_on_signals(control.abort, lambda: control.interruptible) as stopped:
         _last_signal = stopped
         try:
             return start(control, bar)
@@ -149,15 +152,39 @@ def _print_result(result: CaptureResult) -> None:
         print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
 
 
+def result_document(result: CaptureResult, out: Path | None = None) -> dict[str, Any]:
+    """What `--json` prints for one capture (an entry of the queue's `entries`)."""
+    return {
+        "path": str(out if out is not None else result.path),
+        "status": result.status,
+        "rows_committed": result.rows_committed,
+        "rows_planned": result.rows_planned,
+        "retries": result.retries,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "message": result.message,
+        "laser_alarm": result.laser_alarm or None,
+    }
+
+
+def _report(result: CaptureResult, as_json: bool) -> None:
+    """The result line (text), or the JSON document; a laser alarm is also said on stderr either way."""
+    if not as_json:
+        _print_result(result)
+        return
+    print_json(result_document(result))
+    if result.laser_alarm:
+        print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
+
+
 def _exit_code(result: CaptureResult) -> int:
     """0 complete; 3 laser alarm; 128 + signal when a signal stopped it; else 1."""
     if result.laser_alarm:
-        return EXIT_LASER_ALARM
+        return EXIT_ALARM
     if result.ok:
-        return 0
+        return EXIT_OK
     if _signalled() and _last_signal is not None and _last_signal.exit_code is not None:
         return _last_signal.exit_code
-    return EXIT_STOPPED
+    return EXIT_FAILED
 
 
 def _refuse_run_options_with_resume(args: argparse.Namespace) -> None:
@@ -191,17 +218,27 @@ def run(args: argparse.Namespace) -> int:
                 plan, args.out, args.bench, overwrite=args.overwrite, control=control, on_progress=bar
             ),
         )
-    _print_result(result)
+    _report(result, args.json)
     return _exit_code(result)
 
 
 def _run_queue(args: argparse.Namespace) -> int:
     """Every entry on one bench (the default one unless an entry names another); a failed entry is reported
-    and the queue goes on; Ctrl-C stops the queue after the current entry."""
+    and the queue goes on; a laser alarm stops it (no later entry starts). A termination signal stops the
+    queue: during an entry, after its current block (the entry is `aborted`, resumable); between entries,
+    before the next one. The exit code is the table's:
+    3 if any entry ended in a laser alarm, else 128 + the first signal, else 0 when every entry is complete,
+    else 1."""
     entries = load_queue(args.queue)
     rows = []
-    with CaptureQueue.for_bench_file(args.bench) as queue:
+    alarm = False
+    stop_code: int | None = None
+    # Between entries (opening a bench, preparing a plan) a signal must not kill the process with the bench
+    # held: the first stops the queue before the next entry, a second raises StopSignal, handled below.
+    with stop_on_signals(lambda reason: None) as between, CaptureQueue.for_bench_file(args.bench) as queue:
         for i, entry in enumerate(entries, 1):
+            if between.received:
+                break
             label = f"[{i}/{len(entries)}] {entry.out.name}"
             job = CaptureJob(label, entry.out, entry.plan, entry.bench, overwrite=args.overwrite)
             try:
@@ -210,18 +247,60 @@ def _run_queue(args: argparse.Namespace) -> int:
                     args.quiet,
                     lambda control, bar, job=job: queue.run(job, control=control, on_progress=bar),
                 )
-                _print_result(result)
-                rows.append(
-                    (entry.out, result.status, f"{result.rows_committed}/{result.rows_planned}", result.message)
-                )
-                if result.status == "aborted" and _signalled():
+                if not args.json:
+                    _print_result(result)
+                elif result.laser_alarm:
+                    print(f"speckle-lab: {result.laser_alarm}", file=sys.stderr)
+                alarm = alarm or bool(result.laser_alarm)
+                rows.append(result_document(result, entry.out))
+                if result.laser_alarm:  # the laser may still be emitting: no further entry starts on it
                     break
+                if _signalled() and _last_signal is not None:
+                    stop_code = _last_signal.exit_code
+                    break
+            except LaserOffFailed as failure:  # at connect: no capture may start on this laser
+                print(f"speckle-lab: {failure.alarm}", file=sys.stderr)
+                rows.append(_unstarted(entry.out, "failed", str(failure), entry.plan, laser_alarm=failure.alarm))
+                alarm = True
+                break
+            except KeyboardInterrupt as stop:  # a second signal before the entry's capture loop began
+                print(f"speckle-lab: error: {label}: {stop}", file=sys.stderr)
+                rows.append(_unstarted(entry.out, "aborted", str(stop) or "interrupted", entry.plan))
+                stop_code = _first_signal_code(stop)
+                break
             except Exception as error:  # a failed plan is reported and the queue goes on
                 print(f"speckle-lab: error: {label}: {error}", file=sys.stderr)
-                rows.append((entry.out, "failed", "0", str(error)))
-    print("\nqueue summary:")
-    for out, status, count, message in rows:
-        print(f"  {status:9} {count:>13}  {out}")
-        if status != "complete":
-            print(f"            {message}")
-    return 0 if all(status == "complete" for _, status, _, _ in rows) and len(rows) == len(entries) else EXIT_STOPPED
+                rows.append(_unstarted(entry.out, "failed", str(error), entry.plan))
+    if stop_code is None and between.exit_code is not None:
+        stop_code = between.exit_code
+    if args.json:
+        print_json({"queue": str(args.queue), "entries": rows, "entries_planned": len(entries)})
+    else:
+        print("\nqueue summary:")
+        for row in rows:
+            print(f"  {row['status']:9} {row['rows_committed']:>6}/{row['rows_planned']:<6}  {row['path']}")
+            if row["status"] != "complete":
+                print(f"            {row['message']}")
+    if alarm:
+        return EXIT_ALARM
+    if stop_code is not None:
+        return stop_code
+    complete = all(row["status"] == "complete" for row in rows) and len(rows) == len(entries)
+    return EXIT_OK if complete else EXIT_FAILED
+
+
+def _unstarted(
+    out: Path, status: str, message: str, plan: CapturePlan | None, laser_alarm: str | None = None
+) -> dict[str, Any]:
+    """The queue's row for an entry that raised before its capture ran (nothing committed)."""
+    planned = plan.n_frames if plan is not None else 0
+    return {"path": str(out), "status": status, "rows_committed": 0, "rows_planned": planned, "retries": 0,
+            "elapsed_s": 0.0, "message": message, "laser_alarm": laser_alarm}  # fmt: skip
+
+
+def _first_signal_code(stop: KeyboardInterrupt) -> int:
+    """The exit code of a stop that escaped a capture: the first signal's (kept by the entry's handler),
+    else the StopSignal's own, else Ctrl-C's."""
+    if _signalled() and _last_signal is not None and _last_signal.exit_code is not None:
+        return _last_signal.exit_code
+    return signal_exit_code(getattr(stop, "signum", signal.SIGINT))

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from speckle_lab.lab.config_errors import CommandLineError
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -62,11 +64,9 @@ def run(args: argparse.Namespace) -> int:
     from speckle_lab.lab.study.runner import RESULTS_JSON, run_study
 
     if args.repeats is not None and args.repeats < 1:
-        print(f"speckle-lab demo: --repeats must be at least 1, not {args.repeats}", file=sys.stderr)
-        return 2
+        raise CommandLineError(f"demo --repeats {args.repeats}: expected at least 1")
     if args.quick and args.scale == "reference":
-        print("speckle-lab demo: --quick and --scale reference do not go together", file=sys.stderr)
-        return 2
+        raise CommandLineError("demo: --quick and --scale reference do not go together; give one of them")
     design = study_design(args.quick, args.faces, args.digits, repeats=args.repeats, scale=args.scale)
 
     def log(message: str) -> None:

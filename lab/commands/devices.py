@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from speckle_lab.lab.backend_registry import plugin_failures
 from speckle_lab.lab.bench import open_bench
 from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE
 
@@ -32,6 +33,7 @@ def describe(bench_path: Path | None) -> dict[str, Any]:
             "bench": bench.config.bench.name,
             "source": DEFAULT_BENCH_SOURCE if bench_path is None else str(bench_path),
             "laser_was_emitting_at_open": emitting_at_open,
+            "plugins_left_out": [str(failure) for failure in plugin_failures()],
             "devices": {
                 family: {"identity": device.identity.as_dict(), "state": device.state()}
                 for family, device in bench.devices().items()
@@ -43,6 +45,7 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [f"bench: {report['bench']}  ({report['source']})"]
     if report.get("laser_was_emitting_at_open"):
         lines.append("WARNING: the laser was EMITTING when the bench opened; emission has been switched off")
+    lines += [f"WARNING: {failure}" for failure in report.get("plugins_left_out", [])]
     for family, device in report["devices"].items():
         identity = device["identity"]
         lines += [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 METRICS = tuple((str(m), m.label) for m in (*QUALITY_METRICS, Metric.DICE))
@@ -49,7 +49,7 @@ def check_shapes(run_dir: Path, data: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speckle_lab.model.errors import ModelError, ModelInputError
+    from speckle_lab.model.errors import ModelInputError
     from speckle_lab.model.evaluate import evaluate, save_figures
 
     data = [str(p) for p in args.data]
@@ -57,14 +57,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.run_dir, data, subset=args.subset)
         figures = save_figures(args.run_dir, data, args.figures, subset=args.subset)
-    except ModelError:
-        raise
-    except (ValueError, RuntimeError) as error:  # the model refuses the data (e.g. another speckle shape)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {first}") from None
+    except ModelInputError as error:  # the model refuses the data: say which run and which files
+        raise ModelInputError(f"{args.run_dir} on {', '.join(data)}: {error}") from None
     result["figures"] = [str(path) for path in figures]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     print(
         f"{args.run_dir} (epoch {result['epoch']}) on {', '.join(data)}: {result['n_frames']} frames, "

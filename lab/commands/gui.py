@@ -17,8 +17,9 @@ from types import ModuleType
 from typing import Any
 
 from speckle_lab.lab.bench_config import load_bench
+from speckle_lab.lab.exit_codes import EXIT_USAGE
 
-EXIT_NO_GUI = 2
+EXIT_NO_GUI = EXIT_USAGE  # no Qt binding or no display: the environment, not the bench, is the input at fault
 PANEL_GROUP = "speckle_lab.panels"
 DEFAULT_PANEL = "qt"
 # What pyproject.toml registers under PANEL_GROUP, for a source tree whose installed metadata predates it.
@@ -38,7 +39,7 @@ def panel_module(name: str = DEFAULT_PANEL) -> ModuleType:
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("gui", help="open the desktop control panel (devices, acquisition, training)")
     parser.add_argument("--bench", type=Path, metavar="FILE", help="bench TOML file (default: the simulated bench)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, console_log=False)  # the panel logs to its own file (docs/logging.md)
 
 
 def _no_display() -> bool:

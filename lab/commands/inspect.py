@@ -1,4 +1,5 @@
-"""`speckle-lab inspect FILE [--json]`: what a data file holds, also while it is still being captured."""
+"""`speckle-lab inspect FILE [--json]`: what a data file holds, also while it is still being captured. A file
+that is not a readable capture is a CaptureFileError: one line and exit 2 (lab/cli.py's table)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from speckle_lab.acquisition.datafile.inspect_cli import run_inspect
+from speckle_lab.acquisition.datafile.reader import CaptureReader
+from speckle_lab.acquisition.datafile.summary import format_summary
+from speckle_lab.lab.commands.json_output import print_json
 
 
 def add_parser(subparsers: Any) -> None:
@@ -17,4 +20,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_inspect(str(args.file), args.json)
+    with CaptureReader(args.file) as reader:
+        summary = reader.summary()
+    if args.json:
+        print_json(summary)
+    else:
+        print(format_summary(summary))
+    return 0

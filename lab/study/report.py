@@ -267,7 +267,8 @@ def _scale_section(design: StudyDesign, results: StudyResults) -> list[str]:
         f"| training frames per set | {plan.n_frames} | {REFERENCE_FRAMES_FACTOR * plan.n_frames} here (the paper's "
         "own count is larger) |",
         f"| recipe | Adam {train.lr:g}, batch {train.batch_size}, <= {train.epochs} epochs | Adam "
-        f"{REFERENCE_RECIPE['lr']:g}, batch {REFERENCE_RECIPE['batch_size']}, {REFERENCE_RECIPE['epochs']} epochs "
+        f"{REFERENCE_RECIPE['lr']:g}, batch {REFERENCE_RECIPE['batch_size']}, {REFERENCE_RECIPE['epochs']} epochs, "
+        f"selected on {REFERENCE_RECIPE['selection_metric']} "
         "(7x7 kernels, MSE + Dice) |",
         f"| medium | {medium_name({})} (and the media of the region-shift table) | ground-glass diffuser |",
         "",

@@ -1,4 +1,4 @@
-"""Analyses of trained nets: what each U-Net level represents (intrinsic dimension d_repr, linear probes
+"""Analyses of trained nets of every model kind: what each level represents (intrinsic dimension d_repr, linear probes
 towards the target on in-distribution and out-of-distribution data) and the tunnel read from the probes."""
 
 from speckle_lab.model.analysis.dimension import representation_dimensions

@@ -18,6 +18,7 @@ from speckle_lab.model.analysis.dimension import K_NEIGHBOURS, bounded, represen
 from speckle_lab.model.analysis.features import LEVEL_POOL, extract_features
 from speckle_lab.model.analysis.probes import mean_pcc, probe_levels
 from speckle_lab.model.data import StreamedBatches
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.evaluate import TrainedModel, load_trained
 from speckle_lab.model.sources import FrameSource, same_data
 from speckle_lab.model.trainer import open_data
@@ -73,13 +74,13 @@ def analyze_run(
     """Analyse the best net of `run_dir`: `data[0]` is the data it was trained on (its recorded split gives
     the train, validation and test frames), `data[1:]` are OOD sets (every frame, up to max_eval_frames)."""
     if not data:
-        raise ValueError("give at least the in-distribution data file (the one the run was trained on)")
+        raise ModelInputError("give at least the in-distribution data file (the one the run was trained on)")
     started = time.monotonic()
     out = Path(out_dir)
     trained = load_trained(run_dir, device)
     with open_data([str(data[0])]) as source:
         if not same_data(trained.data, source.describe()):
-            raise ValueError(
+            raise ModelInputError(
                 f"{data[0]} is not the data {run_dir} was trained on ({trained.data}); the first file must be it"
             )
         split = trained.split

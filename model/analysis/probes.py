@@ -1,8 +1,9 @@
 """Linear probes: per level, a ridge regression from the pooled features to the target image.
 
-Fitted on the in-distribution (ID) training frames, its strength chosen on the ID validation frames, scored
-by the per-image Pearson correlation (PCC, the net's own metric from `model.metrics`) on the ID test frames
-and on every out-of-distribution (OOD) set. Read along the levels, the ID and OOD curves show where the
+Fitted on the in-distribution (ID) training and validation frames with the project's one ridge solver
+(`model.ridge.fit_linear`: the strength by leave-one-out over all those frames), scored by the per-image
+Pearson correlation (PCC, the net's own metric from `model.metrics`) on the ID test frames and on every
+out-of-distribution (OOD) set. Read along the levels, the ID and OOD curves show where the
 net's representation stops carrying what OOD targets need: the "tunnel" of Harun et al. (NeurIPS 2024).
 """
 
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.metrics import pcc
+from speckle_lab.model.ridge import ALPHA_GRID, fit_linear
 
-RIDGE_GRID = tuple(10.0**e for e in range(-4, 3))  # alpha relative to the mean squared singular value
 TUNNEL_DROP = 0.10  # the OOD score must fall this fraction below its peak to count as a tunnel
 STD_FLOOR = 1e-8
 
@@ -40,36 +42,17 @@ def mean_pcc(prediction: np.ndarray, target: np.ndarray) -> float:
     return float(values.mean())
 
 
-def fit_ridge_probe(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray | None = None,
-    y_val: np.ndarray | None = None,
-    grid: tuple[float, ...] = RIDGE_GRID,
-) -> RidgeProbe:
-    """Ridge regression on standardised features through one SVD; the strength alpha = g * mean(s^2) is the
-    grid value g whose probe scores the best PCC on the validation frames (the middle of the grid without
-    them). Standardising makes alpha mean the same at every level, whatever its channel count or scale."""
+def fit_ridge_probe(x_train: np.ndarray, y_train: np.ndarray, grid: tuple[float, ...] = ALPHA_GRID) -> RidgeProbe:
+    """Ridge regression on standardised features (`model.ridge.fit_linear`, the strength by leave-one-out).
+    Standardising makes the strength mean the same at every level, whatever its channel count or scale."""
     x = np.asarray(x_train, np.float64)
     y = np.asarray(y_train, np.float64).reshape(len(x), -1)
-    if len(x) < 2:
-        raise ValueError(f"a probe needs at least 2 training frames, got {len(x)}")
+    if len(x) < 3:
+        raise ModelInputError(f"a probe needs at least 3 training frames, got {len(x)}")
     mean = x.mean(axis=0)
     scale = np.maximum(x.std(axis=0), STD_FLOOR)
-    intercept = y.mean(axis=0)
-    u, s, vt = np.linalg.svd((x - mean) / scale, full_matrices=False)
-    projected = u.T @ (y - intercept)
-    s2_mean = float(np.mean(s**2)) or 1.0
-
-    def probe(g: float) -> RidgeProbe:
-        shrink = s / (s**2 + g * s2_mean)
-        return RidgeProbe(mean, scale, vt.T @ (shrink[:, None] * projected), intercept, g)
-
-    if x_val is None or y_val is None or len(x_val) == 0:
-        return probe(grid[len(grid) // 2])
-    y_val = np.asarray(y_val, np.float64).reshape(len(x_val), -1)
-    scored = [(mean_pcc(p.predict(x_val), y_val), -i, p) for i, p in enumerate(probe(g) for g in grid)]
-    return max(scored, key=lambda t: (t[0], t[1]))[2]
+    fit = fit_linear((x - mean) / scale, y, grid)
+    return RidgeProbe(mean, scale, fit.weights, fit.intercept, fit.alpha_relative)
 
 
 @dataclass(frozen=True)
@@ -131,13 +114,16 @@ def probe_levels(
     test: tuple[dict[str, np.ndarray], np.ndarray],
     ood: dict[str, tuple[dict[str, np.ndarray], np.ndarray]],
 ) -> ProbeCurves:
-    """(features by level, targets) for the ID train, validation and test frames and each OOD set -> curves."""
+    """(features by level, targets) for the ID train, validation and test frames and each OOD set -> curves.
+    The probes are fitted on the training and validation frames together (leave-one-out picks the strength)."""
     levels = list(train[0])
     id_pcc, alphas = [], []
     ood_pcc: dict[str, list[float]] = {name: [] for name in ood}
     for level in levels:
-        x_val, y_val = (None, None) if val is None else (val[0][level], val[1])
-        probe = fit_ridge_probe(train[0][level], train[1], x_val, y_val)
+        x_fit, y_fit = train[0][level], train[1]
+        if val is not None and len(val[1]):
+            x_fit, y_fit = np.concatenate([x_fit, val[0][level]]), np.concatenate([y_fit, val[1]])
+        probe = fit_ridge_probe(x_fit, y_fit)
         alphas.append(probe.alpha_relative)
         id_pcc.append(mean_pcc(probe.predict(test[0][level]), test[1]))
         for name, (features, targets) in ood.items():

@@ -30,9 +30,10 @@ def plot_probe_curves(path: Path, result: dict) -> Path:
     ax.plot(levels, probes["id_pcc"], "o-", color="black", label=f"ID: {result['in_distribution']['name']} (test)")
     for name, ood in probes["ood"].items():
         ax.plot(levels, ood["pcc"], "s--", label=f"OOD: {name}")
-    bottleneck = sum(level.startswith("enc") for level in levels) - 1
-    ax.axvline(bottleneck, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("U-Net level (forward order; dotted: bottleneck)")
+    encoders = [i for i, level in enumerate(levels) if level.startswith("enc")]
+    if encoders:  # the U-Net's bottleneck: its deepest encoder level
+        ax.axvline(encoders[-1], color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("level (forward order; dotted: the U-Net's bottleneck)")
     ax.set_ylabel("linear probe PCC")
     ax.set_title("Linear probes per level")
     ax.legend(fontsize=7)

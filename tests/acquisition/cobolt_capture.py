@@ -18,13 +18,26 @@ from capture_helpers import small_config
 from speckle_lab.drivers.lasers import CoboltLaser
 from speckle_lab.lab import capture_service
 from speckle_lab.lab.bench import Bench, build_bench
+from speckle_lab.lab.bench_config import BenchConfig
 from speckle_lab.lab.cli import main
 
+#: Smaller still: for tests that run many captures (the signal matrix), where only the laser matters.
+TINY_BENCH = {
+    "dmd": {"mirror_rows": 32, "mirror_cols": 32, "macropixel_mirrors": 2, "side_macropixels": 16},
+    "camera": {"rows": 16, "cols": 16},
+}
 
-def bench_with_cobolt(port: str) -> Bench:
-    bench = build_bench(small_config())
+
+def bench_with_cobolt(port: str, config: BenchConfig | None = None) -> Bench:
+    """The small simulated bench (or `config`) with a `CoboltLaser` on `port`; a laser that fails at connect (a
+    switch-off that is not confirmed: `LaserOffFailed`) raises, as `build_bench` does, with the rest closed."""
+    bench = build_bench(config or small_config())
     bench.laser.close()
-    bench.laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.1, timeout_s=0.5)
+    try:
+        bench.laser = CoboltLaser(port, device_max_power_w=0.1, max_power_w=0.1, timeout_s=0.5)
+    except BaseException:
+        bench.close()
+        raise
     return bench
 
 

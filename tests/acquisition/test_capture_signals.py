@@ -46,17 +46,16 @@ def laser_commands(cobolt: FakeCobolt) -> list[str]:
     return [command for command in cobolt.received if command in ("l0", "l1")]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT])
-def test_each_termination_signal_switches_emission_off_and_leaves_a_resumable_file(
-    tmp_path: Path, cobolt: FakeCobolt, signum: signal.Signals
-) -> None:
-    out = tmp_path / "run.h5"
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def capture_mid_rows(cobolt: FakeCobolt, out: Path) -> subprocess.Popen:
+    """A `speckle-lab capture` process with the light on and rows committed."""
     command = [
         sys.executable, str(LAUNCHER), cobolt.port_name, "capture", "--targets", "blobs", "--n", str(N_FRAMES),
         "--out", str(out), "--target-size", "16", "--block", "16", "--quiet",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=out.parent)
     deadline = time.monotonic() + 30
     while "l1" not in cobolt.received or not cobolt.emission:  # switched on by the capture: rows are coming
         assert process.poll() is None, process.stderr.read().decode()
@@ -66,6 +65,15 @@ def test_each_termination_signal_switches_emission_off_and_leaves_a_resumable_fi
         assert process.poll() is None, process.stderr.read().decode()
         assert time.monotonic() < deadline, "the capture committed no row"
         time.sleep(0.01)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT])
+def test_each_termination_signal_switches_emission_off_and_leaves_a_resumable_file(
+    tmp_path: Path, cobolt: FakeCobolt, signum: signal.Signals
+) -> None:
+    out = tmp_path / "run.h5"
+    process = capture_mid_rows(cobolt, out)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     stderr_text = stderr.decode()
@@ -85,11 +93,46 @@ def test_each_termination_signal_switches_emission_off_and_leaves_a_resumable_fi
 
     if signum == signal.SIGHUP:  # one of them resumed to the end (each resume costs a few seconds)
         resume = [sys.executable, str(LAUNCHER), cobolt.port_name, "capture", "--resume", str(out), "--quiet"]
-        done = subprocess.run(resume, capture_output=True, text=True, env=env, timeout=60)
+        done = subprocess.run(resume, capture_output=True, text=True, env=ENV, timeout=60)
         assert done.returncode == 0, done.stderr
         with CaptureReader(out) as reader:
             assert reader.n_frames == N_FRAMES and reader.status == "complete"
         assert not cobolt.emission and laser_commands(cobolt)[-1] == "l0"
+
+
+@pytest.mark.parametrize("stuck_on", [False, True], ids=["normal", "stuck_on"])
+def test_ctrl_c_twice_never_skips_the_read_back_nor_hides_the_alarm(
+    tmp_path: Path, cobolt: FakeCobolt, stuck_on: bool
+) -> None:
+    """Ctrl-C pressed twice in quick succession, mid-capture: the second one never cuts the switch-off short.
+    With a laser that acknowledges l0 and keeps emitting, the alarm is printed and the exit code is 3."""
+    out = tmp_path / "run.h5"
+    process = capture_mid_rows(cobolt, out)
+    cobolt.stuck_on = stuck_on
+    sent = len(cobolt.replies)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    stderr_text = stderr.decode()
+
+    assert "Traceback" not in stderr_text and "error: interrupted" not in stderr_text
+    read_backs = [reply for command, reply in cobolt.replies[sent:] if command == "l?"]
+    assert "l0" in cobolt.received[sent:] and read_backs, "the switch-off was not read back"
+    with CaptureReader(out) as reader:
+        assert reader.status == "aborted" and 16 <= reader.n_frames < N_FRAMES
+        laser_events = [event["kind"] for event in reader.events() if event["kind"].startswith("laser_")]
+    if stuck_on:
+        assert process.returncode == 3, stderr_text
+        assert "speckle-lab: ALARM:" in stderr_text and "key switch" in stderr_text
+        assert read_backs[-1] == ["1"] and cobolt.emission
+        assert laser_events[-1] == "laser_off_failed"
+    else:
+        assert process.returncode == 128 + signal.SIGINT, stderr_text
+        assert "ALARM" not in stderr_text
+        assert read_backs[-1] == ["0"] and not cobolt.emission
+        assert laser_events[-1] == "laser_off"
+    assert f"speckle-lab capture --resume {out}" in stderr_text
 
 
 def test_stop_during_the_start_darks_never_switches_the_laser_on(tmp_path: Path, cobolt: FakeCobolt) -> None:
@@ -125,8 +168,9 @@ def test_a_failed_switch_off_is_an_alarm_in_the_result_and_the_file(tmp_path: Pa
     assert not result.ok and "ALARM" in result.message
     assert cobolt.emission  # the double really kept emitting: the alarm told the truth
     with CaptureReader(tmp_path / "stuck.h5") as reader:
-        kinds = [event["kind"] for event in reader.events()]
-    assert "laser_off_failed" in kinds and "laser_off" not in kinds
+        laser_events = [event["kind"] for event in reader.events() if event["kind"].startswith("laser_")]
+    assert laser_events[-1] == "laser_off_failed"  # the stop's switch-off: no laser_off after it
+    assert laser_events[:4] == ["laser_off", "laser_off", "laser_arming", "laser_on"]  # connect, darks, arming
 
 
 def test_devices_says_the_laser_was_emitting_and_switches_it_off(

@@ -20,9 +20,9 @@ from speckle_lab.acquisition.datafile import (
     format_summary,
 )
 from speckle_lab.acquisition.datafile.checks import pearson, truncate_utf8
-from speckle_lab.acquisition.datafile.inspect_cli import run_inspect
 from speckle_lab.acquisition.datafile.testing import EXAMPLE_FIELDS, assert_rows_equal, example_metadata, synthetic_rows
 from speckle_lab.acquisition.h5clear import clear_status_flags, lookup3, read_superblock
+from speckle_lab.lab.cli import main
 
 
 def create(path: Path, n_planned: int = 1000, **kwargs) -> CaptureWriter:
@@ -315,11 +315,11 @@ def test_summary_and_inspect(written: Path, capsys: pytest.CaptureFixture[str]) 
     text = format_summary(summary)
     assert "300 of 300 committed" in text and "64x64 uint16" in text and "1 retry" in text
 
-    assert run_inspect(str(written), as_json=True) == 0
+    assert main(["inspect", str(written), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["run_id"] == summary["run_id"]
-    assert run_inspect(str(written), as_json=False) == 0
+    assert main(["inspect", str(written)]) == 0
     assert "correlation with the first" in capsys.readouterr().out
-    assert run_inspect(str(written.with_name("missing.h5")), as_json=False) == 2
+    assert main(["inspect", str(written.with_name("missing.h5"))]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.h5: no such file" in err
 

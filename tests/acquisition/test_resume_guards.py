@@ -48,21 +48,27 @@ def test_overwrite_of_a_finished_file_goes_through_the_writer(tmp_path: Path, sm
         assert reader.run_id != first_run and reader.n_frames == 64
 
 
-def test_resume_of_a_file_another_program_holds_open_names_it(tmp_path: Path, small_bench: Bench) -> None:
+@pytest.mark.parametrize("swmr", [False, True], ids=["plain-reader", "swmr-reader"])
+def test_resume_of_a_file_another_program_holds_open_names_it(tmp_path: Path, small_bench: Bench, swmr: bool) -> None:
+    """A reader holds HDF5's file lock whether it opened the file with swmr=True (as docs/data-format.md
+    tells users to) or not: the refusal says so, and names the process, instead of blaming a missing SWMR."""
     out = tmp_path / "run.h5"
     control = CaptureControl()
     control.abort("stopped for the test")  # aborted at once: a resumable file
     make_run(plan_from_dict(PLAN, "test"), small_bench, out, control=control).run()
-    holder = subprocess.Popen(  # a viewer that opened it the plain way (HDF5 file lock, no SWMR)
-        [sys.executable, "-c", f"import h5py, time; f = h5py.File({str(out)!r}, 'r'); print('open', flush=True); "
-         "time.sleep(60)"],
+    holder = subprocess.Popen(  # a viewer or a notebook that opened it
+        [sys.executable, "-c", f"import h5py, time; f = h5py.File({str(out)!r}, 'r', swmr={swmr}); "
+         "print('open', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(CaptureFileError, match="another program has it open") as refused:
+        with pytest.raises(CaptureFileError, match="another process has it open for reading") as refused:
             resume_file(out)
-        assert str(out) in str(refused.value) and "errno" not in str(refused.value)
+        message = str(refused.value)
+        assert str(out) in message and "errno" not in message and "\n" not in message
+        assert f"pid {holder.pid}" in message and "with swmr=True or without" in message
+        assert "without SWMR" not in message
     finally:
         holder.kill()
         holder.wait()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from speckle_lab.acquisition.targets import (
+    READY_SPECS,
     TargetSource,
     TargetSpecError,
     choose_indices,
@@ -244,6 +245,15 @@ def test_listing_covers_every_kind() -> None:
         "mix:",
     ):
         assert any(s.startswith(prefix) for s in syntaxes), prefix
+
+
+def test_every_ready_spec_opens_as_it_is_and_has_targets() -> None:
+    """The pick lists of the panel offer these: each must open with no path or option to fill in."""
+    kinds = {syntax.partition(":")[0].partition("[")[0] for syntax, _ in list_sources()}
+    for spec in READY_SPECS:
+        assert spec.partition(":")[0] in kinds, spec
+        source = open_source(spec)
+        assert len(source) > 0 and source.image(0).ndim == 2, spec
 
 
 def test_choose_indices_seeded_without_repeats() -> None:

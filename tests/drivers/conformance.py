@@ -143,12 +143,13 @@ def alp4_dmd(request: pytest.FixtureRequest) -> Iterator[DmdSubject]:
 
     from speckle_lab.drivers.dmds import Alp4DMD
 
-    fake_alp4.install(request.getfixturevalue("monkeypatch"))
-    dmd = Alp4DMD(device_number=3)
+    dll_class = fake_alp4.install(request.getfixturevalue("monkeypatch"))
+    dmd = Alp4DMD(device_number=dll_class.serial)
     try:
         yield DmdSubject(dmd)
     finally:
         _close_quietly(dmd)
+    assert dll_class.instances[-1].violations == []  # every DLL call matched alp.h
 
 
 @contextlib.contextmanager

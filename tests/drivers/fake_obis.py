@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_pty import PtyDevice
 
 UNRECOGNIZED = "ERR-100"
-REFUSED = "ERR-350"  # the code this double uses for a refused value
+REFUSED = "ERR-220"  # "Invalid parameter" in the OBIS manual's error table (ERR-350 is a queue overflow)
 
 
 class FakeObis(PtyDevice):
@@ -23,6 +23,7 @@ class FakeObis(PtyDevice):
         self.fault = 0
         self.interlock_closed = True
         self.status_bits = 0x10
+        self.stuck_on = False  # acknowledges the off command and keeps emitting
 
     def inject_fault(self, bits: int) -> None:
         self.fault = bits
@@ -64,7 +65,7 @@ class FakeObis(PtyDevice):
         if command == "SOUR:AM:STAT ON":
             self.emission = self.fault == 0 and self.interlock_closed
         elif command == "SOUR:AM:STAT OFF":
-            self.emission = False
+            self.emission = self.emission and self.stuck_on
         elif command == "SOUR:AM:INT CWP":
             self.modulation = "cw"
         elif command == "SOUR:AM:EXT DIG":

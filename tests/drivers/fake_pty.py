@@ -3,6 +3,9 @@
 A thread reads the master side, splits command lines and writes the answers of `answer` (a subclass
 holds the device's state). `quirk` scripts what real serial links do: replies in pieces, late replies,
 error replies, unsolicited extra lines; `disappear` closes the master side as if the cable were pulled.
+`on_command` runs a test's action when a given command arrives, before it is answered (a signal to the
+program at an exact point of its protocol, a cable pulled in the middle of a round trip); `replies` logs
+every command with what the device answered.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import select
 import threading
 import time
 import tty
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Self
 
 
@@ -25,6 +29,27 @@ class Quirk:
     times: int = 1  # how many commands it applies to
 
 
+@dataclass
+class Trigger:
+    """`action(command)` when the `nth` `command` arrives, counted from the first `after` command (if given)."""
+
+    command: str
+    action: Callable[[str], None]
+    nth: int = 1
+    after: str | None = None
+    seen_after: bool = field(default=False, init=False)
+    count: int = field(default=0, init=False)
+
+    def fires(self, command: str) -> bool:
+        if self.after is not None and not self.seen_after:
+            self.seen_after = command == self.after
+            return False
+        if command != self.command:
+            return False
+        self.count += 1
+        return self.count == self.nth
+
+
 class PtyDevice:
     """Base of the pty doubles: subclasses implement `answer(command) -> reply lines`."""
 
@@ -35,6 +60,8 @@ class PtyDevice:
         tty.setraw(self._slave)  # no echo, no line editing: the far end sees bytes as sent
         self.port_name = os.ttyname(self._slave)
         self.received: list[str] = []  # every command line, in order
+        self.replies: list[tuple[str, list[str] | None]] = []  # each command and its answer (None: not answered)
+        self._triggers: list[Trigger] = []
         self.chunk_size = 0  # > 0: write each answer in pieces of this many bytes ...
         self.chunk_delay_s = 0.0  # ... this far apart
         self._quirks: dict[str, Quirk] = {}
@@ -56,6 +83,19 @@ class PtyDevice:
         """Script the next answer(s) to `command` (see `Quirk`)."""
         with self._lock:
             self._quirks[command] = Quirk(**kwargs)  # type: ignore[arg-type]
+
+    def on_command(
+        self, command: str, action: Callable[[str], None], *, nth: int = 1, after: str | None = None
+    ) -> None:
+        """Run `action(command)` on the device thread when the `nth` `command` arrives (counted from the first
+        `after` command, when given), before the device answers it."""
+        with self._lock:
+            self._triggers.append(Trigger(command, action, nth, after))
+
+    def vanish_now(self) -> None:
+        """From the device thread (a trigger's action): the cable is pulled now; the command being handled and
+        every later one go unanswered, and the driver's next read or write fails."""
+        self._vanish.set()
 
     def disappear(self, timeout_s: float = 2.0) -> None:
         """Close the master side, as a pulled USB cable does; the tty name stays but I/O fails."""
@@ -106,7 +146,7 @@ class PtyDevice:
             except OSError:
                 return
             buffer += data
-            while self._eol_in in buffer:
+            while self._eol_in in buffer and not self._vanish.is_set():
                 raw, buffer = buffer.split(self._eol_in, 1)
                 self._handle(raw.decode("ascii", errors="replace").strip())
             self._busy = False
@@ -114,14 +154,19 @@ class PtyDevice:
     def _handle(self, command: str) -> None:
         self.received.append(command)
         with self._lock:
+            fired = [trigger for trigger in self._triggers if trigger.fires(command)]
             quirk = self._quirks.get(command)
             if quirk is not None:
                 quirk.times -= 1
                 if quirk.times <= 0:
                     del self._quirks[command]
-        if quirk is not None and quirk.silent:
+        for trigger in fired:
+            trigger.action(command)
+        if self._vanish.is_set() or (quirk is not None and quirk.silent):
+            self.replies.append((command, None))
             return
         lines = quirk.reply if quirk is not None and quirk.reply is not None else self.answer(command)
+        self.replies.append((command, list(lines)))
         if quirk is not None and quirk.delay_s and self._stop.wait(quirk.delay_s):
             return
         extra = list(quirk.extra_lines) if quirk is not None else []

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fake_cobolt import FakeCobolt
+from fake_cobolt import CONSTANT_CURRENT, CONSTANT_POWER, MODULATION, FakeCobolt
 
 from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
 from speckle_lab.drivers.lasers import CoboltLaser
@@ -41,7 +41,7 @@ def laser(cobolt: FakeCobolt) -> Iterator[CoboltLaser]:
 def test_connect_takes_remote_control_turns_emission_off_and_identifies(cobolt: FakeCobolt) -> None:
     assert cobolt.emission and cobolt.autostart  # left on, in autostart, by someone else
     with open_laser(cobolt) as laser:
-        assert cobolt.received[:3] == ["@cobas 0", "l?", "l0"]
+        assert cobolt.received[:4] == ["@cobas 0", "l?", "l0", "l?"]  # the switch-off is read back
         assert not cobolt.autostart and not cobolt.emission
         assert laser.emission_at_open  # it was left on: `speckle-lab devices` says so
         identity = laser.identity
@@ -49,6 +49,39 @@ def test_connect_takes_remote_control_turns_emission_off_and_identifies(cobolt: 
         assert (identity.serial, identity.firmware, identity.backend) == ("20417", "9.001", "cobolt")
         assert laser.power_range_w == (0.0, 0.05)
         assert laser.port_name == cobolt.port_name
+
+
+@pytest.mark.parametrize("left_in", [CONSTANT_CURRENT, MODULATION])
+def test_open_enters_constant_power_so_the_output_follows_p(left_in: int) -> None:
+    """A head left in constant current or modulation ignores `p` until `cp`: the driver sends it and reads it back."""
+    with FakeCobolt(mode=left_in) as cobolt:
+        cobolt.emission, cobolt.setpoint_w = True, 0.03
+        assert cobolt.output_w() != pytest.approx(0.03 * 0.98)  # the double is faithful: p is not regulated
+        with open_laser(cobolt) as laser:
+            assert cobolt.received[cobolt.received.index("l0") + 1 :][:3] == [
+                "l?",
+                "cp",
+                "gam?",
+            ]  # off read back, then cp
+            assert cobolt.mode == CONSTANT_POWER and laser.operating_mode == "constant power"
+            laser.set_power_w(0.02)
+            laser.set_emission(True)
+            assert laser.measured_power_w == pytest.approx(0.0196, abs=1e-4)
+            assert laser.state()["operating_mode"] == "constant power"
+
+
+def test_a_head_that_stays_out_of_constant_power_is_refused_and_left_off(cobolt: FakeCobolt) -> None:
+    cobolt.sticky_mode = True  # acknowledges cp, stays in constant current
+    with pytest.raises(DeviceError, match=r"gam\?: still in constant current mode after cp \(gam\? = 0\)"):
+        open_laser(cobolt)
+    assert not cobolt.emission and cobolt.received[-1] == "l0"  # emission off after the failed open
+
+
+def test_a_head_without_gam_is_accepted_on_cp_and_says_it_was_not_read_back(cobolt: FakeCobolt) -> None:
+    cobolt.reports_mode = False
+    with open_laser(cobolt) as laser:
+        assert cobolt.mode == CONSTANT_POWER
+        assert laser.operating_mode.startswith("constant power (cp acknowledged; gam? not supported")
 
 
 def test_missing_model_query_is_tolerated(cobolt: FakeCobolt) -> None:

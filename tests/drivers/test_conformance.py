@@ -11,7 +11,17 @@ import numpy as np
 import pytest
 from conformance import BOUND_S, CAMERAS, DMDS, LASERS, TIMEOUT_S, CameraSubject, DmdSubject, LaserSubject
 
-from speckle_lab.drivers import DMD, Camera, DeviceError, DeviceTimeout, Laser, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers import (
+    DMD,
+    Camera,
+    DeviceError,
+    DeviceTimeout,
+    EmissionVetoed,
+    Laser,
+    OutOfRange,
+    Roi,
+    TriggerMode,
+)
 from speckle_lab.drivers.capabilities import PatternReadback, RegionOfInterest, TriggeredSequences
 
 
@@ -88,6 +98,25 @@ def test_laser_error_reply_names_device_and_command_and_emission_goes_off(laser_
     assert not isinstance(caught.value, DeviceTimeout)
     _names_device_and_command(caught.value, laser, command)
     assert laser_subject.emitting is not None and not laser_subject.emitting()
+
+
+def test_laser_asks_its_emission_veto_at_the_last_moment_and_a_veto_sends_nothing(
+    laser_subject: LaserSubject,
+) -> None:
+    """The lifecycle's guarantee that no on command follows a stop rests on every backend asking the veto right
+    before its on command: asked once per switch-on, after the checks, and a refusal leaves emission off."""
+    laser = laser_subject.laser
+    laser.set_power_w(laser.power_range_w[0])
+    asked: list[str] = []
+    laser.set_emission_veto(lambda: asked.append("asked") or "a stop was asked for")
+    with pytest.raises(EmissionVetoed) as caught:
+        laser.set_emission(True)
+    assert asked == ["asked"] and "a stop was asked for" in str(caught.value)
+    assert not laser.emission and (laser_subject.emitting is None or not laser_subject.emitting())
+    laser.set_emission_veto(lambda: asked.append("asked") and None)
+    laser.set_emission(True)
+    assert len(asked) == 2 and laser.emission
+    laser.set_emission_veto(None)
 
 
 # -- DMD ---------------------------------------------------------------------------------------------------

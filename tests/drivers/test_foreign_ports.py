@@ -96,7 +96,8 @@ def test_loop_port_echo_is_a_timeout_and_the_port_is_given_back() -> None:
 def test_foreign_exception_at_open_is_mapped_and_emergency_off_survives_a_second_one(
     cobolt_state: FakeCobolt,
 ) -> None:
-    port = ForeignPort(cobolt_state.answer, b"\r", fail_after=3)  # "@cobas 0", "l0", "sn?" pass; then it raises
+    # "@cobas 0", "l?", "l0" and its read-back "l?" pass (the laser is confirmed off); then "sn?" raises
+    port = ForeignPort(cobolt_state.answer, b"\r", fail_after=4)
     with pytest.raises(DeviceError, match="RuntimeError: bridge firmware hiccup") as caught:
         CoboltLaser(port, device_max_power_w=0.1, timeout_s=TIMEOUT_S)
     assert type(caught.value) is DeviceError  # not a leaked RuntimeError

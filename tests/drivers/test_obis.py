@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_obis import FakeObis
 
-from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange
+from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, LaserOffFailed, OutOfRange
 from speckle_lab.drivers.lasers import ObisLaser
 
 TIMEOUT_S = 0.3
@@ -56,6 +56,18 @@ def connect(request: pytest.FixtureRequest, obis: FakeObis) -> Iterator[Connect]
 @pytest.fixture
 def laser(connect: Connect) -> ObisLaser:
     return connect()
+
+
+def test_connect_reads_its_switch_off_back_and_a_laser_that_stays_on_is_the_alarm(
+    connect: Connect, obis: FakeObis
+) -> None:
+    obis.stuck_on = True  # emitting (left on), acknowledges the off command, keeps emitting
+    with pytest.raises(LaserOffFailed, match="at connect: the laser still reports emission") as caught:
+        connect()
+    assert "key switch" in caught.value.alarm
+    off = obis.received.index("SOUR:AM:STAT OFF")
+    assert obis.received[off - 1 : off + 2] == ["SOUR:AM:STAT?", "SOUR:AM:STAT OFF", "SOUR:AM:STAT?"]
+    assert obis.emission  # the alarm told the truth
 
 
 def test_connect_turns_handshake_on_emission_off_and_identifies(connect: Connect, obis: FakeObis) -> None:
@@ -121,7 +133,7 @@ def test_fault_and_open_interlock_refuse_emission(laser: ObisLaser, obis: FakeOb
 def test_error_reply_is_a_device_error_and_emission_goes_off(laser: ObisLaser, obis: FakeObis) -> None:
     laser.set_emission(True)
     obis.high_w = 0.01  # the head now refuses what it accepted at connect
-    with pytest.raises(DeviceError, match="ERR-350") as caught:
+    with pytest.raises(DeviceError, match=r"ERR-220 \(invalid parameter\)") as caught:
         laser.set_power_w(0.03)
     assert caught.value.command == "SOUR:POW:LEV:IMM:AMPL 0.03000"
     assert not obis.emission and obis.received[-1] == "SOUR:AM:STAT OFF"

@@ -17,7 +17,7 @@ pytest.importorskip("pytestqt")
 
 from gui_helpers import SMALL_BENCH, close_cleanly, write_bench
 
-from speckle_lab.gui.app import application, create_window, qt_binding_problem
+from speckle_lab.gui.app import application, open_panel, qt_binding_problem
 from speckle_lab.gui.main_window import MainWindow
 from speckle_lab.gui.settings import Settings
 
@@ -47,11 +47,10 @@ def open_window(qtbot, settings_path: Path) -> Iterator[Callable[..., MainWindow
 
     def make(bench: Path | None, settings: Path | None = None, wait_for_bench: bool = True) -> MainWindow:
         application()
-        window = create_window(bench, Settings.at(settings or settings_path))
-        window.show()
+        window = open_panel(bench, Settings.at(settings or settings_path))  # as `speckle-lab gui` opens it
         windows.append(window)
         if wait_for_bench:
-            qtbot.waitUntil(lambda: window.controller.bench_info is not None, timeout=10_000)
+            qtbot.waitUntil(lambda: window.controller.bench_info is not None and window.is_ready, timeout=20_000)
         return window
 
     yield make

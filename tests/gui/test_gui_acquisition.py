@@ -111,7 +111,7 @@ def test_the_estimate_uses_the_rate_measured_on_this_bench_and_drift_has_a_fixed
     window = open_window(bench_file)
     text = window.acquisition.plan_card.preflight
     fill_plan(window, tmp_path / "first.h5", 600, reference_every=200)
-    qtbot.waitUntil(lambda: "device model" in text.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "bench model" in text.text(), timeout=5000)
     window.acquisition.plan_card.start.click()
     qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=60_000)
     fps = window.acquisition.last_update.frames_per_s
@@ -139,3 +139,37 @@ def test_a_plan_power_above_the_bench_limit_is_refused_next_to_the_field(
     assert "Refused, nothing sent" in card.power_mw.refused_text and card.power_mw.edit.text() == "150"
     qtbot.waitUntil(lambda: "plan laser power" in window.banner.text(), timeout=5000)
     assert not window.controller.capture_busy and not (tmp_path / "hot.h5").exists()
+
+
+def test_a_capture_that_fails_on_the_devices_leaves_the_panel_fresh_devices(
+    qtbot, open_window, bench_file: Path, tmp_path: Path
+) -> None:
+    """As on the command line and in the study (`CaptureQueue.run`): the failed bench is closed, laser off, and
+    the panel gets freshly opened devices back, on which the next capture runs."""
+    window = open_window(bench_file)
+    controller = window.controller
+    first = controller.devices.bench
+    fill_plan(window, tmp_path / "fails.h5", 20_000, reference_every=1000)
+    window.acquisition.plan_card.display.setCurrentText("gray")  # 8 bit planes a frame: slow enough to break
+
+    def overheat(update: object) -> None:
+        bench = controller.capture.bench if controller.capture is not None else None
+        if update.rows_done >= 256 and bench is not None and bench.laser.status().fault is None:
+            bench.laser.inject_fault("overtemperature")
+
+    controller.capture_update.connect(overheat)
+    window.acquisition.plan_card.start.click()
+    qtbot.waitUntil(lambda: bool(window.acquisition.reports), timeout=30_000)
+    qtbot.waitUntil(lambda: not controller.capture_busy and controller.devices.bench is not None, timeout=10_000)
+    controller.capture_update.disconnect(overheat)
+    report = window.acquisition.reports[-1]
+    assert report.status == "failed" and "overtemperature" in report.message
+    fresh = controller.devices.bench
+    assert fresh is not first and fresh.laser.status().fault is None
+    assert first.laser.emission is False and not first.camera.acquiring  # closed with the light off
+
+    fill_plan(window, tmp_path / "after.h5", 120)
+    window.acquisition.plan_card.start.click()
+    qtbot.waitUntil(lambda: len(window.acquisition.reports) == 2, timeout=20_000)
+    assert window.acquisition.reports[-1].status == "complete"
+    qtbot.waitUntil(lambda: controller.devices.bench is not None, timeout=10_000)  # handed back once more

@@ -28,7 +28,7 @@ def test_live_view_shows_frames_and_warns_of_saturation(qtbot, open_window, benc
     camera.exposure_us.set_text("20000")
     assert camera.exposure_us.submit()
     qtbot.waitUntil(lambda: camera.view.saturated, timeout=10_000)
-    assert "saturated" in camera.view.saturation.text()
+    assert "saturated" in camera.view.saturation.full_text()
     assert window.laser_pill.text() == "Laser ON 100.0 mW"
 
     camera.exposure_us.set_text("1")
@@ -127,6 +127,7 @@ def test_typed_values_out_of_range_are_refused_next_to_the_field_and_nothing_is_
         field.set_text(str(value))
     camera.apply_roi.click()
     assert "leave the 32×32 sensor" in camera.roi_error.text() and camera.roi_error.isVisible()
+    qtbot.waitUntil(lambda: any("region of interest refused" in line for line in window.log_panel.lines), timeout=2000)
     qtbot.wait(300)
     assert [name for name, _ in sent] == []
     assert bench.laser.power_setpoint_w == setpoint_w and bench.camera.exposure_us == exposure_us

@@ -36,23 +36,23 @@ def test_choices_persist_between_sessions(qtbot, open_window, bench_file: Path, 
 def test_live_view_levels_persist_between_sessions(qtbot, open_window, bench_file: Path, settings_path: Path) -> None:
     first = open_window(bench_file)
     view = first.devices.camera.view
-    full_range = view.histogram.getLevels()
+    full_range = view.colour_bar.levels()
     assert full_range[0] == 0 and full_range[1] > 900  # a new settings file: the camera's whole range
     view.auto_levels.setChecked(False)
-    view.histogram.region.setRegion([120.0, 870.0])  # what the end of a drag on the colour bar does
-    assert tuple(view.histogram.getLevels()) == (120.0, 870.0)
+    view.colour_bar.region.setRegion([120.0, 870.0])  # what the end of a drag on the colour bar does
+    assert tuple(view.colour_bar.levels()) == (120.0, 870.0)
     close_cleanly(qtbot, first)
 
     second = open_window(bench_file)  # waits for the bench, whose bit depth must not reset the levels
     view = second.devices.camera.view
-    assert tuple(view.histogram.getLevels()) == (120.0, 870.0)
+    assert tuple(view.colour_bar.levels()) == (120.0, 870.0)
     view.auto_levels.setChecked(True)
     view.set_bit_depth(12)  # a camera (re)connected with auto levels on: still the operator's levels
-    assert tuple(view.histogram.getLevels()) == (120.0, 870.0)
+    assert tuple(view.colour_bar.levels()) == (120.0, 870.0)
     view.set_manual_levels(10.0, 400.0)  # typed levels switch auto levels off and persist too
     assert not view.auto_levels.isChecked()
     close_cleanly(qtbot, second)
 
     third = open_window(bench_file)
-    assert tuple(third.devices.camera.view.histogram.getLevels()) == (10.0, 400.0)
+    assert tuple(third.devices.camera.view.colour_bar.levels()) == (10.0, 400.0)
     assert not third.devices.camera.view.auto_levels.isChecked()

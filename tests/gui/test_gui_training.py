@@ -26,6 +26,7 @@ def test_training_stops_on_request_and_keeps_its_epochs(qtbot, open_window, benc
     qtbot.waitUntil(lambda: not window.controller.training_busy, timeout=30_000)
     assert panel.last_done["stop_reason"] == "stopped"
     assert 1 <= panel.last_done["epochs_completed"] < 500
+    assert any("training: stop requested by the operator" in line for line in window.log_panel.lines)
     assert panel.evaluation.table.rowCount() == 1  # the best net so far, on the run's test split
     assert panel.settings_card.run_dir.text() != str(tmp_path / "run")  # a fresh folder for the next run
 
@@ -43,3 +44,5 @@ def test_training_problems_show_in_the_banner(qtbot, open_window, bench_file: Pa
     qtbot.waitUntil(lambda: not window.controller.training_busy, timeout=30_000)
     assert "Training stopped with an error" in window.banner.text()
     assert "missing.h5" in window.banner.text() and "Traceback" not in window.banner.text()
+    qtbot.waitUntil(lambda: any("training failed" in line for line in window.log_panel.lines), timeout=5000)
+    assert any("missing.h5" in line and "training failed" in line for line in window.log_panel.lines)  # in the log

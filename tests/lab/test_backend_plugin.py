@@ -84,3 +84,45 @@ def test_without_the_package_the_backend_is_unknown() -> None:
     from speckle_lab.lab.bench import CAMERA_BACKENDS
 
     assert "replay" not in CAMERA_BACKENDS and {"sim", "genicam"} <= set(CAMERA_BACKENDS)
+
+
+BROKEN_CHECK = """
+import json, logging
+from speckle_lab.lab.bench import CAMERA_BACKENDS
+from speckle_lab.lab.bench_config import BenchConfigError, parse_bench
+from speckle_lab.lab.commands.devices import describe, format_table
+
+report = describe(None)  # the built-in simulated bench still opens
+try:
+    parse_bench('[camera]\\nbackend = "broken"\\n', "broken.toml")
+    unknown = ""
+except BenchConfigError as error:
+    unknown = str(error)
+print(json.dumps({{"backends": sorted(CAMERA_BACKENDS), "table": format_table(report),
+                  "left_out": report["plugins_left_out"], "unknown": unknown}}))
+"""
+
+
+def test_a_plugin_that_fails_to_load_is_left_out_and_named_the_others_work(tmp_path: Path) -> None:
+    """A plugin module that raises on import breaks neither bench loading nor the other plugins."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_example(site)  # a good plugin beside the broken one
+    (site / "broken_backend.py").write_text('raise ImportError("needs acme_sdk, which is not installed")\n')
+    dist = site / "broken_backend-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-backend\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[speckle_lab.backends]\nbroken = broken_backend:BACKEND\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    run = subprocess.run(
+        [sys.executable, "-c", BROKEN_CHECK.format()], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    line = "backend plugin 'broken = broken_backend:BACKEND' (broken-backend) is left out: ImportError: needs acme_sdk"
+    assert "replay" in result["backends"] and {"sim", "genicam"} <= set(result["backends"])
+    assert [entry.split(", which")[0] for entry in result["left_out"]] == [line]
+    assert f"WARNING: {line}" in result["table"]
+    assert line in run.stderr  # logged once, as a warning, when the plugins were loaded
+    assert run.stderr.count("left out") == 1
+    assert "unknown backend 'broken'" in result["unknown"] and line in result["unknown"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +20,8 @@ from speckle_lab.lab.bench_session import (
     switch_laser_off,
 )
 from speckle_lab.lab.patterns import PatternRequest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "drivers"))
 
 
 @pytest.fixture
@@ -73,21 +78,26 @@ def test_switching_off_reads_back_and_a_failure_is_an_alarm(session) -> None:
         events.clear()
         assert s.switch_laser_off() is False
         alarms = [e for e in events if isinstance(e, LaserAlarm)]
-        assert len(alarms) == 1 and "FAILED" in alarms[0].message and "key switch" in alarms[0].message
+        assert len(alarms) == 1 and "key switch" in alarms[0].message
+        assert "the off command failed" in alarms[0].message and "no answer" in alarms[0].message
         assert any(isinstance(e, LaserState) and e.emission for e in events)  # the readout still says ON
     finally:
         laser.set_emission = working
 
 
 def test_a_laser_that_stays_on_is_an_alarm() -> None:
-    class StuckLaser:  # accepts the command, keeps emitting
-        def set_emission(self, on: bool) -> None:
-            pass
+    from fake_cobolt import FakeCobolt
 
-        def status(self):
-            return type("S", (), {"emission": True})()
+    from speckle_lab.drivers.lasers import CoboltLaser
 
-    assert "still reports emission ON" in switch_laser_off(StuckLaser())
+    with FakeCobolt() as cobolt:
+        laser = CoboltLaser(cobolt.port_name, device_max_power_w=0.1, timeout_s=0.5)
+        laser.set_emission(True)
+        cobolt.stuck_on = True  # acknowledges l0, keeps emitting
+        alarm = switch_laser_off(laser, "LASER OFF")
+        laser.close()
+    assert alarm is not None and alarm.startswith("ALARM: ") and "still reports emission" in alarm
+    assert cobolt.received[-3:-1] == ["l0", "l?"]  # switched off, read back (then the close's own l0)
 
 
 def test_a_snap_is_one_camera_frame_and_close_is_reported(session) -> None:

@@ -82,6 +82,20 @@ def test_analyze_writes_its_report_and_never_changes_the_run(captured: dict[str,
     assert "## Linear probes per level" in report and (out / "probe_curves.png").stat().st_size > 1000
 
 
+def test_analyze_a_physics_first_net(captured: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """The levels are the net's own: the dense stage's estimate first, then the refining U-Net's."""
+    run_dir = tmp_path / "run"
+    physics = {**TINY_TRAIN["model"], "kind": "physics", "depth": 2}
+    config = TrainConfig.model_validate({**TINY_TRAIN, "model": physics, "val_fraction": 0.15, "test_fraction": 0.15})
+    train(config, [str(captured["digits"])], run_dir, show_progress=False)
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(run_dir), str(captured["digits"]), str(captured["blobs"]), "--out", str(out)]) == 0
+    capsys.readouterr()
+    result = json.loads((out / "analysis.json").read_text())
+    assert result["levels"] == ["linear", "enc0", "enc1", "dec0"]
+    assert len(result["probes"]["ood"]["blobs"]["pcc"]) == 4 and (out / "probe_curves.png").stat().st_size > 1000
+
+
 def test_analyze_refuses_data_the_run_was_not_trained_on(captured: dict[str, Path], tmp_path: Path, capsys):
     run_dir = tmp_path / "run"
     train(TrainConfig.model_validate(TINY_TRAIN), [str(captured["digits"])], run_dir, show_progress=False)

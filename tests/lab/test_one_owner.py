@@ -45,7 +45,8 @@ def _imports(package: str) -> dict[str, set[str]]:
             else:
                 continue
             for name in names:
-                top = name.split(".")[0]
+                parts = name.split(".")
+                top = parts[1] if parts[0] == "speckle_lab" and len(parts) > 1 else parts[0]
                 if top in {*MAY_IMPORT, "gui"} and top != package:
                     found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
@@ -129,3 +130,29 @@ def test_small_facts_have_one_owner() -> None:
     for path in (ROOT / "acquisition").rglob("*.py"):
         if path.name != "text.py":
             assert "speckle-lab capture --resume" not in path.read_text(), path
+
+
+def test_exit_codes_have_one_owner_and_one_documented_table() -> None:
+    """lab/exit_codes.py is the only module that writes an exit code as a number (commands return its names;
+    layers below lab raise their own errors); docs/bench.md documents every code of it."""
+    from speckle_lab.lab import exit_codes
+
+    owner = ROOT / "lab" / "exit_codes.py"
+    written = []
+    for package in (*MAY_IMPORT, "gui"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path == owner:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if any(name.startswith("EXIT_") for name in names) and isinstance(node.value, ast.Constant):
+                    written.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant) and node.left.value == 128:
+                    written.append(f"{path.relative_to(ROOT)}:{node.lineno}")  # 128 + signal, written again
+    assert written == []
+    table = (ROOT / "docs" / "bench.md").read_text().split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = {exit_codes.EXIT_OK, exit_codes.EXIT_FAILED, exit_codes.EXIT_USAGE, exit_codes.EXIT_ALARM}
+    for code in codes:
+        assert f"\n| {code} |" in table, f"exit code {code} is not in docs/bench.md's table"
+    assert "| 128 + N |" in table and "lab/exit_codes.py" in table

@@ -27,7 +27,8 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
-from speckle_lab.model.config import ModelConfig, TrainConfig
+from speckle_lab.model.checkpoint import load_checkpoint
+from speckle_lab.model.config import ModelConfig, PhysicsConfig, TrainConfig
 from speckle_lab.model.evaluate import load_trained
 from speckle_lab.model.sources import ArraySource
 from speckle_lab.model.trainer import train
@@ -138,3 +139,20 @@ def test_checkpoint_records_precision_and_world_size(two_process_run: Path) -> N
     checkpoint = torch.load(two_process_run / "last.pt", map_location="cpu", weights_only=True)
     assert (checkpoint["precision"], checkpoint["pin_memory"], checkpoint["world_size"]) == ("fp32", False, 2)
     assert np.isfinite(checkpoint["history"][-1]["val_dice"])
+
+
+def test_the_physics_first_net_trains_data_parallel_from_rank_0s_ridge(blobs: ArraySource, tmp_path: Path) -> None:
+    """Rank 0 alone fits the ridge initialisation; DDP hands it to rank 1 as it wraps the net, so the 2-process
+    run follows the single process from epoch 0 (the initialisation's validation) on."""
+    config = ddp_config(epochs=1, model=PhysicsConfig(depth=2, base_width=8, kernel_size=5, batch_norm=False))
+    done = torchrun(tmp_path / "run", config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    single = train(config, blobs, tmp_path / "single", show_progress=False)
+    rank0, rank1 = results(tmp_path)
+    assert rank0 == rank1 and rank0["world_size"] == 2
+    assert [h["epoch"] for h in rank0["history"]] == [h["epoch"] for h in single.history] == [0, 1]
+    for one, two in zip(single.history, rank0["history"], strict=True):
+        for key in ("val_loss", "val_pcc", "val_dice") + (("train_loss",) if one["epoch"] else ()):
+            assert two[key] == pytest.approx(one[key], rel=CURVE_RTOL), (one["epoch"], key)
+    trained = load_trained(tmp_path / "run", "cpu", checkpoint="last.pt")
+    assert trained.kind == "physics" and load_checkpoint(tmp_path / "run" / "last.pt")["initialisation"]["frames"] > 0

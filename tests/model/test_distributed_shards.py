@@ -107,7 +107,7 @@ def test_nproc_trains_a_captured_file_on_two_processes_streamed(tmp_path: Path) 
         "[model]\ndepth = 2\nbase_width = 4\nkernel_size = 3\n"
     )
     args = [str(tmp_path / "data.h5"), "--out", str(tmp_path / "run"), "--config", str(tmp_path / "train.toml")]
-    done = cli(*args, "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--nproc", "2")
+    done = cli(*args, "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--nproc", "2", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)  # one JSON document: rank 0 alone prints
     assert (report["world_size"], report["epochs_completed"], report["precision"]) == (2, 2, "fp32")
@@ -172,7 +172,8 @@ def test_nproc_reruns_the_same_command_under_torchrun() -> None:
     from speckle_lab.lab.cli import build_parser
     from speckle_lab.lab.commands.train import torchrun_command
 
-    given = ["a.h5", "b.h5", "--out", "runs/x", "--batch-size", "64", "--patience", "3"]
+    given = ["a.h5", "b.h5", "--out", "runs/x", "--model", "physics", "--preset", "reference", "--batch-size", "64"]
+    given += ["--patience", "3"]
     command = torchrun_command(build_parser().parse_args(["train", *given, "--nproc", "4", "--resume"]))
     assert command[1:7] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4", "-m"]
     assert command[7:] == ["speckle_lab.lab.cli", "train", *given, "--resume"]

@@ -31,10 +31,10 @@ def test_a_probe_reads_features_that_are_a_linear_function_of_the_target_and_not
     linear = targets @ mixing + 0.01 * rng.standard_normal((460, 80))
     random = rng.standard_normal((460, 80))
     (xl, yl), (xl_val, yl_val), (xl_test, yl_test) = _split(linear, targets)
-    probe = fit_ridge_probe(xl, yl, xl_val, yl_val)
+    probe = fit_ridge_probe(np.concatenate([xl, xl_val]), np.concatenate([yl, yl_val]))
     assert mean_pcc(probe.predict(xl_test), yl_test) > 0.99
     (xr, yr), (xr_val, yr_val), (xr_test, yr_test) = _split(random, targets)
-    probe = fit_ridge_probe(xr, yr, xr_val, yr_val)
+    probe = fit_ridge_probe(np.concatenate([xr, xr_val]), np.concatenate([yr, yr_val]))
     assert abs(mean_pcc(probe.predict(xr_test), yr_test)) < 0.1
     # the same through the per-level machinery: one level linear, one random; OOD = another linear draw
     ood_targets = rng.random((100, 36))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from speckle_lab.model.losses import mse_dice_loss, npcc_loss
+from speckle_lab.model.losses import mse_dice_loss, mse_npcc_loss, npcc_loss
 from speckle_lab.model.metrics import (
     cosine_similarity,
     dice_soft,
@@ -96,6 +96,18 @@ def test_degenerate_images() -> None:
     assert set(image_metrics(flat, flat)) == {"pcc", "ssim", "cs", "dice", "dice_thresholded"}
 
 
+def test_soft_dice_cannot_be_raised_by_leaving_the_unit_interval() -> None:
+    """An unsquashed prediction (the physics-first net's) scores as its clipped self: going negative on the
+    background or beyond 1 on the target would otherwise raise Dice without a better reconstruction."""
+    target = torch.zeros(1, 8, 8)
+    target[0, 2:6, 2:6] = 1.0
+    honest = 0.8 * target + 0.1
+    cheat = torch.where(target > 0, torch.full_like(target, 3.0), torch.full_like(target, -0.5))
+    assert dice_soft(cheat, target).item() == pytest.approx(dice_soft(cheat.clamp(0, 1), target).item())
+    assert dice_soft(cheat, target).item() == pytest.approx(1.0)  # clipped, the cheat is the target itself
+    assert dice_soft(honest - 0.3, target).item() == pytest.approx(dice_soft((honest - 0.3).clamp(0, 1), target).item())
+
+
 def test_losses() -> None:
     a, b = image_pairs(2)
     pred, target = torch.tensor(a[:5]), torch.tensor(b[:5])
@@ -104,3 +116,5 @@ def test_losses() -> None:
     assert mse_dice_loss(pred, target, 0.3).item() == pytest.approx(0.3 * mse + 0.7 * (1 - dice))
     assert mse_dice_loss(pred, target, 1.0).item() == pytest.approx(mse)
     assert npcc_loss(pred, target).item() == pytest.approx(-pcc(pred, target).mean().item())
+    r = pcc(pred, target).mean().item()
+    assert mse_npcc_loss(pred, target, 0.3).item() == pytest.approx(0.3 * mse + 0.7 * (1 - r))

@@ -11,6 +11,7 @@ import pytest
 import torch
 from model_helpers import tiny_config
 
+from speckle_lab.model.errors import ModelInputError
 from speckle_lab.model.evaluate import evaluate, load_trained
 from speckle_lab.model.metrics import pcc
 from speckle_lab.model.progress import ProgressEvent
@@ -61,8 +62,8 @@ def test_stop_after_one_epoch_and_resume_equals_an_uninterrupted_run(
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history]
 
 
-def test_early_stopping_on_validation_dice(blobs: ArraySource, tmp_path: Path) -> None:
-    config = tiny_config(epochs=10, patience_epochs=2, min_dice_improvement=1.0)  # nothing after epoch 1 counts
+def test_early_stopping_on_the_selection_metric(blobs: ArraySource, tmp_path: Path) -> None:
+    config = tiny_config(epochs=10, patience_epochs=2, min_improvement=1.0)  # nothing after epoch 1 counts
     result = train(config, blobs, tmp_path, show_progress=False)
     assert (result.stop_reason, result.epochs_completed, result.best_epoch) == ("early_stopping", 3, 1)
     assert load_trained(tmp_path, "cpu").epoch == 1
@@ -120,7 +121,7 @@ def test_split_is_recorded_and_reproducible(blobs: ArraySource, tmp_path: Path) 
 
 def test_refuses_to_overwrite_or_resume_with_other_settings(blobs: ArraySource, tmp_path: Path) -> None:
     train(tiny_config(epochs=1), blobs, tmp_path, show_progress=False)
-    with pytest.raises(FileExistsError, match="already holds a run"):
+    with pytest.raises(ModelInputError, match="already holds a run"):
         train(tiny_config(epochs=1), blobs, tmp_path, show_progress=False)
     with pytest.raises(ValueError, match="different lr"):
         train(tiny_config(epochs=2, lr=1e-2), blobs, tmp_path, resume=True, show_progress=False)
