@@ -42,7 +42,7 @@ ENTRY_POINT_GROUP = "speckle_lab.backends"
 Family = Literal["laser", "dmd", "camera"]
 FAMILIES: tuple[Family, ...] = ("laser", "dmd", "camera")
 #: The contract each family's devices implement.
-CONTRACTS: dict[Family, type[Device]] = {"laser": Laser, "dmd": DMD, "camera": Camera}
+CONTRACTS: dict[Family, type] = {"laser": Laser, "dmd": DMD, "camera": Camera}
 
 
 @dataclass(frozen=True)
