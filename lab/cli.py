@@ -74,12 +74,15 @@ def _error(message: str) -> None:
         print(f"speckle-lab: error: {line}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, process_ends: bool = False) -> int:
+    """Run one command; returns its exit code (lab/exit_codes.py). `process_ends`: the caller exits with that
+    code at once (the console script), so late signals may stay deferred (see `entry`)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error argparse already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args.process_ends = process_ends
     level = console_level(args.verbose, args.log_level)
     try:
         with console_logging(level) if getattr(args, "console_log", True) else contextlib.nullcontext():
@@ -105,5 +108,12 @@ def _one_line(error: BaseException) -> str:
     return str(error).strip() or type(error).__name__
 
 
+def entry() -> None:
+    """The `speckle-lab` console script (and `python -m speckle_lab.lab.cli`): the process ends with the
+    command, so a command that defers late signals (a capture reporting its result) keeps them deferred to
+    the exit (`defer_signals(restore=False)`) and its exit code, e.g. 3 for an ALARM, is the process's."""
+    sys.exit(main(process_ends=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
