@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from speckle_lab.acquisition.datafile import CaptureFileError
 from speckle_lab.acquisition.plan import PlanError
@@ -18,6 +19,7 @@ from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, 
 from speckle_lab.lab.config_errors import BenchConfigError, CommandLineError
 from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, signal_exit_code
 from speckle_lab.lab.logging_setup import LOG_LEVELS, console_level, console_logging
+from speckle_lab.lab.signals import ignore_termination_signals
 from speckle_lab.model.errors import CheckpointWriteError, ModelError, TrainingDiverged
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
@@ -108,11 +110,14 @@ def _one_line(error: BaseException) -> str:
     return str(error).strip() or type(error).__name__
 
 
-def entry() -> None:
+def entry(argv: Sequence[str] | None = None) -> NoReturn:
     """The `speckle-lab` console script (and `python -m speckle_lab.lab.cli`): the process ends with the
     command, so a command that defers late signals (a capture reporting its result) keeps them deferred to
-    the exit (`defer_signals(restore=False)`) and its exit code, e.g. 3 for an ALARM, is the process's."""
-    sys.exit(main(process_ends=True))
+    the exit (`defer_signals(restore=False)`), and once the command has returned, termination signals are
+    ignored through Python's teardown: its exit code, e.g. 3 for an ALARM, is the process's."""
+    code = main(argv, process_ends=True)
+    ignore_termination_signals()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -144,3 +144,13 @@ def defer_signals(restore: bool = True) -> Iterator[SignalStop]:
         if restore:
             for signum, old in previous.items():
                 signal.signal(signum, old)  # type: ignore[arg-type]
+
+
+def ignore_termination_signals() -> None:
+    """For a process whose command has ended and whose exit code is chosen: termination signals are ignored
+    from here to the exit. Python's own teardown puts the default handlers back (a signal then kills the
+    process: exit -2 or -15 instead of the command's code, e.g. 3 for an ALARM); an ignored signal is left
+    ignored. SIGKILL still ends a teardown that hangs. Main thread only."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        for signum in TERMINATION_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)

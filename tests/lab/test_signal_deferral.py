@@ -8,6 +8,8 @@ import signal
 
 import pytest
 
+from speckle_lab.lab.cli import entry
+from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS
 from speckle_lab.lab.signals import defer_signals, stop_on_signals
 
 
@@ -48,6 +50,20 @@ def test_restore_false_keeps_deferring_until_the_process_ends() -> None:
         with defer_signals(restore=False):
             deferral = signal.getsignal(signal.SIGINT)
         assert signal.getsignal(signal.SIGINT) is deferral  # the console script exits with the command's code
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def test_the_console_script_ignores_termination_signals_through_the_teardown() -> None:
+    """Python's teardown restores the default handlers: a signal landing there would kill the process (exit
+    -2, -15) instead of letting it exit with the command's code. `entry` ignores them once the command ended."""
+    before = {signum: signal.getsignal(signum) for signum in TERMINATION_SIGNALS}
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            entry(["--version"])
+        assert exit_.value.code == 0
+        assert all(signal.getsignal(signum) == signal.SIG_IGN for signum in TERMINATION_SIGNALS)
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
