@@ -6,7 +6,10 @@ targets): every macropixel on half of the time, independently, so every directio
 exercised equally and the fit is the best linear inverse of this bench that its frames allow, owing nothing to
 any target set. Two readings:
 
-- its own scores on the study's test sets are the linear ceiling of each cross-dataset cell;
+- its own scores on the study's test sets are the prior-free linear reference of each cross-dataset cell, not
+  a ceiling: intensity is quadratic in the pattern, so a linear fit depends on the patterns it linearises
+  about; a method fitted on a target set exceeds the oracle on that kind of target, and the oracle itself
+  improves with its frames (docs/study.md);
 - each method's distance to it: every method and the oracle are shown the same single-spot probes (a lit disc
   at every position of the active area); at each position the agreement is the PCC of the method's
   reconstruction with the oracle's, over the whole area. The map says where a method's learned mapping is the

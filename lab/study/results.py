@@ -33,7 +33,7 @@ class RepeatResult(BaseModel):
     pcc: Table
     homogeneity: dict[str, dict[str, float]]  # train -> strength, evenness, exercised_fraction, homogeneity, d_data
     maps: dict[str, dict[str, SpotMaps]] = Field(default_factory=dict)  # train -> method -> maps
-    oracle_pcc: dict[str, float] = Field(default_factory=dict)  # test -> the oracle's PCC (the linear ceiling)
+    oracle_pcc: dict[str, float] = Field(default_factory=dict)  # test -> the oracle's PCC (prior-free, not a ceiling)
     fits: dict[str, dict[str, dict]] = Field(default_factory=dict)  # train -> method -> what its fit recorded
     curves: dict[str, dict[str, list[dict]]] = Field(default_factory=dict)  # train -> net -> per-epoch history
     seconds: dict[str, float] = Field(default_factory=dict)
