@@ -47,7 +47,7 @@ QUIT_KEYS = "Ctrl+Q"  # not StandardKey.Quit: it is empty on Windows and on the 
 PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
     ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
-    ("Training", "Teach a U-Net to see through the diffuser", icons.training),
+    ("Training", "Teach a net to see through the diffuser", icons.training),
     ("Reconstruct", "A trained net looking through the diffuser, live", icons.reconstruct),
 )
 
@@ -291,9 +291,12 @@ class MainWindow(QMainWindow):
         self.training_pill.set_state(f"Training {state}", kinds.get(state, "idle"))
 
     def _training_epoch(self, event: dict) -> None:
-        if self.training_pill.kind == "info":
-            dice = event.get("val", {}).get("dice", float("nan"))
-            self.training_pill.set_state(f"Training epoch {event['epoch']}/{event['epochs']} · Dice {dice:.3f}", "info")
+        if self.training_pill.kind == "info":  # the validation metric that picks the best epoch of this run
+            metric = self.training.selection_metric
+            value = event.get("val", {}).get(str(metric), float("nan"))
+            self.training_pill.set_state(
+                f"Training epoch {event['epoch']}/{event['epochs']} · {metric.short} {value:.3f}", "info"
+            )
 
     # -- closing ------------------------------------------------------------------------------------
     @property
