@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         aborted = "The capture was aborted; its file is valid and can be resumed." if busy else ""
         if result.message:
             self.banner.show_info("Laser off: no laser is open", " ".join(filter(None, [result.message, aborted])))
+            self.laser_pill.set_state("Laser OFF · no laser open", "idle")  # until a laser is read again
         else:
             self.banner.show_info("Laser switched off", aborted)
 
