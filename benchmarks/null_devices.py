@@ -27,7 +27,10 @@ class NullLaser(Laser):
     def _set_power_w(self, power_w: float) -> None:
         self._power_w = power_w
 
-    def set_emission(self, on: bool) -> None:
+    def _check_ready_to_emit(self) -> None:
+        pass  # no fault, no interlock
+
+    def _switch_emission(self, on: bool) -> None:
         self._emission = on
 
     def status(self) -> LaserStatus:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, final
 
 from speckle_lab.drivers.device import Device, DeviceIdentity
 from speckle_lab.drivers.errors import EmissionVetoed, OutOfRange
 
 #: Asked at the last moment before an emission-on command: a reason to refuse it, or None to let it go.
 EmissionVeto = Callable[[], "str | None"]
+#: What a laser backend may not define: the emission template of `Laser` and the veto it asks.
+SEALED = ("set_emission", "set_emission_veto", "_check_emission_veto")
 
 
 @dataclass(frozen=True)
@@ -31,14 +34,30 @@ class Laser(Device):
     `set_power_w` refuses a value outside the range (never clips) and leaves the setpoint unchanged.
     Backends pass the power range (and their identity, once known) to the constructor.
 
-    Every backend calls `_check_emission_veto(command)` immediately before it sends its emission-on command
-    (after its own fault and interlock checks, under its own lock): a stop asked for from another thread or a
-    signal handler while the laser is being armed then refuses the on command itself (`EmissionVetoed`),
-    however many round trips the arming had left. The lifecycle (`acquisition.laser_lifecycle`) installs the
-    veto; a laser without one switches on as asked.
+    `set_emission` is written here, once, and no backend replaces it (a subclass that defines it, or the veto
+    methods, is refused when its class is created). Inside the backend's `_emission_exchange` (its lock: one
+    transaction with the device) it runs the backend's `_check_ready_to_emit` (the fault and interlock queries:
+    every round trip before the on command), then asks the emission veto, then calls `_switch_emission(True)`,
+    whose first command is the on command (`ON_COMMAND`). So every backend asks the veto immediately before its
+    on command on the wire, whether or not its author knew of the veto: a stop asked for from another thread or
+    a signal handler while the laser is being armed refuses the on command itself (`EmissionVetoed`, nothing
+    sent), however many round trips the arming had left. The lifecycle (`acquisition.laser_lifecycle`) installs
+    the veto; a laser without one switches on as asked. Off is `_switch_emission(False)`, never vetoed.
     """
 
+    #: How errors name the emission-on command; a line laser's is the command on the wire (`l1`).
+    ON_COMMAND: ClassVar[str] = "emission on"
     _emission_veto: EmissionVeto | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        defined = [name for name in SEALED if name in vars(cls)]
+        if defined:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} defines {', '.join(defined)}: a laser backend implements "
+                "_check_ready_to_emit and _switch_emission, and Laser.set_emission asks the emission veto between "
+                "them (docs/drivers.md, Adding a laser)"
+            )
 
     def __init__(self, min_power_w: float, max_power_w: float, identity: DeviceIdentity | None = None) -> None:
         super().__init__(identity)
@@ -70,19 +89,44 @@ class Laser(Device):
     @abstractmethod
     def emission(self) -> bool: ...
 
-    @abstractmethod
-    def set_emission(self, on: bool) -> None: ...
+    @final
+    def set_emission(self, on: bool) -> None:
+        """Emission on or off. On: the backend's readiness checks (`LaserFault` when faulted or the interlock is
+        open), then the veto (`EmissionVetoed`, nothing sent), then the on command, as one exchange."""
+        with self._emission_exchange():
+            if on:
+                self._check_ready_to_emit()
+                self._check_emission_veto(self.ON_COMMAND)
+            self._switch_emission(bool(on))
 
+    @final
     def set_emission_veto(self, veto: EmissionVeto | None) -> None:
         """Install (None: remove) the check made at the last moment before every emission-on command."""
         self._emission_veto = veto
 
+    @final
     def _check_emission_veto(self, command: str) -> None:
-        """Raise `EmissionVetoed` (nothing sent) when the veto refuses; backends call it right before `command`."""
+        """Raise `EmissionVetoed` (nothing sent) when the veto refuses; asked by `set_emission` only."""
         veto = self._emission_veto
         reason = veto() if veto is not None else None
         if reason:
             raise EmissionVetoed(str(self.identity), command, f"not sent: {reason}")
+
+    def _emission_exchange(self) -> AbstractContextManager[object]:
+        """The backend's lock around one switch of emission: the readiness queries, the veto and the on command
+        as one transaction. A backend with a lock (or a transaction) returns it; by default nothing is held."""
+        return nullcontext()
+
+    @abstractmethod
+    def _check_ready_to_emit(self) -> None:
+        """Raise `LaserFault` (naming `ON_COMMAND`) when the laser reports a fault or an open interlock. Every
+        round trip a backend makes before its on command belongs here: it runs before the veto. A laser that
+        cannot tell returns without asking."""
+
+    @abstractmethod
+    def _switch_emission(self, on: bool) -> None:
+        """Send the on (`on`) or off command, as the first command, then read back what the backend reads back
+        (`LaserFault` when emission did not start). Called by `set_emission` only; for on, right after the veto."""
 
     @abstractmethod
     def status(self) -> LaserStatus: ...

@@ -16,6 +16,10 @@ optical table is for the simulated backends, which `lab.bench` builds itself.
 A plugin that fails to load (its module raises on import, or its entry point names something that is not a
 `DeviceBackend`) is left out, named in one line (logged as a warning, listed by `plugin_failures()` and shown by
 `speckle-lab devices`); the built-in backends and the other plugins work as before.
+
+What a factory opens must be an instance of its family's contract (`drivers.Laser`, `DMD`, `Camera`), checked
+when it is opened: a laser that only looked like one would not ask the emission veto before its on command (only
+`Laser.set_emission` does), so the lifecycle's "no on command after a stop" would not hold for it.
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, wraps
 from importlib import metadata
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from speckle_lab.drivers import Device, OutOfRange
+from speckle_lab.drivers import DMD, Camera, Device, DeviceError, Laser, OutOfRange
 from speckle_lab.lab.config_errors import BenchConfigError
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,8 @@ logger = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "speckle_lab.backends"
 Family = Literal["laser", "dmd", "camera"]
 FAMILIES: tuple[Family, ...] = ("laser", "dmd", "camera")
+#: The contract each family's devices implement.
+CONTRACTS: dict[Family, type] = {"laser": Laser, "dmd": DMD, "camera": Camera}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class DeviceBackend:
     `open(settings, source)`: opens the device from its validated section; `source` names the bench file in
     errors (use `apply_setting` for configured values the device may refuse). For the simulated backends
     (`simulated=True`) `lab.bench` calls `open(config, table, source)` with the whole bench and the table.
+    What `open` returns is checked against the family's contract (`CONTRACTS`): anything else is closed again
+    and refused with a `DeviceError`.
     """
 
     family: Family
@@ -64,6 +72,32 @@ class DeviceBackend:
                 f"backend {self.name!r}: its settings class {self.settings.__name__} needs "
                 f"`backend: Literal[{self.name!r}]`"
             )
+        object.__setattr__(self, "open", _contract_checked(self.family, self.name, self.open))
+
+
+def _contract_checked(family: Family, name: str, factory: Callable[..., Device]) -> Callable[..., Device]:
+    """`factory`, refusing (closed again, `DeviceError`) a device that is not an instance of the family's contract."""
+    contract = CONTRACTS[family]
+
+    @wraps(factory)
+    def open_checked(*args: Any, **kwargs: Any) -> Device:
+        device = factory(*args, **kwargs)
+        if isinstance(device, contract):
+            return device
+        try:
+            device.close()
+        except Exception as error:  # the refusal is the news; a failed close is added to it
+            close_failure = f"; closing it failed too: {error!r}"
+        else:
+            close_failure = ""
+        raise DeviceError(
+            f"{family} backend {name!r}",
+            "open",
+            f"its factory returned a {type(device).__qualname__}, not a speckle_lab.drivers.{contract.__name__} "
+            f"(only a {contract.__name__} subclass keeps the contract's checks){close_failure}",
+        )
+
+    return open_checked
 
 
 def apply_setting(source: str, key: str, setter: Callable[[Any], None], value: Any) -> None:

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from speckle_lab.acquisition.datafile import CaptureFileError
 from speckle_lab.acquisition.plan import PlanError
@@ -18,6 +19,7 @@ from speckle_lab.lab.commands import analyze, capture, demo, devices, evaluate, 
 from speckle_lab.lab.config_errors import BenchConfigError, CommandLineError
 from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, signal_exit_code
 from speckle_lab.lab.logging_setup import LOG_LEVELS, console_level, console_logging
+from speckle_lab.lab.signals import ignore_termination_signals
 from speckle_lab.model.errors import CheckpointWriteError, ModelError, TrainingDiverged
 
 COMMANDS = (demo, devices, targets, capture, inspect, train, evaluate, gui, analyze, study)
@@ -74,12 +76,15 @@ def _error(message: str) -> None:
         print(f"speckle-lab: error: {line}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, process_ends: bool = False) -> int:
+    """Run one command; returns its exit code (lab/exit_codes.py). `process_ends`: the caller exits with that
+    code at once (the console script), so late signals may stay deferred (see `entry`)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error argparse already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args.process_ends = process_ends
     level = console_level(args.verbose, args.log_level)
     try:
         with console_logging(level) if getattr(args, "console_log", True) else contextlib.nullcontext():
@@ -105,5 +110,15 @@ def _one_line(error: BaseException) -> str:
     return str(error).strip() or type(error).__name__
 
 
+def entry(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `speckle-lab` console script (and `python -m speckle_lab.lab.cli`): the process ends with the
+    command, so a command that defers late signals (a capture reporting its result) keeps them deferred to
+    the exit (`defer_signals(restore=False)`), and once the command has returned, termination signals are
+    ignored through Python's teardown: its exit code, e.g. 3 for an ALARM, is the process's."""
+    code = main(argv, process_ends=True)
+    ignore_termination_signals()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -8,8 +8,10 @@ the laser switched off, the file closed); a second signal stops at once (raises 
 scheduler handles like Ctrl-C), but only where the run merely waits for its devices (a block being captured),
 and only once. A second signal that comes while the laser is being armed, switched off and read back, or
 while the file is being written and closed, is noted and the stop under way runs to its end: pressing Ctrl-C
-twice never skips the read-back, never leaves the file `running`, never hides an alarm. What cannot be caught
-(SIGKILL, a power cut) is covered in docs/bench.md.
+twice never skips the read-back, never leaves the file `running`, never hides an alarm. Once the capture has
+ended, `defer_signals` holds late signals until its result (and any ALARM) is printed and the exit code chosen:
+a Ctrl-C pressed twice whose second press lands after the capture must not cut the report short. What cannot
+be caught (SIGKILL, a power cut) is covered in docs/bench.md.
 """
 
 from __future__ import annotations
@@ -73,13 +75,16 @@ def _say(message: str) -> None:
 
 @contextlib.contextmanager
 def stop_on_signals(
-    request_stop: Callable[[str], None], interruptible: Callable[[], bool] | None = None
+    request_stop: Callable[[str], None],
+    interruptible: Callable[[], bool] | None = None,
+    noted: SignalStop | None = None,
 ) -> Iterator[SignalStop]:
     """While inside: the first termination signal calls `request_stop(reason)` (e.g. `CaptureControl.abort`);
     a second raises `StopSignal`, once, and only while `interruptible()` is true (default: always), e.g.
     `CaptureControl.interruptible`; otherwise it is noted and the stop under way goes on. The previous
     handlers are restored on exit. Main thread only (Python delivers signals there); elsewhere nothing is
-    installed and the caller's own handling applies."""
+    installed and the caller's own handling applies. `noted`: an enclosing `defer_signals`'s state; a signal
+    it noted before this was installed is the first signal here (the run stops at once, never starts)."""
     state = SignalStop()
 
     def handler(signum: int, frame: object) -> None:
@@ -101,8 +106,51 @@ def stop_on_signals(
             previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread
         pass
+    if noted is not None and noted.received and noted.signum is not None:
+        handler(noted.signum, None)  # came while only noted (before the run began): the first signal here
     try:
         yield state
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def defer_signals(restore: bool = True) -> Iterator[SignalStop]:
+    """While inside, termination signals are noted, not acted on: for the last steps of a command that has
+    already stopped its devices (printing the result and any laser ALARM, choosing the exit code), so a late
+    signal can neither hide an alarm nor turn exit 3 into a Python traceback. `stop_on_signals` nested inside
+    restores to this handler, so there is no gap between them. `restore=False` leaves the handler installed:
+    for a process that ends with the command (the console script), where the gap would otherwise reopen
+    between the restore and the exit. Main thread only, like `stop_on_signals`."""
+    state = SignalStop()
+
+    def handler(signum: int, frame: object) -> None:
+        if state.signum is None:
+            state.signum = signum
+        else:
+            state.later.append(signum)
+        _say(f"{signal_name(signum)}: the devices are already stopped; finishing the report first")
+
+    previous: dict[int, object] = {}
+    try:
+        for signum in TERMINATION_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield state
+    finally:
+        if restore:
+            for signum, old in previous.items():
+                signal.signal(signum, old)  # type: ignore[arg-type]
+
+
+def ignore_termination_signals() -> None:
+    """For a process whose command has ended and whose exit code is chosen: termination signals are ignored
+    from here to the exit. Python's own teardown puts the default handlers back (a signal then kills the
+    process: exit -2 or -15 instead of the command's code, e.g. 3 for an ALARM); an ignored signal is left
+    ignored. SIGKILL still ends a teardown that hangs. Main thread only."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        for signum in TERMINATION_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)

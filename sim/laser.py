@@ -64,15 +64,16 @@ class SimulatedLaser(Laser):
     def emission(self) -> bool:
         return self._emission
 
-    def set_emission(self, on: bool) -> None:
-        with self._lock:
-            if on and (self._fault is not None or not self._interlock_closed):
-                reason = self._fault or "interlock open"
-                raise LaserFault(str(self.identity), "emission on", reason)
-            if on:
-                self._check_emission_veto("emission on")
-            self._emission = bool(on)
-            self._publish()
+    def _emission_exchange(self) -> threading.Lock:
+        return self._lock
+
+    def _check_ready_to_emit(self) -> None:
+        if self._fault is not None or not self._interlock_closed:
+            raise LaserFault(str(self.identity), self.ON_COMMAND, self._fault or "interlock open")
+
+    def _switch_emission(self, on: bool) -> None:
+        self._emission = on
+        self._publish()
 
     def status(self) -> LaserStatus:
         return LaserStatus(self._emission, self._fault, self._interlock_closed, hours=0.0)

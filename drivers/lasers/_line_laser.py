@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from speckle_lab.drivers.device import DeviceIdentity
 from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, EmissionVetoed, LaserOffFailed
 from speckle_lab.drivers.laser import Laser
+from speckle_lab.drivers.lasers.replies import parse_decimal
 from speckle_lab.drivers.transport import LineTransport
 
 logger = logging.getLogger(__name__)
-
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 #: How long the emergency emission-off waits for its acknowledgement: the failure is reported either way.
 EMERGENCY_REPLY_S = 0.2
@@ -27,7 +25,8 @@ class LineLaser(Laser):
 
     Every public operation runs inside `_operation`: one lock (the GUI polls while the scheduler sets power)
     and, when anything inside fails, the off command is sent before the error propagates, so a laser
-    never keeps emitting behind a failed driver. `close` turns emission off and releases the port.
+    never keeps emitting behind a failed driver. `close` turns emission off and releases the port. Switching
+    emission is one such operation (`_emission_exchange`): the readiness queries, the veto and the on command.
     """
 
     #: The command that stops emission.
@@ -65,6 +64,9 @@ class LineLaser(Laser):
             finally:
                 self._depth -= 1
 
+    def _emission_exchange(self) -> AbstractContextManager[object]:
+        return self._operation()
+
     @abstractmethod
     def _command(self, command: str) -> None:
         """Send a setting and check the device acknowledged it."""
@@ -73,8 +75,10 @@ class LineLaser(Laser):
     def _query(self, command: str) -> str:
         """Send a query and return the device's value."""
 
-    def _number(self, command: str) -> float:
-        return parse_number(self._transport.label, command, self._query(command))
+    def _number(self, command: str, unit: str = "") -> float:
+        """A query answered by a decimal number (and `unit`, where the vendor appends one); anything else, line
+        noise with a digit in it included, is a `DeviceError` naming the reply."""
+        return parse_decimal(self._transport.label, command, self._query(command), unit)
 
     def close(self) -> None:
         """Emission off, then release the port; raises only when emission could not be confirmed off.
@@ -90,14 +94,6 @@ class LineLaser(Laser):
                     self._command(self.OFF_COMMAND)
             finally:
                 self._transport.close()
-
-
-def parse_number(device: str, command: str, reply: str) -> float:
-    """The first number in a reply ("5.000E-02", "25.1C", "1234 h"); anything else is a device error."""
-    match = _NUMBER.search(reply)
-    if match is None:
-        raise DeviceError(device, command, f"expected a number, got {reply!r}")
-    return float(match.group())
 
 
 def emergency_off(transport: LineTransport, off_command: str, error: BaseException) -> bool:

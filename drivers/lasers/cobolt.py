@@ -7,7 +7,8 @@ from typing import Any
 from speckle_lab.drivers.device import DeviceIdentity
 from speckle_lab.drivers.errors import DeviceError, LaserFault
 from speckle_lab.drivers.laser import LaserStatus
-from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number, switch_off_at_connect
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, switch_off_at_connect
+from speckle_lab.drivers.lasers.replies import parse_decimal, parse_integer
 from speckle_lab.drivers.transport import LineTransport, SerialLineTransport, SerialPort, open_serial_port
 
 #: `f?` codes; 0 is no fault.
@@ -58,6 +59,7 @@ class CoboltLaser(LineLaser):
     accepted on `cp`'s OK, and `operating_mode` says it was not read back.
     """
 
+    ON_COMMAND = "l1"
     OFF_COMMAND = "l0"
 
     def __init__(
@@ -114,21 +116,22 @@ class CoboltLaser(LineLaser):
         with self._operation():
             return cobolt_flag(self._transport, "l?")
 
-    def set_emission(self, on: bool) -> None:
-        """On only when the laser reports no fault and a closed interlock, and then really emits."""
-        with self._operation():
-            if not on:
-                self._command("l0")
-                return
-            fault = self._fault()
-            if fault is not None:
-                raise LaserFault(self._transport.label, "l1", f"the laser reports a fault: {fault}")
-            if not self._interlock_closed():
-                raise LaserFault(self._transport.label, "l1", "the interlock is open")
-            self._check_emission_veto("l1")
-            self._command("l1")
-            if not cobolt_flag(self._transport, "l?"):
-                raise LaserFault(self._transport.label, "l1", "emission did not start (l? = 0): check the key switch")
+    def _check_ready_to_emit(self) -> None:
+        """Emission only when the laser reports no fault (`f?`) and a closed interlock (`ilk?`)."""
+        fault = self._fault()
+        if fault is not None:
+            raise LaserFault(self._transport.label, self.ON_COMMAND, f"the laser reports a fault: {fault}")
+        if not self._interlock_closed():
+            raise LaserFault(self._transport.label, self.ON_COMMAND, "the interlock is open")
+
+    def _switch_emission(self, on: bool) -> None:
+        """`l1` (then read back: it must really emit) or `l0`."""
+        if not on:
+            self._command(self.OFF_COMMAND)
+            return
+        self._command(self.ON_COMMAND)
+        if not cobolt_flag(self._transport, "l?"):
+            raise LaserFault(self._transport.label, "l1", "emission did not start (l? = 0): check the key switch")
 
     def status(self) -> LaserStatus:
         with self._operation():
@@ -148,7 +151,7 @@ class CoboltLaser(LineLaser):
             self._command("cf")
 
     def _fault(self) -> str | None:
-        code = int(self._number("f?"))
+        code = parse_integer(self._transport.label, "f?", self._query("f?"))
         return None if code == 0 else f"{FAULTS.get(code, 'fault')} (f? = {code})"
 
     def _interlock_closed(self) -> bool:
@@ -164,7 +167,7 @@ def _constant_power_mode(transport: LineTransport) -> str:
         if type(error) is not DeviceError:
             raise  # a timeout or a vanished port is no "not supported"
         return "constant power (cp acknowledged; gam? not supported, not read back)"
-    code = int(parse_number(transport.label, "gam?", reply))
+    code = parse_integer(transport.label, "gam?", reply)
     if code != CONSTANT_POWER:
         mode = OPERATING_MODES.get(code, f"unknown mode {code}")
         raise DeviceError(
@@ -195,13 +198,15 @@ def _connect(transport: LineTransport, device_max_power_w: float | None) -> tupl
         model = "04/06 series"
     identity = DeviceIdentity("laser", "Cobolt", model, serial, firmware, "cobolt")
     transport.device = str(identity)
+    rated_mw: float | None = None
     try:
-        rated_mw: float | None = parse_number(transport.label, "gmlp?", cobolt_reply(transport, "gmlp?"))
-        not_reported = ""
+        rated_reply = cobolt_reply(transport, "gmlp?")
     except DeviceError as error:
         if type(error) is not DeviceError:
             raise  # a timeout or a vanished port is no "not supported"
-        rated_mw, not_reported = None, error.reason
+        not_reported = error.reason
+    else:  # an answer that is not a number (line noise) is an error, never "not reported"
+        rated_mw, not_reported = parse_decimal(transport.label, "gmlp?", rated_reply), ""
     if rated_mw is not None and not rated_mw > 0:
         rated_mw, not_reported = None, f"it reports {rated_mw} mW"
     if device_max_power_w is None:

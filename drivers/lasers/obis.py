@@ -12,7 +12,8 @@ from typing import Any, Literal
 from speckle_lab.drivers.device import DeviceIdentity
 from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, LaserFault
 from speckle_lab.drivers.laser import LaserStatus
-from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, parse_number, switch_off_at_connect
+from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, switch_off_at_connect
+from speckle_lab.drivers.lasers.replies import parse_decimal, parse_hex_32
 from speckle_lab.drivers.transport import (
     LineTransport,
     SerialLineTransport,
@@ -65,18 +66,11 @@ def obis_query(transport: LineTransport, command: str) -> str:
 
 
 def obis_on(transport: LineTransport, command: str) -> bool:
-    """A query answered ON or OFF."""
-    reply = obis_query(transport, command).upper()
+    """A query answered ON or OFF, exactly: nothing else is read as a state."""
+    reply = obis_query(transport, command)
     if reply not in ("ON", "OFF"):
         raise DeviceError(transport.label, command, f"expected ON or OFF, got {reply!r}")
     return reply == "ON"
-
-
-def _hex(device: str, command: str, reply: str) -> int:
-    try:
-        return int(reply, 16)
-    except ValueError:
-        raise DeviceError(device, command, f"expected a hexadecimal bit field, got {reply!r}") from None
 
 
 class ObisLaser(LineLaser):
@@ -90,6 +84,7 @@ class ObisLaser(LineLaser):
     `max_power_w`. Opening switches handshake on, emission off and the modulation to `modulation`.
     """
 
+    ON_COMMAND = "SOUR:AM:STAT ON"
     OFF_COMMAND = "SOUR:AM:STAT OFF"
 
     def __init__(
@@ -150,22 +145,22 @@ class ObisLaser(LineLaser):
         with self._operation():
             return self._on("SOUR:AM:STAT?")
 
-    def set_emission(self, on: bool) -> None:
-        """On only when the laser reports no fault and a closed interlock, and then really emits."""
-        with self._operation():
-            if not on:
-                self._command(self.OFF_COMMAND)
-                return
-            command = "SOUR:AM:STAT ON"
-            fault = self._fault()
-            if fault is not None:
-                raise LaserFault(self._transport.label, command, f"the laser reports a fault: {fault}")
-            if not self._on("SYST:LOCK?"):
-                raise LaserFault(self._transport.label, command, "the interlock is open")
-            self._check_emission_veto(command)
-            self._command(command)
-            if not self._on("SOUR:AM:STAT?"):
-                raise LaserFault(self._transport.label, command, "emission did not start (SOUR:AM:STAT? = OFF)")
+    def _check_ready_to_emit(self) -> None:
+        """Emission only when the laser reports no fault (`SYST:FAUL?`) and a closed interlock (`SYST:LOCK?`)."""
+        fault = self._fault()
+        if fault is not None:
+            raise LaserFault(self._transport.label, self.ON_COMMAND, f"the laser reports a fault: {fault}")
+        if not self._on("SYST:LOCK?"):
+            raise LaserFault(self._transport.label, self.ON_COMMAND, "the interlock is open")
+
+    def _switch_emission(self, on: bool) -> None:
+        """`SOUR:AM:STAT ON` (then read back: it must really emit) or `SOUR:AM:STAT OFF`."""
+        if not on:
+            self._command(self.OFF_COMMAND)
+            return
+        self._command(self.ON_COMMAND)
+        if not self._on("SOUR:AM:STAT?"):
+            raise LaserFault(self._transport.label, self.ON_COMMAND, "emission did not start (SOUR:AM:STAT? = OFF)")
 
     @property
     def modulation(self) -> Modulation:
@@ -191,12 +186,12 @@ class ObisLaser(LineLaser):
     def system_status(self) -> int:
         """`SYST:STAT?`: the laser's status bit field."""
         with self._operation():
-            return _hex(self._transport.label, "SYST:STAT?", self._query("SYST:STAT?"))
+            return parse_hex_32(self._transport.label, "SYST:STAT?", self._query("SYST:STAT?"))
 
     def temperatures_c(self) -> dict[str, float]:
-        """Diode and base plate temperatures, degrees Celsius."""
+        """Diode and base plate temperatures, degrees Celsius (the laser appends the unit: "25.02C")."""
         with self._operation():
-            return {"diode": self._number("SOUR:TEMP:DIOD?"), "base": self._number("SOUR:TEMP:BAS?")}
+            return {"diode": self._number("SOUR:TEMP:DIOD?", "C"), "base": self._number("SOUR:TEMP:BAS?", "C")}
 
     def state(self) -> dict[str, Any]:
         state = super().state()
@@ -208,7 +203,7 @@ class ObisLaser(LineLaser):
         return obis_on(self._transport, command)
 
     def _fault(self) -> str | None:
-        code = _hex(self._transport.label, "SYST:FAUL?", self._query("SYST:FAUL?"))
+        code = parse_hex_32(self._transport.label, "SYST:FAUL?", self._query("SYST:FAUL?"))
         return None if code == 0 else f"fault bits 0x{code:08X} (SYST:FAUL?)"
 
 
@@ -237,8 +232,8 @@ def _connect(transport: LineTransport, modulation: Modulation) -> tuple[DeviceId
         _check(transport, command, transport.read_line(command))
     identity = _identity(transport, obis_query(transport, "*IDN?"))
     transport.device = str(identity)
-    low_w = parse_number(transport.label, "SOUR:POW:LIM:LOW?", obis_query(transport, "SOUR:POW:LIM:LOW?"))
-    high_w = parse_number(transport.label, "SOUR:POW:LIM:HIGH?", obis_query(transport, "SOUR:POW:LIM:HIGH?"))
+    low_w = parse_decimal(transport.label, "SOUR:POW:LIM:LOW?", obis_query(transport, "SOUR:POW:LIM:LOW?"))
+    high_w = parse_decimal(transport.label, "SOUR:POW:LIM:HIGH?", obis_query(transport, "SOUR:POW:LIM:HIGH?"))
     if not 0 <= low_w <= high_w:
         raise DeviceError(transport.label, "SOUR:POW:LIM:HIGH?", f"implausible power limits [{low_w}, {high_w}] W")
 

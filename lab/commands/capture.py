@@ -19,7 +19,7 @@ from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
 from speckle_lab.lab.capture_service import load_queue, resume_file, run_plan
 from speckle_lab.lab.commands.json_output import print_json
 from speckle_lab.lab.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK, signal_exit_code
-from speckle_lab.lab.signals import SignalStop, stop_on_signals
+from speckle_lab.lab.signals import SignalStop, defer_signals, stop_on_signals
 
 #: Options that describe a new run; `--resume` continues with the file's own plan and bench instead.
 RUN_OPTIONS = (
@@ -127,7 +127,7 @@ def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
     global _last_signal
     control = CaptureControl()
     bar = ProgressBar(label, quiet)
-    with stop_on_signals(control.abort, lambda: control.interruptible) as stopped:
+    with stop_on_signals(control.abort, lambda: control.interruptible, noted=_deferred) as stopped:
         _last_signal = stopped
         try:
             return start(control, bar)
@@ -136,6 +136,7 @@ def _run_one(label: str, quiet: bool, start: Any) -> CaptureResult:
 
 
 _last_signal: SignalStop | None = None
+_deferred: SignalStop | None = None  # signals noted by `run`'s defer_signals (before a capture, after it)
 
 
 def _signalled() -> bool:
@@ -199,7 +200,15 @@ def _refuse_run_options_with_resume(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Refusals (a bad plan, a file that cannot be written or resumed) propagate to lab/cli.py's table."""
+    """Refusals (a bad plan, a file that cannot be written or resumed) propagate to lab/cli.py's table. The
+    capture runs under `stop_on_signals`, its report under `defer_signals`: a signal arriving after the
+    capture ended (the second Ctrl-C of two) waits until the result and any ALARM are printed."""
+    global _deferred
+    with defer_signals(restore=not getattr(args, "process_ends", False)) as _deferred:
+        return _queue_or_one(args)
+
+
+def _queue_or_one(args: argparse.Namespace) -> int:
     if args.queue:
         return _run_queue(args)
     if args.resume:
@@ -235,7 +244,10 @@ def _run_queue(args: argparse.Namespace) -> int:
     stop_code: int | None = None
     # Between entries (opening a bench, preparing a plan) a signal must not kill the process with the bench
     # held: the first stops the queue before the next entry, a second raises StopSignal, handled below.
-    with stop_on_signals(lambda reason: None) as between, CaptureQueue.for_bench_file(args.bench) as queue:
+    with (
+        stop_on_signals(lambda reason: None, noted=_deferred) as between,
+        CaptureQueue.for_bench_file(args.bench) as queue,
+    ):
         for i, entry in enumerate(entries, 1):
             if between.received:
                 break

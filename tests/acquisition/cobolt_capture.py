@@ -19,7 +19,7 @@ from speckle_lab.drivers.lasers import CoboltLaser
 from speckle_lab.lab import capture_service
 from speckle_lab.lab.bench import Bench, build_bench
 from speckle_lab.lab.bench_config import BenchConfig
-from speckle_lab.lab.cli import main
+from speckle_lab.lab.cli import entry
 
 #: Smaller still: for tests that run many captures (the signal matrix), where only the laser matters.
 TINY_BENCH = {
@@ -45,4 +45,4 @@ if __name__ == "__main__":
     port, argv = sys.argv[1], sys.argv[2:]
     capture_service.open_bench = lambda path=None: bench_with_cobolt(port)
     capture_service.build_bench = lambda config, source="": bench_with_cobolt(port)
-    sys.exit(main(argv))
+    entry(argv)

@@ -7,6 +7,10 @@ twice, the second once the first was handled) signals, then behaves normally, st
 `l0`, keeps emitting), answers line noise, or vanishes (the port is gone). Each cell asserts the exit code, the
 last command the laser received, what its last emission read-back said, the file's status and events, and the
 alarm line. Set SPECKLE_SIGNAL_MATRIX=FILE to append each measured cell to FILE as JSON (the report's table).
+
+Garbage is never read as a value: a run that fails on line noise fails at the first reply that is noise, and its
+error names that command and the reply. (Until the drivers parsed replies strictly, the 'emitting / garbage'
+cells read the `hrs?` noise, "~#3$%&k", as 3 h and failed one round trip later, at the next `l?`.)
 """
 
 from __future__ import annotations
@@ -187,6 +191,10 @@ def test_cell(
             assert rows == 0  # stopped before any row
     if len(SIGNALS[signals]) == 2:
         assert "SIGINT again: finishing the stop under way" in stderr
+    if behaviour == "garbage" and status == "failed":
+        first_garbage = next(command for command, reply in cobolt.replies[first_act:] if reply == [NOISE])
+        failure = next(line for line in stderr.splitlines() if line.startswith("failed: capture stopped"))
+        assert f"{first_garbage}: expected " in failure and f"got {NOISE!r}" in failure, failure
 
 
 def record(signals: str, transition: str, behaviour: str, measured: Outcome, rows: int) -> None:
@@ -227,6 +235,32 @@ def test_a_laser_stuck_on_before_the_start_darks_is_an_alarm_before_any_frame(
         "laser_off_failed",
         "laser_off_failed",  # and again at the end of the run: still on
     ]
+
+
+@pytest.mark.parametrize("noise", ["persistent", "one line"])
+def test_a_garbage_power_read_back_while_emitting_is_an_error_never_a_number(
+    tmp_path: Path, cobolt: FakeCobolt, capsys: pytest.CaptureFixture[str], noise: str
+) -> None:
+    """`pa?`, the measured power read right after the on command, answered with line noise: the arming fails on
+    it (the lenient reader recorded "measured 3 W" and went on), the laser is switched off and read back. A laser
+    that keeps answering noise cannot be confirmed off: the alarm. One noisy line: off, read back off, exit 1."""
+    if noise == "persistent":
+        cobolt.on_command("pa?", lambda command: setattr(cobolt, "garbage", True), after="l1")
+    else:
+        cobolt.on_command("l1", lambda command: cobolt.quirk("pa?", reply=[NOISE]))
+    out = tmp_path / "run.h5"
+    code = main([*CAPTURE, "--out", str(out)])
+    stderr = capsys.readouterr().err
+    assert f"pa?: expected a decimal number, got {NOISE!r}" in stderr
+    status, events, rows, _ = file_state(out)
+    kinds = [event["kind"] for event in events]
+    assert status == "failed" and rows == 0 and "laser_on" not in kinds  # no "measured 3 W" anywhere
+    if noise == "persistent":
+        assert code == 3 and "ALARM" in stderr and "key switch" in stderr and kinds[-1] == "laser_off_failed"
+    else:
+        assert code == 1 and "ALARM" not in stderr and not cobolt.emission
+        assert "laser_off_failed" not in kinds
+        assert any(e["kind"] == "laser_off" and "arming failed (pa?" in e["message"] for e in events)
 
 
 def test_a_stop_during_the_arming_of_a_resume_never_sends_the_on_command(

@@ -43,6 +43,8 @@ class LaserSubject:
     silence: Callable[[], Callable[[], object]] | None  # makes the device silent; returns the read that times out
     refuse: Callable[[], tuple[Callable[[], object], str]] | None = None  # the device answers the read with an
     # error; returns the read and its command
+    wire: Callable[[], list[str]] | None = None  # every command the device received so far, in order (None: the
+    # double does not log them)
 
 
 @dataclass
@@ -86,7 +88,7 @@ def cobolt_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
             return (lambda: laser.measured_power_w), "pa?"
 
         try:
-            yield LaserSubject(laser, lambda: device.emission, silence, refuse)
+            yield LaserSubject(laser, lambda: device.emission, silence, refuse, lambda: list(device.received))
         finally:
             _close_quietly(laser)
 
@@ -109,7 +111,7 @@ def obis_laser(request: pytest.FixtureRequest) -> Iterator[LaserSubject]:
             return (lambda: laser.measured_power_w), "SOUR:POW:LEV?"
 
         try:
-            yield LaserSubject(laser, lambda: device.emission, silence, refuse)
+            yield LaserSubject(laser, lambda: device.emission, silence, refuse, lambda: list(device.received))
         finally:
             _close_quietly(laser)
 

@@ -5,7 +5,7 @@ errors name the device and the command. A new backend gets these tests by adding
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -104,18 +104,32 @@ def test_laser_asks_its_emission_veto_at_the_last_moment_and_a_veto_sends_nothin
     laser_subject: LaserSubject,
 ) -> None:
     """The lifecycle's guarantee that no on command follows a stop rests on every backend asking the veto right
-    before its on command: asked once per switch-on, after the checks, and a refusal leaves emission off."""
-    laser = laser_subject.laser
+    before its on command: asked once per switch-on, after the checks, and a refusal leaves emission off. Where
+    the double logs the wire, the command after the veto is the on command itself, and a refusal sends nothing."""
+    laser, wire = laser_subject.laser, laser_subject.wire
     laser.set_power_w(laser.power_range_w[0])
-    asked: list[str] = []
-    laser.set_emission_veto(lambda: asked.append("asked") or "a stop was asked for")
+    sent_before_veto: list[int] = []
+
+    def veto(reason: str | None) -> Callable[[], str | None]:
+        def ask() -> str | None:
+            sent_before_veto.append(len(wire()) if wire is not None else -1)
+            return reason
+
+        return ask
+
+    laser.set_emission_veto(veto("a stop was asked for"))
     with pytest.raises(EmissionVetoed) as caught:
         laser.set_emission(True)
-    assert asked == ["asked"] and "a stop was asked for" in str(caught.value)
+    if wire is not None:
+        assert wire()[sent_before_veto[0] :] == []  # nothing at all was sent once the veto refused
+    assert len(sent_before_veto) == 1 and "a stop was asked for" in str(caught.value)
+    _names_device_and_command(caught.value, laser, laser.ON_COMMAND)
     assert not laser.emission and (laser_subject.emitting is None or not laser_subject.emitting())
-    laser.set_emission_veto(lambda: asked.append("asked") and None)
+    laser.set_emission_veto(veto(None))
     laser.set_emission(True)
-    assert len(asked) == 2 and laser.emission
+    assert len(sent_before_veto) == 2 and laser.emission
+    if wire is not None:
+        assert wire()[sent_before_veto[1]] == laser.ON_COMMAND  # the very next command on the wire
     laser.set_emission_veto(None)
 
 

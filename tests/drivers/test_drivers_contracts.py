@@ -12,6 +12,7 @@ from speckle_lab.drivers import (
     DeviceIdentity,
     DeviceTimeout,
     DmdGeometry,
+    EmissionVetoed,
     Frame,
     Laser,
     LaserStatus,
@@ -24,7 +25,7 @@ from speckle_lab.drivers import (
 class StubLaser(Laser):
     def __init__(self) -> None:
         super().__init__(0.001, 0.05)
-        self.calls: list[float] = []
+        self.calls: list[float | str] = []
         self.closed = False
 
     identity = DeviceIdentity("laser", "test", "Stub", "1")
@@ -32,7 +33,11 @@ class StubLaser(Laser):
     measured_power_w = 0.0
     emission = False
 
-    def set_emission(self, on: bool) -> None: ...
+    def _check_ready_to_emit(self) -> None:
+        self.calls.append("ready?")
+
+    def _switch_emission(self, on: bool) -> None:
+        self.calls.append("on" if on else "off")
 
     def status(self) -> LaserStatus:
         return LaserStatus(False, None, True)
@@ -135,6 +140,35 @@ def test_laser_range_must_be_valid() -> None:
         Laser.__init__(StubLaser(), 0.1, 0.01)
     with pytest.raises(ValueError):
         Laser.__init__(StubLaser(), -0.1, 0.01)
+
+
+def test_emission_asks_the_veto_after_the_readiness_checks_and_right_before_the_on_command() -> None:
+    """A backend that never mentions the veto still has it asked: the base class owns `set_emission`."""
+    laser = StubLaser()
+    asked: list[str] = []
+
+    def veto() -> str | None:
+        laser.calls.append("veto?")
+        return asked.pop() if asked else None
+
+    laser.set_emission_veto(veto)
+    laser.set_emission(True)
+    assert laser.calls == ["ready?", "veto?", "on"]
+    laser.calls.clear()
+    asked.append("a stop was asked for")
+    with pytest.raises(EmissionVetoed, match="emission on: not sent: a stop was asked for"):
+        laser.set_emission(True)
+    assert laser.calls == ["ready?", "veto?"]  # the on command never reached the backend
+    laser.calls.clear()
+    laser.set_emission(False)
+    assert laser.calls == ["off"]  # off is never vetoed, nor checked
+
+
+@pytest.mark.parametrize("member", ["set_emission", "set_emission_veto", "_check_emission_veto"])
+def test_a_backend_that_defines_the_emission_template_or_the_veto_is_refused_at_class_creation(member: str) -> None:
+    """What makes the veto structural: a backend cannot send its on command around it."""
+    with pytest.raises(TypeError, match=rf"ForgetfulLaser defines {member}: .*_switch_emission"):
+        type("ForgetfulLaser", (StubLaser,), {member: lambda self, *args: None})
 
 
 def test_dmd_pattern_checks() -> None:

@@ -99,5 +99,5 @@ def test_the_wheel_installs_one_top_level_name(tmp_path):
     assert "speckle_lab/lab/default_bench.toml" in names
     assert "speckle_lab/drivers/lasers/cobolt.py" in names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "speckle-lab = speckle_lab.lab.cli:main" in entry_points
+    assert "speckle-lab = speckle_lab.lab.cli:entry" in entry_points
     assert "qt = speckle_lab.gui.app" in entry_points
