@@ -17,7 +17,7 @@ from speckle_lab.gui.log_panel import install_log_file
 from speckle_lab.gui.main_window import MainWindow
 from speckle_lab.gui.settings import APPLICATION, ORGANIZATION, Settings
 from speckle_lab.gui.startup import BehindTheWindow
-from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
+from speckle_lab.lab.exit_codes import EXIT_ALARM, TERMINATION_SIGNALS, signal_exit_code
 
 
 def qt_binding_problem() -> str | None:
@@ -87,7 +87,8 @@ class SignalExit:
         name = signal.Signals(signum).name
         logging.getLogger(__name__).warning("%s received: laser off, capture aborted, closing", name)
         if first:
-            if not self.window.controller.laser_off_now():
+            self.window.closing_by_signal = True  # the window closes even with an alarm (exit code 3 then)
+            if not self.window.controller.laser_off_now().confirmed:
                 logging.getLogger(__name__).error("%s: the laser could not be confirmed off", name)
             self.window.close()
 
@@ -117,4 +118,6 @@ def main(bench_path: Path | None = None, settings: Settings | None = None) -> in
         code = app.exec()
     finally:
         signals.restore()
+    if window.alarm_at_close:  # the laser was not confirmed off when the panel closed its devices
+        return EXIT_ALARM
     return signals.exit_code or code

@@ -7,6 +7,10 @@ bench, closes a bench whose run failed on the devices (the next job gets fresh o
 at the end. This module only adds what Qt needs: a thread, throttled progress signals and reports (a hook of
 the queue shows each new plan's preflight). When all jobs are done (or aborted) the runner hands a bench back
 through `finished`.
+
+A job that ends with a laser that could not be confirmed off (the lifecycle's `LaserOffFailed`, in the result or
+raised at a bench's connect or close) reports it as `laser_alarm`: the window shows the LASER ALARM banner, never
+"the laser is off".
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from PySide6.QtCore import Signal
 from speckle_lab.acquisition.control import CaptureControl
 from speckle_lab.acquisition.datafile import CaptureReader
 from speckle_lab.acquisition.scheduler import CaptureProgress, CaptureRun
-from speckle_lab.gui.device_worker import LaserState, read_laser
+from speckle_lab.gui.device_worker import LaserOffFailed, LaserState, read_laser
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.gui.thread_runner import ThreadRunner
 from speckle_lab.lab.bench import Bench
-from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
+from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue, ClosedLaser
 
 UPDATE_INTERVAL_S = 0.05  # progress reaches the window at most 20 times a second
 LASER_SAMPLE_INTERVAL_S = 0.5
@@ -70,6 +74,7 @@ class JobReport:
     camera_timeouts: int = 0
     frames_skipped: int = 0
     problem: Problem | None = None
+    laser_alarm: str = ""  # the laser could not be confirmed off: the alarm line ("" otherwise)
 
 
 __all__ = ["CaptureJob", "CaptureRunner", "CaptureUpdate", "JobReport"]
@@ -122,9 +127,14 @@ class CaptureRunner(ThreadRunner):
 
     @property
     def bench(self) -> Bench | None:
-        """The bench the queue holds now (it may have swapped the panel's for a job's own): the laser-off path
-        switches this one off."""
+        """The bench the queue holds now (it may have swapped the panel's for a job's own; None between a failed
+        job and the next bench)."""
         return self._queue.bench
+
+    def laser_holder(self) -> Bench | ClosedLaser | None:
+        """Any thread: what the laser-off path acts on: the bench whose laser the queue has now (held, or handed
+        back), else the verdict on the laser it closed last (no open laser: nothing to command)."""
+        return self._queue.laser_holder()
 
     # -- the capture thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -163,14 +173,7 @@ class CaptureRunner(ThreadRunner):
         try:
             result = self._queue.run(job, control=control, on_progress=on_progress, on_prepared=on_prepared)
         except Exception as error:
-            return JobReport(
-                index,
-                job.label,
-                job.out,
-                "failed",
-                message=str(error),
-                problem=describe(error, f"starting {job.out.name}"),
-            )
+            return _failed_report(index, job.label, job.out, error, f"starting {job.out.name}")
         self._sample_laser(force=True)
         if self._last_progress is not None:
             final = self._snapshot(index, job, self._last_progress)
@@ -186,7 +189,7 @@ class CaptureRunner(ThreadRunner):
             )
         gaps, timeouts, skipped = _file_faults(job.out)
         problem = None
-        if result.status == "failed":
+        if result.status == "failed" and not result.laser_alarm:  # with an alarm, "the laser is off" is false
             problem = Problem(
                 f"The capture of {job.out.name} failed",
                 result.message,
@@ -206,22 +209,14 @@ class CaptureRunner(ThreadRunner):
             timeouts,
             skipped,
             problem,
+            result.laser_alarm,
         )
 
     def _give_back(self) -> Bench | None:
         try:
             return self._queue.release()
         except Exception as error:
-            self.job_done.emit(
-                JobReport(
-                    -1,
-                    "reopen the bench",
-                    Path(),
-                    "failed",
-                    message=str(error),
-                    problem=describe(error, "reopening the bench"),
-                )
-            )
+            self.job_done.emit(_failed_report(-1, "reopen the bench", Path(), error, "reopening the bench"))
             return None
 
     def _sample_laser(self, force: bool = False) -> None:
@@ -260,6 +255,13 @@ class CaptureRunner(ThreadRunner):
             reference_correlation=tuple(float(c) for c in progress.reference_correlation),
             laser=self._laser,
         )
+
+
+def _failed_report(index: int, label: str, out: Path, error: Exception, doing: str) -> JobReport:
+    """A job that raised: the alarm when its laser could not be confirmed off, else the problem."""
+    if isinstance(error, LaserOffFailed):
+        return JobReport(index, label, out, "failed", message=str(error), laser_alarm=error.alarm)
+    return JobReport(index, label, out, "failed", message=str(error), problem=describe(error, doing))
 
 
 def _file_faults(path: Path) -> tuple[int, int, int]:

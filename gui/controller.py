@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.gui import training_log
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
-from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker
+from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker, LaserOff
 from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.patterns import PatternRequest
 from speckle_lab.gui.training_worker import TrainingRunner
@@ -80,7 +80,7 @@ class LabController(QObject):
         worker.lent.connect(self._lent)
         worker.closed.connect(self._bench_closed)
         self.capture: CaptureRunner | None = None
-        self._lent_bench: object | None = None  # the bench a capture holds: the laser-off path reaches it
+        self._lent_bench: object | None = None  # the bench lent to the capture running (tests reach its devices)
         self._pending_jobs: list[CaptureJob] | None = None
         self._pause_requested = False
         self._capture_state = "idle"
@@ -146,30 +146,37 @@ class LabController(QObject):
             self.shutdown_complete.emit()
 
     # -- devices ------------------------------------------------------------------------------------
-    def laser_off_now(self, why: str = "LASER OFF by the operator") -> bool:
-        """The operator's laser off (and closing the window): at once, on this thread, whoever holds the bench.
+    def laser_off_now(self, why: str = "LASER OFF by the operator") -> LaserOff:
+        """The operator's laser off (and closing the window): at once, on this thread, on the laser that exists.
         During a capture the capture is aborted first (the file stays valid and resumable; the block in flight
-        is discarded), then the light goes off without waiting for the block to end. Returns whether the laser
-        confirmed off; a failure comes as `alarm`."""
-        bench, capture = None, self.capture
+        is discarded), then the light goes off without waiting for the block to end, on the bench the capture's
+        queue holds now; between a failed job and the next bench there is no open laser, and the queue's verdict
+        on the one it closed is what is reported (never a command to a closed port). Without a capture: the
+        session's laser, or the one lent or on its way back. Returns whether the laser is known off (and what was
+        acted on, when not an open laser); a failure comes as `alarm`."""
+        holder, capture = None, self.capture
         if capture is not None:
             capture.abort(why)  # first: the block in flight is then discarded, an arming never switches on
-            # The runner may have swapped benches for a queue entry: its own reference is the one in use.
-            bench = capture.bench or self._lent_bench
+            holder = capture.laser_holder()  # the queue may have swapped, closed or reopened benches
         elif self._capture_state == "starting":
             self._pending_jobs = []
-            bench = self._lent_bench
-        ok = self.devices.laser_off_now(bench, why)  # the light goes off here, before anything is redrawn
-        log.warning("laser off: %s%s", why, " (capture aborted)" if capture is not None else "")
+        result = self.devices.laser_off_now(holder, why)  # the light goes off here, before anything is redrawn
+        note = f" ({result.message})" if result.message else ""
+        log.warning("laser off: %s%s%s", why, " (capture aborted)" if capture is not None else "", note)
         if capture is not None:
             self._set_capture_state("stopping")
-        return ok
+        return result
 
     def set_power_w(self, power_w: float) -> None:
         self.devices.submit("set_power_w", power_w)
 
     def set_emission(self, on: bool) -> None:
-        self.devices.submit("set_emission", on)
+        """Emission on waits its turn on the device thread with the stop token taken now, at the click: a LASER
+        OFF given meanwhile wins (the on command is never sent)."""
+        if on:
+            self.devices.submit("set_emission", True, self.devices.emission_token())
+        else:
+            self.devices.submit("set_emission", False)
 
     def show_pattern(self, request: PatternRequest) -> None:
         self.devices.submit("show_pattern", request)
@@ -308,13 +315,19 @@ class LabController(QObject):
     def _capture_job_done(self, report: JobReport) -> None:
         if report.status in ("aborted", "failed") and self._capture_state != "idle":
             self._set_capture_state(report.status)  # what the file says, at once (the bench comes back next)
-        if report.problem is not None and report.status != "aborted":
+        if report.laser_alarm:  # the capture's (or a bench's close or connect): the red banner, as every alarm
+            self.alarm.emit(report.laser_alarm)
+        elif report.problem is not None and report.status != "aborted":
             self.problem.emit(report.problem)
         self.capture_job_done.emit(report)
 
     def _capture_done(self, bench: object) -> None:
         self._lent_bench = None
         runner, self.capture = self.capture, None
+        # Until the device thread has it back, the laser-off path acts on this bench (or, none reopened, the
+        # verdict on the last laser closed).
+        holder = bench if bench is not None or runner is None else runner.laser_holder()
+        self.devices.session.returning(holder)
         if runner is not None:
             runner.wait(5.0)  # the thread has only its last statement left
         self.devices.submit("reclaim", bench)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.lab.bench_session import (
+    DEVICE_ERRORS,
     BenchClosed,
     BenchInfo,
     BenchLent,
@@ -25,6 +26,7 @@ from speckle_lab.lab.bench_session import (
     CameraState,
     Failure,
     LaserAlarm,
+    LaserOff,
     LaserState,
     LiveFrame,
     PatternShown,
@@ -35,7 +37,18 @@ from speckle_lab.lab.bench_session import (
     read_laser,
 )
 
-__all__ = ["BenchInfo", "CameraState", "DeviceWorker", "LaserState", "LiveFrame", "live_frame", "read_laser"]
+__all__ = [
+    "BenchInfo",
+    "CameraState",
+    "DeviceWorker",
+    "LaserOff",
+    "LaserState",
+    "LiveFrame",
+    "live_frame",
+    "read_laser",
+]
+
+LaserOffFailed = DEVICE_ERRORS["laser_off_failed"]
 
 LASER_POLL_MS = 250
 LIVE_PERIOD_MS = 25  # at most 40 frames/s are grabbed; the display takes what it can
@@ -82,9 +95,14 @@ class DeviceWorker(QObject):
     def submit(self, name: str, *args: Any) -> None:
         self.requested.emit((name, args))
 
-    def laser_off_now(self, bench: object | None = None, why: str = "LASER OFF by the operator") -> bool:
-        """Any thread: emission off at once (on `bench`, the capture's, when given), read back."""
-        return self.session.switch_laser_off(bench, why)
+    def laser_off_now(self, holder: object | None = None, why: str = "LASER OFF by the operator") -> LaserOff:
+        """Any thread: emission off at once, read back, on `holder` (a capture's bench, or the verdict on the one
+        it closed) when given, else on the session's own laser (`BenchSession.laser_holder`)."""
+        return self.session.switch_laser_off(holder, why)
+
+    def emission_token(self) -> object | None:
+        """Any thread, at the click: the stop token an emission-on request carries (see `set_emission`)."""
+        return self.session.emission_token()
 
     # -- events from the session ----------------------------------------------------------------------
     def _event(self, event: object) -> None:
@@ -129,7 +147,15 @@ class DeviceWorker(QObject):
         except Exception as error:
             if needs_laser_off(error):
                 self.session.switch_laser_off()
-            self.problem.emit(describe(error, _DOING.get(name, name.replace("_", " "))))
+            self.report(error, _DOING.get(name, name.replace("_", " ")))
+
+    def report(self, error: BaseException, doing: str) -> None:
+        """A failure for the window: a laser that could not be confirmed off is the alarm (the red banner), any
+        other error a problem."""
+        if isinstance(error, LaserOffFailed):
+            self.alarm.emit(error.alarm)
+        else:
+            self.problem.emit(describe(error, doing))
 
     # -- requests -------------------------------------------------------------------------------------
     def _do_open(self, path: Path | None) -> None:
@@ -155,15 +181,15 @@ class DeviceWorker(QObject):
     def _do_set_power_w(self, power_w: float) -> None:
         self.session.set_power_w(power_w)
 
-    def _do_set_emission(self, on: bool) -> None:
-        self.session.set_emission(on)
+    def _do_set_emission(self, on: bool, token: object | None = None) -> None:
+        self.session.set_emission(on, token)  # type: ignore[arg-type]
 
     def _poll_laser(self) -> None:
         try:
             self.session.poll_laser()
         except Exception as error:
             self._poll.stop()
-            self.problem.emit(describe(error, "reading the laser"))
+            self.report(error, "reading the laser")
 
     def _do_show_pattern(self, request: object) -> None:
         self.session.show_pattern(request)

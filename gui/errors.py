@@ -18,9 +18,11 @@ from speckle_lab.lab.training_service import TrainingError
 
 log = logging.getLogger(__name__)
 
-DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange = (
-    DEVICE_ERRORS[k] for k in ("disconnected", "error", "timeout", "laser_fault", "out_of_range")
+DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, LaserOffFailed, OutOfRange = (
+    DEVICE_ERRORS[k] for k in ("disconnected", "error", "timeout", "laser_fault", "laser_off_failed", "out_of_range")
 )
+ALARM_TITLE = "LASER ALARM: the laser could not be confirmed off"
+ALARM_HINT = "Switch the laser off at its key switch or interlock now, then check its cable and power."
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ _ADVICE: list[tuple[type[BaseException], str, str]] = [
         "The bench file is not valid",
         "Fix the bench file (see docs/bench.md), then restart with `speckle-lab gui --bench FILE`.",
     ),
+    (LaserOffFailed, ALARM_TITLE, ALARM_HINT),  # shown as the alarm banner by the paths that know it (gui/*)
     (
         LaserFault,
         "The laser refuses to emit",

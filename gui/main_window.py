@@ -30,7 +30,7 @@ from speckle_lab.gui.capture_worker import CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
 from speckle_lab.gui.device_worker import BenchInfo, LaserState
 from speckle_lab.gui.devices_panel import DevicesPanel
-from speckle_lab.gui.errors import Problem
+from speckle_lab.gui.errors import ALARM_HINT, ALARM_TITLE, Problem
 from speckle_lab.gui.log_panel import LogPanel
 from speckle_lab.gui.reconstruct_panel import ReconstructPanel
 from speckle_lab.gui.settings import Settings
@@ -47,7 +47,7 @@ QUIT_KEYS = "Ctrl+Q"  # not StandardKey.Quit: it is empty on Windows and on the 
 PAGES = (
     ("Devices", "Laser, DMD and camera: align, check, look", icons.devices),
     ("Acquisition", "Capture (target, speckle) pairs into HDF5", icons.acquisition),
-    ("Training", "Teach a U-Net to see through the diffuser", icons.training),
+    ("Training", "Teach a net to see through the diffuser", icons.training),
     ("Reconstruct", "A trained net looking through the diffuser, live", icons.reconstruct),
 )
 
@@ -64,7 +64,10 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.setMinimumSize(1100, 720)
         self._closed = False
-        self._laser_alarm = False
+        self._laser_alarm = False  # an alarm stands: no read-back has said the laser is off since
+        self._last_alarm = ""
+        self.alarm_at_close = False  # the panel closed its devices with an alarm standing (exit code 3)
+        self.closing_by_signal = False  # a signal asked to close: the window closes even with an alarm
 
         self.devices = DevicesPanel(controller, settings)
         self.acquisition = AcquisitionPanel(controller, settings)
@@ -213,24 +216,28 @@ class MainWindow(QMainWindow):
 
     # -- safety -------------------------------------------------------------------------------------
     def laser_off_now(self) -> None:
-        """The one-click (and Ctrl+L) laser off: at once, from any page; a capture is aborted, resumable."""
+        """The one-click (and Ctrl+L) laser off: at once, from any page; a capture is aborted, resumable. What it
+        acted on is said: the laser switched off and read back, or that no laser is open (and why that is known
+        off); a laser not confirmed off is the alarm banner (from `show_alarm`)."""
         busy = self.controller.capture_busy
-        ok = self.controller.laser_off_now()
-        if ok:
-            detail = "The capture was aborted; its file is valid and can be resumed." if busy else ""
-            self.banner.show_info("Laser switched off", detail)
+        result = self.controller.laser_off_now()
+        if not result.confirmed:
+            return
+        aborted = "The capture was aborted; its file is valid and can be resumed." if busy else ""
+        if result.message:
+            self.banner.show_info("Laser off: no laser is open", " ".join(filter(None, [result.message, aborted])))
+            self.laser_pill.set_state("Laser OFF · no laser open", "idle")  # until a laser is read again
+        else:
+            self.banner.show_info("Laser switched off", aborted)
 
     def show_alarm(self, message: str) -> None:
+        """Every alarm path ends here (LASER OFF, a capture's switch-off, a bench's connect or close, closing the
+        panel): the red banner, the status bar, the log. It stays until the laser reads off."""
         log.error("LASER ALARM: %s", message)
         self._laser_alarm = True
+        self._last_alarm = message
         self.laser_pill.set_state("Laser ALARM: not confirmed off", "error")
-        self.banner.show_problem(
-            Problem(
-                "LASER ALARM: the laser could not be confirmed off",
-                message,
-                "Switch the laser off at its key switch or interlock now, then check its cable and power.",
-            )
-        )
+        self.banner.show_problem(Problem(ALARM_TITLE, message, ALARM_HINT))
 
     # -- navigation ---------------------------------------------------------------------------------
     def show_page(self, name: str) -> None:
@@ -291,9 +298,12 @@ class MainWindow(QMainWindow):
         self.training_pill.set_state(f"Training {state}", kinds.get(state, "idle"))
 
     def _training_epoch(self, event: dict) -> None:
-        if self.training_pill.kind == "info":
-            dice = event.get("val", {}).get("dice", float("nan"))
-            self.training_pill.set_state(f"Training epoch {event['epoch']}/{event['epochs']} · Dice {dice:.3f}", "info")
+        if self.training_pill.kind == "info":  # the validation metric that picks the best epoch of this run
+            metric = self.training.selection_metric
+            value = event.get("val", {}).get(str(metric), float("nan"))
+            self.training_pill.set_state(
+                f"Training epoch {event['epoch']}/{event['epochs']} · {metric.short} {value:.3f}", "info"
+            )
 
     # -- closing ------------------------------------------------------------------------------------
     @property
@@ -302,6 +312,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self._closed:
+            self.log_panel.detach()
             event.accept()
             return
         event.ignore()
@@ -321,8 +332,16 @@ class MainWindow(QMainWindow):
             self.controller.shutdown()
 
     def _shutdown_complete(self) -> None:
+        """The devices are closed. With a laser alarm standing the window stays open on its banner (the operator
+        must see it: the laser may still be emitting) until closed again; a signal closes it all the same."""
         self.reconstruct.shutdown()
-        self.log_panel.detach()
         self._closed = True
         self.settings.sync()
+        self.alarm_at_close = self._laser_alarm
+        if self.alarm_at_close and not self.closing_by_signal:
+            log.error("closing with a laser alarm standing: the window stays open until it is closed again")
+            hint = f"{ALARM_HINT} The devices are closed; close the window again to quit."
+            self.banner.show_problem(Problem(ALARM_TITLE, self._last_alarm, hint))
+            return
+        self.log_panel.detach()
         self.close()

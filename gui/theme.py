@@ -24,7 +24,7 @@ INFO = "#5aa9ef"
 PLOT_BACKGROUND = "#101318"
 
 # Training is blue and validation orange in every plot: one colour per data set, whatever the metric.
-CURVES = {"loss": INFO, "val_loss": WARN, "dice": INFO, "val_dice": WARN, "drift": ACCENT}
+CURVES = {"loss": INFO, "val_loss": WARN, "dice": INFO, "val_dice": WARN, "val_pcc": WARN, "drift": ACCENT}
 
 STYLE = f"""
 QWidget {{ color: {TEXT}; font-size: 10pt; }}

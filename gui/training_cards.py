@@ -1,4 +1,5 @@
-"""The cards of the training page: data files, settings, live curves, sample reconstructions, evaluation."""
+"""The cards of the training page: data files, live curves, sample reconstructions, evaluation (the settings card
+is gui/training_settings.py)."""
 
 from __future__ import annotations
 
@@ -10,30 +11,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
 )
 
 from speckle_lab.gui import theme
-from speckle_lab.gui.paths import default_runs_dir, fresh_name
 from speckle_lab.gui.settings import Settings
-from speckle_lab.gui.widgets import Card, ImageGrid, Pill, bound_form_rows, button, label
+from speckle_lab.gui.widgets import Card, ImageGrid, button, label
 from speckle_lab.model.metric_names import QUALITY_METRICS, Metric
 
 N_SAMPLES = 4
-STATUS_LINES = 3
 SAMPLES_MAX_WIDTH_PX = 220
 METRICS = tuple((str(m), m.short) for m in (*QUALITY_METRICS, Metric.DICE))  # (key, column header)
 
@@ -95,129 +87,11 @@ class DataCard(Card):
         self.settings.set("training/data", self.paths())
 
 
-class SettingsCard(Card):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__("Training", "U-Net, MSE + Dice loss, Adam, early stopping on validation Dice")
-        self.pill = Pill("idle")
-        self.header.addWidget(self.pill, 0, Qt.AlignmentFlag.AlignTop)
-        form = QFormLayout()
-        form.setHorizontalSpacing(12)
-        form.setVerticalSpacing(7)
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
-        self.epochs.setValue(50)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setValue(32)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(1e-6, 1.0)
-        self.lr.setSingleStep(1e-5)
-        self.lr.setValue(1e-4)
-        self.patience = QSpinBox()
-        self.patience.setRange(0, 10_000)
-        self.patience.setValue(10)
-        self.patience.setSpecialValueText("never stop early")
-        self.patience.setSuffix(" epochs")
-        self.depth = QSpinBox()
-        self.depth.setRange(1, 6)
-        self.depth.setValue(3)
-        self.width = QSpinBox()
-        self.width.setRange(1, 512)
-        self.width.setValue(16)
-        self.kernel = QComboBox()
-        self.kernel.addItems(["3", "5", "7", "9"])
-        self.kernel.setCurrentText("7")
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda"])
-        self.run_dir = QLineEdit(str(fresh_name(default_runs_dir(), "run")))
-        browse = button("…", "tool", "Choose the run folder")
-        browse.clicked.connect(self._browse)
-        renew = button("↻", "tool", "A new, time-stamped run folder next to this one")
-        renew.clicked.connect(self.new_run_dir)
-        run_row = QHBoxLayout()
-        run_row.setSpacing(6)
-        run_row.addWidget(self.run_dir, 1)
-        run_row.addWidget(browse)
-        run_row.addWidget(renew)
-        self.depth.setSuffix(" levels")
-        bound_form_rows(
-            form,
-            settings,
-            "training",
-            (
-                ("Epochs", "epochs", self.epochs),
-                ("Batch size", "batch_size", self.batch_size),
-                ("Learning rate", "lr", self.lr),
-                ("Patience", "patience", self.patience),
-                ("U-Net depth", "depth", self.depth),
-                ("Base width", "width", self.width),
-                ("Kernel", "kernel", self.kernel),
-                ("Device", "device", self.device),
-            ),
-        )
-        form.addRow(label("Run folder", "muted"), run_row)
-        settings.bind(self.run_dir, "training/run_dir")
-        self.body.addLayout(form)
-        # Start and Stop in a bar of their own under the form, always in view (the form scrolls on a small
-        # screen), the progress line in a fixed height so it never moves them under the mouse.
-        self.run_bar = QFrame()
-        self.run_bar.setObjectName("card")
-        bar = QVBoxLayout(self.run_bar)
-        bar.setContentsMargins(14, 10, 14, 12)
-        bar.setSpacing(8)
-        buttons = QHBoxLayout()
-        self.start = button("Start training", "primary")
-        self.stop = button("Stop", "danger")
-        buttons.addWidget(self.start, 2)
-        buttons.addWidget(self.stop, 1)
-        bar.addLayout(buttons)
-        self.status = label("", "cardSub", wrap=True)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.status.setFixedHeight(STATUS_LINES * self.status.fontMetrics().lineSpacing() + 4)
-        bar.addWidget(self.status)
-
-    def config(self) -> dict:
-        """TrainConfig keys (validated by the trainer, in its process)."""
-        return {
-            "epochs": self.epochs.value(),
-            "batch_size": self.batch_size.value(),
-            "lr": self.lr.value(),
-            "patience_epochs": self.patience.value() or None,
-            "device": self.device.currentText(),
-            "model": {
-                "depth": self.depth.value(),
-                "base_width": self.width.value(),
-                "kernel_size": int(self.kernel.currentText()),
-            },
-        }
-
-    def new_run_dir(self) -> None:
-        current = Path(self.run_dir.text().strip() or default_runs_dir() / "run")
-        self.run_dir.setText(str(fresh_name(current.parent, "run")))
-
-    def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Run folder", str(Path(self.run_dir.text()).parent))
-        if path:
-            self.run_dir.setText(path)
-
-    def set_form_enabled(self, enabled: bool) -> None:
-        for widget in (
-            self.epochs,
-            self.batch_size,
-            self.lr,
-            self.patience,
-            self.depth,
-            self.width,
-            self.kernel,
-            self.device,
-            self.run_dir,
-        ):
-            widget.setEnabled(enabled)
-
-
 class CurvesCard(Card):
-    """Running training loss and Dice per batch; validation values per epoch. Both plots share one view."""
+    """Running training loss and Dice per batch; validation values per epoch (loss, Dice and PCC: the metric the
+    default recipe selects on is PCC, the reference recipe's Dice). Both plots share one view."""
+
+    KEYS = ("loss", "val_loss", "dice", "val_dice", "val_pcc")
 
     def __init__(self) -> None:
         super().__init__(
@@ -226,13 +100,16 @@ class CurvesCard(Card):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(200)
         self.loss_plot = self._plot("loss")
-        self.dice_plot = self._plot("Dice")
+        self.dice_plot = self._plot(f"{Metric.DICE.short}, {Metric.PCC.short}")
         self.dice_plot.setYRange(0, 1)
         self.body.addWidget(self.graphics, 1)
         self.loss = self._curve(self.loss_plot, "loss", "training", symbol=False)
         self.val_loss = self._curve(self.loss_plot, "val_loss", "validation", symbol=True)
-        self.dice = self._curve(self.dice_plot, "dice", "training", symbol=False)
-        self.val_dice = self._curve(self.dice_plot, "val_dice", "validation", symbol=True)
+        self.dice = self._curve(self.dice_plot, "dice", f"training {Metric.DICE.short}", symbol=False)
+        self.val_dice = self._curve(self.dice_plot, "val_dice", f"validation {Metric.DICE.short}", symbol=True)
+        self.val_pcc = self._curve(
+            self.dice_plot, "val_pcc", f"validation {Metric.PCC.short}", symbol=True, dashed=True
+        )
         self.clear()
 
     def _plot(self, name: str) -> pg.PlotItem:
@@ -247,17 +124,18 @@ class CurvesCard(Card):
         return plot
 
     @staticmethod
-    def _curve(plot: pg.PlotItem, key: str, name: str, symbol: bool) -> pg.PlotDataItem:
+    def _curve(plot: pg.PlotItem, key: str, name: str, symbol: bool, dashed: bool = False) -> pg.PlotDataItem:
         colour = theme.CURVES[key]
-        markers = {"symbol": "o", "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbol else {}
-        return plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name, connect="finite", **markers)
+        shape = "t" if dashed else "o"  # a second metric of the same data set: its own line and marker
+        markers = {"symbol": shape, "symbolSize": 6, "symbolBrush": colour, "symbolPen": None} if symbol else {}
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        pen = pg.mkPen(colour, width=2, style=style)
+        return plot.plot([], [], pen=pen, name=name, connect="finite", **markers)
 
     def clear(self) -> None:
-        self.points: dict[str, tuple[list[float], list[float]]] = {
-            k: ([], []) for k in ("loss", "val_loss", "dice", "val_dice")
-        }
-        for curve in (self.loss, self.val_loss, self.dice, self.val_dice):
-            curve.setData([], [])
+        self.points: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in self.KEYS}
+        for key in self.KEYS:
+            getattr(self, key).setData([], [])
 
     def break_line(self, key: str) -> None:
         """No line from the end of one epoch's running mean to the start of the next."""

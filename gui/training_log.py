@@ -32,37 +32,45 @@ def started(job: TrainingJob) -> None:
         return
     config = job.config or {}
     log.info(
-        "training: started: %s on %s (%s epochs, batch %s, learning rate %s)",
+        "training: started: %s on %s (model %s, %s epochs, batch %s, learning rate %s%s%s)",
         job.out_dir,
         _names(job.data),
+        config.get("model", {}).get("kind", "?"),
         config.get("epochs", "?"),
         config.get("batch_size", "?"),
         config.get("lr", "?"),
+        f", loss {config['loss']}" if "loss" in config else "",
+        f", selected on {_short(config['selection_metric'])}" if "selection_metric" in config else "",
     )
 
 
 def epoch(event: dict) -> None:
     val = event.get("val", {})
     log.info(
-        "training: epoch %s of %s: loss %.4f, Dice %.3f · validation loss %.4f, Dice %.3f",
+        "training: epoch %s of %s: loss %.4f, Dice %.3f · validation loss %.4f, Dice %.3f, PCC %.3f",
         event.get("epoch"),
         event.get("epochs"),
         event.get("loss", float("nan")),
         event.get("dice", float("nan")),
         val.get("loss", float("nan")),
         val.get("dice", float("nan")),
+        val.get("pcc", float("nan")),
     )
 
 
 def ended(result: dict) -> None:
     log.info(
-        "training: ended (%s) after %s epochs on %s in %.0f s; best validation Dice %.3f at epoch %s; run %s",
+        "training: ended (%s) after %s epochs on %s in %.0f s; %s: best epoch %s by validation %s "
+        "(PCC %.3f, Dice %.3f); run %s",
         str(result.get("stop_reason", "?")).replace("_", " "),
         result.get("epochs_completed", "?"),
         result.get("device", "?"),
         float(result.get("seconds", 0.0)),
-        float(result.get("best_val_dice", float("nan"))),
+        result.get("model_kind", "?"),
         result.get("best_epoch", "?"),
+        _short(result.get("selection_metric", "?")),
+        float(result.get("best_val_pcc", float("nan"))),
+        float(result.get("best_val_dice", float("nan"))),
         result.get("run_dir", "?"),
     )
 

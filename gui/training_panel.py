@@ -1,11 +1,12 @@
-"""The Training page: pick data files (the one being captured too), train a U-Net, watch loss and Dice, see
-sample reconstructions, and read the evaluation table of finished runs."""
+"""The Training page: pick data files (the one being captured too), choose the model kind and its recipe, train,
+watch loss, Dice and PCC, see sample reconstructions, and read the evaluation table of finished runs."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -22,8 +23,10 @@ from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.evaluation_dialog import EvaluationDialog
 from speckle_lab.gui.paths import default_runs_dir
 from speckle_lab.gui.settings import Settings
-from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard, SettingsCard
+from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard
+from speckle_lab.gui.training_settings import SettingsCard
 from speckle_lab.lab.training_service import TrainingJob
+from speckle_lab.model.metric_names import Metric
 
 LEFT_COLUMN_PX = 370
 SMOOTHING = 0.3  # exponential smoothing of the per-batch training values on the curves
@@ -46,6 +49,7 @@ class TrainingPanel(QWidget):
         self.evaluation_dialog: EvaluationDialog | None = None
         self._last_evaluated = ""
         self._job: TrainingJob | None = None  # the training started last (not an evaluation)
+        self.selection_metric = Metric.PCC  # what picks the best epoch of the training started last
         self._state = "idle"
         self._running: dict[str, tuple[int, int, float]] = {}  # key -> (epoch, batch, running mean)
         self._smoothed: dict[str, float] = {}
@@ -133,6 +137,12 @@ class TrainingPanel(QWidget):
                 )
             )
             return
+        try:
+            config = self.settings_card.train_config()
+        except ValidationError:
+            config = None  # the child refuses it with the reason (the line under the form says it already)
+        else:
+            self.selection_metric = Metric(config.selection_metric)
         self.curves.clear()
         self._running.clear()
         self._smoothed.clear()
@@ -207,6 +217,7 @@ class TrainingPanel(QWidget):
         val = event.get("val", {})
         self.curves.add("val_loss", event["epoch"], val.get("loss", math.nan))
         self.curves.add("val_dice", event["epoch"], val.get("dice", math.nan))
+        self.curves.add("val_pcc", event["epoch"], val.get("pcc", math.nan))
 
     def _done(self, result: dict) -> None:
         self.last_done = result
@@ -217,10 +228,19 @@ class TrainingPanel(QWidget):
             and (Path(job.out_dir) / "best.pt").exists()
         ):
             self.run_trained.emit(str(result["run_dir"]), list(job.data))
-        self.settings_card.status.setText(
-            f"{result['stop_reason'].replace('_', ' ')} after {result['epochs_completed']} epochs on "
-            f"{result['device']} ({result['seconds']:.0f} s) · best validation Dice {result['best_val_dice']:.3f} "
-            f"at epoch {result['best_epoch']}"
-        )
+        self.settings_card.status.setText(result_line(result))
         if Path(self.settings_card.run_dir.text().strip()).expanduser() == Path(result["run_dir"]):
             self.settings_card.new_run_dir()  # the next start must not collide with this run
+
+
+def result_line(result: dict) -> str:
+    """How a training ended, its kind, and its best epoch by the metric that chose it, with PCC and Dice both."""
+    metric = Metric(result.get("selection_metric", Metric.PCC))
+    epoch = result["best_epoch"]
+    best = f"best epoch {epoch}" if epoch else "best: the starting point (epoch 0), never beaten"
+    return (
+        f"{result.get('model_kind', '?')}: {result['stop_reason'].replace('_', ' ')} after "
+        f"{result['epochs_completed']} epochs on {result['device']} ({result['seconds']:.0f} s) · {best} by "
+        f"validation {metric.label}: {Metric.PCC.short} {result.get('best_val_pcc', math.nan):.3f}, "
+        f"{Metric.DICE.short} {result['best_val_dice']:.3f}"
+    )

@@ -6,7 +6,11 @@ device thread) and receives what the devices really did through `emit(event)`: a
 device is read back, so what is shown is what the device reports, never what was asked. A capture borrows
 the bench (`lend`) and gives it back (`reclaim`). Switching the laser off is the one command that may come
 from any thread (`switch_laser_off`): it is the safety path, and a failure to switch off is an alarm event,
-never a silent "off".
+never a silent "off". It acts on the laser that exists: the session's, the one lent to a capture (or on its
+way back), or, when none is open (a capture queue closed the bench after a failed job, the panel closed it),
+it says so from the verdict taken when that laser was closed (`ClosedLaser`), never commanding a closed port.
+Switching on takes its stop token when it is asked for (`emission_token`, on the caller's thread): a LASER OFF
+given after that wins even while the request still waits for the device thread.
 """
 
 from __future__ import annotations
@@ -21,12 +25,22 @@ from pathlib import Path
 
 import numpy as np
 
-from speckle_lab.acquisition.laser_lifecycle import lifecycle_of
+from speckle_lab.acquisition.laser_lifecycle import ArmingStopped, lifecycle_of
 from speckle_lab.acquisition.plan import CapturePlan
-from speckle_lab.drivers import DeviceDisconnected, DeviceError, DeviceTimeout, LaserFault, OutOfRange, Roi, TriggerMode
+from speckle_lab.drivers import (
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    LaserFault,
+    LaserOffFailed,
+    OutOfRange,
+    Roi,
+    TriggerMode,
+)
 from speckle_lab.drivers.capabilities import PatternReadback
 from speckle_lab.lab.bench import Bench, open_bench
 from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
+from speckle_lab.lab.capture_queue import ClosedLaser, laser_name
 from speckle_lab.lab.capture_service import make_run
 from speckle_lab.lab.patterns import PatternRequest, make_pattern
 
@@ -39,6 +53,7 @@ DEVICE_ERRORS = {
     "timeout": DeviceTimeout,
     "laser_fault": LaserFault,
     "out_of_range": OutOfRange,
+    "laser_off_failed": LaserOffFailed,  # the alarm: the laser may still be emitting
 }
 
 
@@ -126,6 +141,25 @@ class LaserAlarm:
 
 
 @dataclass(frozen=True)
+class LaserOff:
+    """What a switch-off did: `confirmed` when the laser is known off (read back off, or no laser is open and the
+    last one was read back off when it was closed); else an alarm event was emitted. `message` says what was
+    acted on when it was not an open laser ("" for the usual case)."""
+
+    confirmed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class EmissionToken:
+    """Taken when emission on is asked for: the laser and its lifecycle's stop count then. A stop asked for
+    after it (LASER OFF) refuses the on command, however long the request waited; so does another laser."""
+
+    laser: object
+    stops: int
+
+
+@dataclass(frozen=True)
 class PreflightResult:
     result: object  # acquisition.preflight.Preflight
 
@@ -203,6 +237,10 @@ class BenchSession:
         self._unknown_pattern = "as found when the bench opened"  # what the DMD shows when no command of ours set it
         self._grab_times: list[float] = []
         self._laser_lock = threading.Lock()
+        # Which laser a switch-off from any thread acts on (`laser_holder`); changed under this short lock.
+        self._holder_lock = threading.Lock()
+        self._away: Bench | ClosedLaser | None = None  # lent to a capture, or on its way back (or its verdict)
+        self._closed: ClosedLaser | None = None  # the verdict on the laser of the bench this session closed
 
     @property
     def bench(self) -> Bench | None:
@@ -219,8 +257,14 @@ class BenchSession:
 
     # -- opening and closing --------------------------------------------------------------------------
     def open(self, path: Path | None) -> None:
-        bench = open_bench(path)
-        self._bench = bench
+        try:
+            bench = open_bench(path)
+        except LaserOffFailed as failure:  # at connect: a laser that will not go off; a LASER OFF says so again
+            with self._holder_lock:
+                self._closed = ClosedLaser(failure.device, "at connect", failure)
+            raise
+        with self._holder_lock:
+            self._bench = bench
         config = bench.config
         camera = bench.camera
         self._emit(
@@ -245,12 +289,17 @@ class BenchSession:
         last). `BenchClosed` is emitted whatever fails."""
         try:
             self.stop_live()
-            bench, self._bench = self._bench, None
+            bench = self._bench
             if bench is not None:
-                self._laser_off(bench, "the bench was closed")
-                with contextlib.suppress(Exception):
-                    self._emit(read_laser(bench))
-                bench.close()
+                why = "the bench was closed"
+                closed = ClosedLaser(laser_name(bench), why, self._laser_off(bench, why))
+                try:
+                    with contextlib.suppress(Exception):
+                        self._emit(read_laser(bench))
+                    bench.close()
+                finally:
+                    with self._holder_lock:  # the bench stays the holder until its verdict is in
+                        self._bench, self._closed = None, closed
         finally:
             self._emit(BenchClosed())
 
@@ -260,15 +309,28 @@ class BenchSession:
         self.stop_live()
         if self._bench is not None:
             self.emit_camera()
-        bench, self._bench = self._bench, None
+        with self._holder_lock:
+            bench, self._bench, self._away = self._bench, None, self._bench
         self._lent_out = True
         self._emit(BenchLent(bench))
+
+    def returning(self, holder: Bench | ClosedLaser | None) -> None:
+        """Any thread (the front end's, as the capture hands the bench back): what holds the laser until `reclaim`
+        runs on the device thread: the bench coming back, or, when none could be reopened, the verdict on the
+        last laser closed."""
+        with self._holder_lock:
+            self._away = holder
+            if isinstance(holder, ClosedLaser):
+                self._closed = holder
 
     def reclaim(self, bench: Bench | None) -> bool:
         """The capture gave the bench back: report what every device really does now (the capture left its
         own exposure, laser state and pattern). Returns whether the live view should restart."""
         self._lent_out = False
-        self._bench = bench
+        with self._holder_lock:
+            self._bench = bench
+            if bench is not None:
+                self._away = None
         if bench is None:
             return False
         self._pattern = None  # the capture showed its own patterns: read the DMD back, or say it is unknown
@@ -283,34 +345,72 @@ class BenchSession:
         finally:
             self.poll_laser()
 
-    def set_emission(self, on: bool) -> None:
+    def emission_token(self) -> EmissionToken | None:
+        """Any thread, when emission on is asked for (the click): the stop count it must still see when its
+        turn comes on the device thread. None when the session holds no bench (the request is refused then)."""
+        bench = self._bench
+        if bench is None:
+            return None
+        return EmissionToken(bench.laser, lifecycle_of(bench.laser).stops)
+
+    def set_emission(self, on: bool, token: EmissionToken | None = None) -> None:
+        """Off: the lifecycle's switch-off, read back. On: armed at the power set, unless a stop was asked for
+        after `token` was taken (LASER OFF wins: the on command is never sent, and that is no error); without a
+        token, stops from now on count."""
         if not on:
             self._laser_off(self._bench, "emission off by the operator")
             self.poll_laser()
             return
-        lifecycle = lifecycle_of(self._bench.laser)
-        try:  # armed at the power set on the panel; a LASER OFF from now on stops it before its on command
-            lifecycle.arm(lifecycle.stops)
+        laser = self._bench.laser
+        lifecycle = lifecycle_of(laser)
+        since = lifecycle.stops if token is None else token.stops
+        try:
+            if token is not None and token.laser is not laser:
+                log.info("emission on not sent: the bench was reopened since it was asked for")
+                return
+            lifecycle.arm(since)  # a LASER OFF after `since` stops it before its on command
+        except ArmingStopped as stopped:
+            log.info("emission on not sent: %s", stopped)
         finally:
             self.poll_laser()
 
-    def switch_laser_off(self, bench: Bench | None = None, why: str = "LASER OFF by the operator") -> bool:
-        """The safety path, callable from any thread (the UI thread's "laser off" button, a signal handler):
-        off now, read back, an alarm event when that fails. Returns whether the laser confirmed off."""
-        bench = bench or self._bench
-        if bench is None:
-            return False
-        ok = self._laser_off(bench, why)
-        with contextlib.suppress(Exception):  # the readout follows at once (the alarm already says if it failed)
-            self._emit(read_laser(bench, by_capture=bench is not self._bench))
-        return ok
+    def laser_holder(self) -> Bench | ClosedLaser | None:
+        """Any thread: the bench whose laser is the session's (held, or lent and not yet back), else the verdict
+        on the last laser closed; None before a bench was opened."""
+        with self._holder_lock:
+            for holder in (self._bench, self._away, self._closed):
+                if holder is not None:
+                    return holder
+        return None
 
-    def _laser_off(self, bench: Bench, why: str = "LASER OFF by the operator") -> bool:
+    def switch_laser_off(
+        self, holder: Bench | ClosedLaser | None = None, why: str = "LASER OFF by the operator"
+    ) -> LaserOff:
+        """The safety path, callable from any thread (the UI thread's "laser off" button, a signal handler): off
+        now and read back, on `holder` (a capture's bench, or the verdict of the one it closed) or the session's
+        own (`laser_holder`); an alarm event when that fails. A laser known closed is not commanded: its verdict
+        at closing stands (an alarm event again when it was not read back off)."""
+        holder = holder if holder is not None else self.laser_holder()
+        if holder is None:
+            return LaserOff(True, "No bench is open yet: its laser is switched off and read back as it opens.")
+        if isinstance(holder, ClosedLaser):
+            if holder.failure is not None:
+                self._emit(LaserAlarm(f"{holder.alarm} (its bench is closed: no command reaches it)"))
+                return LaserOff(False, "")
+            return LaserOff(True, f"No laser is open: {holder.name} was switched off and read back off ({holder.why}).")
+        ok = self._laser_off(holder, why) is None
+        with contextlib.suppress(Exception):  # the readout follows at once (the alarm already says if it failed)
+            self._emit(read_laser(holder, by_capture=holder is not self._bench))
+        return LaserOff(ok)
+
+    def _laser_off(self, bench: Bench, why: str = "LASER OFF by the operator") -> LaserOffFailed | None:
+        """Off and read back through the laser's lifecycle; the failure (also emitted as an alarm), or None."""
         with self._laser_lock:
             alarm = switch_laser_off(bench.laser, why)
-        if alarm is not None:
-            self._emit(LaserAlarm(alarm))
-        return alarm is None
+        if alarm is None:
+            return None
+        self._emit(LaserAlarm(alarm))
+        return lifecycle_of(bench.laser).failures[-1]
 
     def poll_laser(self) -> None:
         if self._bench is None:

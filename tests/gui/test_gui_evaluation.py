@@ -27,7 +27,7 @@ def test_evaluation_dialog_rows_name_run_and_data(qtbot, open_window, bench_file
         stop_logging(log_handler)
     logged = log_path.read_text()
     for line in (
-        f"training: started: {tmp_path / 'run-a'} on train.h5 (2 epochs",
+        f"training: started: {tmp_path / 'run-a'} on train.h5 (model unet, 2 epochs",
         "training: epoch 1 of 2: loss",
         "training: epoch 2 of 2: loss",
         "training: ended (completed) after 2 epochs",

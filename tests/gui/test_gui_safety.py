@@ -17,6 +17,7 @@ from speckle_lab.gui.app import SignalExit
 from speckle_lab.lab.exit_codes import SIGNAL_EXIT_BASE
 
 EXPOSURE_US = 2000.0  # a sim frame period of 2 ms (the DMD's picture time is the exposure + 4 µs)
+PAUSE_S = 1.5  # a long pause: the rate must not count it
 
 
 def _last(window):
@@ -41,17 +42,13 @@ def test_laser_off_during_a_capture_is_immediate_and_leaves_a_resumable_file(
     table = window.controller._lent_bench.table  # the simulated optical table: where the light is
     assert table.emitted_power_w > 0
     window.show_page("Training")  # from any page
-    frame_period_s = (EXPOSURE_US + 4.0) * 1e-6
-    light_changes: list[tuple[float, float]] = []
+    light_changes: list[float] = []
     publish = table.set_emitted_power_w
-    table.set_emitted_power_w = lambda power_w: (light_changes.append((time.perf_counter(), power_w)), publish(power_w))
-    started = time.perf_counter()
+    table.set_emitted_power_w = lambda power_w: (light_changes.append(power_w), publish(power_w))
     window.laser_off.click()
-    assert table.emitted_power_w == 0.0
-    elapsed_s = light_changes[0][0] - started
-    assert light_changes[0][1] == 0.0
-    print(f"\nlaser off {elapsed_s * 1e6:.0f} µs after the click (sim frame period {frame_period_s * 1e6:.0f} µs)")
-    assert elapsed_s < frame_period_s
+    # Off on the click's own call (from the UI thread, not after the block in flight): how soon, in µs against the
+    # frame period, is measured by benchmarks/gui_responsiveness.py, not asserted on wall time here.
+    assert table.emitted_power_w == 0.0 and light_changes[:1] == [0.0]
     assert window.controller.capture_state_now in ("stopping", "aborted")
     assert "Laser OFF" in window.laser_pill.text()
     qtbot.waitUntil(lambda: not window.controller.capture_busy, timeout=30_000)
@@ -90,9 +87,9 @@ def test_capture_badges_follow_the_engine_through_pause_resume_and_abort(
     window = open_window(bench_file)
     controller, card = window.controller, window.acquisition.plan_card
     out = tmp_path / "states.h5"
+    started_s = time.perf_counter()
     _start(qtbot, window, out, 4000, 200.0)
     qtbot.waitUntil(lambda: (u := _last(window)) is not None and u.rows_done >= 256, timeout=30_000)
-    rate_before = _last(window).frames_per_s
     card.pause.click()
     assert controller.capture_state_now in ("pausing", "paused")  # not "paused" before the engine says so
     if controller.capture_state_now == "pausing":
@@ -100,15 +97,20 @@ def test_capture_badges_follow_the_engine_through_pause_resume_and_abort(
     qtbot.waitUntil(lambda: controller.capture_state_now == "paused", timeout=30_000)
     assert _last(window).paused and window.capture_pill.text() == "Capture paused"
     paused_rows = _last(window).rows_done
-    qtbot.wait(1500)  # a long pause: the rate must not count it
+    pause_seen_s = time.perf_counter()  # the engine is paused from before here to after the resume click
+    qtbot.wait(int(PAUSE_S * 1000))
     assert _last(window).rows_done == paused_rows
+    paused_s = time.perf_counter() - pause_seen_s  # at most the engine's own pause (a Qt timer may come early)
     card.pause.click()  # resume
     assert controller.capture_state_now in ("resuming", "running")
     qtbot.waitUntil(lambda: controller.capture_state_now == "running", timeout=30_000)
     qtbot.waitUntil(lambda: _last(window).rows_done > paused_rows, timeout=30_000)
-    rate_after = _last(window).frames_per_s
-    print(f"\nrate before the pause {rate_before:.0f} fps, after it {rate_after:.0f} fps")
-    assert rate_after > 0.5 * rate_before  # with the 1.5 s pause counted it would have fallen several-fold
+    after = _last(window)
+    wall_s = time.perf_counter() - started_s  # at least the engine's own time since its start
+    # The rate leaves the pause out: rows over (elapsed - paused) >= rows / (wall - paused_s). With the pause
+    # counted it would be rows / elapsed, below that bound whenever starting took less than the pause. A bound,
+    # not a speed: true however loaded the machine (the engine's times lie inside the test's).
+    assert after.frames_per_s >= after.rows_done / (wall_s - paused_s)
     card.abort.click()
     assert controller.capture_state_now == "stopping" and window.capture_pill.text() == "Capture stopping…"
     qtbot.waitUntil(lambda: controller.capture_state_now in ("aborted", "idle"), timeout=30_000)

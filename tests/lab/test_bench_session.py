@@ -66,7 +66,7 @@ def test_switching_off_reads_back_and_a_failure_is_an_alarm(session) -> None:
     s, events = session
     laser = s.bench.laser
     laser.set_emission(True)
-    assert s.switch_laser_off() is True and laser.emission is False
+    assert s.switch_laser_off().confirmed is True and laser.emission is False
     working = laser.set_emission
 
     def broken(on: bool) -> None:
@@ -76,7 +76,7 @@ def test_switching_off_reads_back_and_a_failure_is_an_alarm(session) -> None:
     laser.set_emission = broken
     try:
         events.clear()
-        assert s.switch_laser_off() is False
+        assert s.switch_laser_off().confirmed is False
         alarms = [e for e in events if isinstance(e, LaserAlarm)]
         assert len(alarms) == 1 and "key switch" in alarms[0].message
         assert "the off command failed" in alarms[0].message and "no answer" in alarms[0].message
