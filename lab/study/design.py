@@ -37,10 +37,11 @@ DIGIT_TEST_OFFSET = 4000  # the bundled MNIST has 5000 digits
 NORMALISATION = "per_frame"  # chosen for physical reasons: see docs/study.md and `notes`
 SIDE, TARGET_SIZE, CAMERA_SIDE = 32, 16, 64
 QUICK_REPEATS, FULL_REPEATS = 3, 5
-# 400 training frames: what 30 nets fit in the quick study's 5 minutes on 2 idle cores (500 took 6.7 min, 85 % of
-# it training); the study budget measures what more frames buy (`speckle-lab study budget`).
+# 400 training frames and up to 6 epochs: what 30 nets fit in the quick study's 5 minutes on 2 idle cores (500
+# frames and 8 epochs took 6.7 min, 85 % of it training; 400 and 8, 5.1 min); the study budget measures what more
+# frames buy (`speckle-lab study budget`).
 N_TRAIN, N_TEST, N_ORACLE = 400, 160, 2048  # frames of each training set, test set and the oracle's patterns
-EPOCHS, PATIENCE = 8, 3
+EPOCHS, PATIENCE = 6, 3
 # The reference U-Net's 7x7 kernels, at the width the 2-core budget allows: 30 nets (5 sets, 2 kinds, 3 repeats)
 # of whole-area 32x32 outputs in the quick study's 5 minutes (docs/study.md, "Budget").
 NET_LAYERS = {"depth": 3, "base_width": 8, "kernel_size": 7}
