@@ -146,7 +146,7 @@ def plot_summary(path: Path, cells: list[tuple[str, dict[str, tuple[float, float
     """The one-figure summary: for each (training set -> test) cell, every method's PCC (mean, spread)."""
     plt = _pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(cells)), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(cells)), 4.0))
     width = 0.8 / len(methods)
     x = np.arange(len(cells))
     for k, method in enumerate(methods):
