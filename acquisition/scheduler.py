@@ -231,9 +231,9 @@ class CaptureRun:
             where = f"on stop ({reason})"
             message = self._stopped_message(writer, reason)
             self._safe(lambda: writer.log_event(EventKind.ABORTED, reason, writer.n_committed))
-        except LaserOffFailed as failure:  # recorded by the lifecycle already (laser_off_failed)
+        except LaserOffFailed as off_failed:  # recorded by the lifecycle already (laser_off_failed)
             status = "failed"
-            message = self._stopped_message(writer, str(failure))
+            message = self._stopped_message(writer, str(off_failed))
         except (DeviceError, OSError) as error:
             status = "failed"
             message = self._stopped_message(writer, f"{type(error).__name__}: {error}")

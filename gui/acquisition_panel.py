@@ -26,6 +26,7 @@ from speckle_lab.gui import theme
 from speckle_lab.gui.capture_cards import DriftCard, ProgressCard, RunsCard, format_eta
 from speckle_lab.gui.capture_worker import CaptureJob, CaptureUpdate, JobReport
 from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.device_worker import BenchInfo
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.gui.plan_card import CREATE_FOLDER_LINK, PlanCard
 from speckle_lab.gui.settings import Settings
@@ -221,7 +222,7 @@ class AcquisitionPanel(QWidget):
             self.resume_file(Path(path))
 
     # -- preflight ----------------------------------------------------------------------------------
-    def _bench_opened(self, info: object) -> None:
+    def _bench_opened(self, info: BenchInfo) -> None:
         low, high = info.power_range_w
         self.plan_card.power_mw.set_range(low * 1e3, high * 1e3)
         self.request_preflight()

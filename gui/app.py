@@ -34,12 +34,18 @@ def qt_binding_problem() -> str | None:
 
 
 def application(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    if existing is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    elif isinstance(existing, QApplication):
+        app = existing
+    else:  # a QCoreApplication: windows cannot open in this process
+        raise RuntimeError("the control panel needs a QApplication; this process already runs a QCoreApplication")
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("speckle-lab")
     theme.apply(app)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def create_window(bench_path: Path | None = None, settings: Settings | None = None) -> MainWindow:

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.gui import training_log
-from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, JobReport
+from speckle_lab.gui.capture_worker import CaptureJob, CaptureRunner, CaptureUpdate, JobReport
 from speckle_lab.gui.device_worker import BenchInfo, DeviceWorker, LaserOff
 from speckle_lab.gui.errors import Problem
 from speckle_lab.gui.patterns import PatternRequest
 from speckle_lab.gui.training_worker import TrainingRunner
 from speckle_lab.lab.training_service import TrainingJob
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from speckle_lab.lab.bench import Bench
+    from speckle_lab.lab.capture_queue import ClosedLaser
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +87,7 @@ class LabController(QObject):
         worker.lent.connect(self._lent)
         worker.closed.connect(self._bench_closed)
         self.capture: CaptureRunner | None = None
-        self._lent_bench: object | None = None  # the bench lent to the capture running (tests reach its devices)
+        self._lent_bench: Bench | None = None  # the bench lent to the capture running (tests reach its devices)
         self._pending_jobs: list[CaptureJob] | None = None
         self._pause_requested = False
         self._capture_state = "idle"
@@ -202,11 +209,11 @@ class LabController(QObject):
         """The window has drawn the last live frame: the device thread may send the next."""
         self.devices.frame_shown.set()
 
-    def show_image(self, image: object, description: str) -> None:
+    def show_image(self, image: np.ndarray, description: str) -> None:
         """Show a macropixel image (values in [0, 1]) on the DMD's active area."""
         self.devices.submit("show_image", image, description)
 
-    def show_and_snap(self, request_id: int, pattern: object, description: str) -> None:
+    def show_and_snap(self, request_id: int, pattern: np.ndarray, description: str) -> None:
         """Show a mirror pattern, then grab one frame of its speckle (`snapped`)."""
         self.devices.submit("show_and_snap", request_id, pattern, description)
 
@@ -250,7 +257,7 @@ class LabController(QObject):
         self._set_capture_state("starting")
         self.devices.submit("lend")
 
-    def _lent(self, bench: object) -> None:
+    def _lent(self, bench: Bench) -> None:
         self._lent_bench = bench
         jobs, self._pending_jobs = self._pending_jobs, None
         if not jobs or self._shutting_down:
@@ -295,7 +302,7 @@ class LabController(QObject):
         elif self._capture_state == "starting":
             self._pending_jobs = []
 
-    def _capture_update(self, update: object) -> None:
+    def _capture_update(self, update: CaptureUpdate) -> None:
         """The engine's own report decides the state: paused only once it has paused, running again only once
         it has continued."""
         if update.laser is not None:
@@ -321,12 +328,12 @@ class LabController(QObject):
             self.problem.emit(report.problem)
         self.capture_job_done.emit(report)
 
-    def _capture_done(self, bench: object) -> None:
+    def _capture_done(self, bench: Bench | None) -> None:
         self._lent_bench = None
         runner, self.capture = self.capture, None
         # Until the device thread has it back, the laser-off path acts on this bench (or, none reopened, the
         # verdict on the last laser closed).
-        holder = bench if bench is not None or runner is None else runner.laser_holder()
+        holder: Bench | ClosedLaser | None = bench if bench is not None or runner is None else runner.laser_holder()
         self.devices.session.returning(holder)
         if runner is not None:
             runner.wait(5.0)  # the thread has only its last statement left

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from speckle_lab.gui.errors import Problem, describe
 from speckle_lab.lab.bench_session import (
-    DEVICE_ERRORS,
     BenchClosed,
     BenchInfo,
     BenchLent,
@@ -27,6 +26,7 @@ from speckle_lab.lab.bench_session import (
     Failure,
     LaserAlarm,
     LaserOff,
+    LaserOffFailed,
     LaserState,
     LiveFrame,
     PatternShown,
@@ -36,6 +36,15 @@ from speckle_lab.lab.bench_session import (
     needs_laser_off,
     read_laser,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from speckle_lab.acquisition.plan import CapturePlan
+    from speckle_lab.lab.bench import Bench
+    from speckle_lab.lab.bench_session import EmissionToken
+    from speckle_lab.lab.capture_queue import ClosedLaser
+    from speckle_lab.lab.patterns import PatternRequest
 
 __all__ = [
     "BenchInfo",
@@ -47,8 +56,6 @@ __all__ = [
     "live_frame",
     "read_laser",
 ]
-
-LaserOffFailed = DEVICE_ERRORS["laser_off_failed"]
 
 LASER_POLL_MS = 250
 LIVE_PERIOD_MS = 25  # at most 40 frames/s are grabbed; the display takes what it can
@@ -87,7 +94,7 @@ class DeviceWorker(QObject):
         self._display_hidden = False  # the live image is not on screen: the camera stays live, no frames are grabbed
 
     @property
-    def bench(self) -> object | None:
+    def bench(self) -> Bench | None:
         """The bench held now (None while lent to a capture or closed). For tests and diagnostics: devices
         are driven through `submit`, never through this reference."""
         return self.session.bench
@@ -95,12 +102,14 @@ class DeviceWorker(QObject):
     def submit(self, name: str, *args: Any) -> None:
         self.requested.emit((name, args))
 
-    def laser_off_now(self, holder: object | None = None, why: str = "LASER OFF by the operator") -> LaserOff:
+    def laser_off_now(
+        self, holder: Bench | ClosedLaser | None = None, why: str = "LASER OFF by the operator"
+    ) -> LaserOff:
         """Any thread: emission off at once, read back, on `holder` (a capture's bench, or the verdict on the one
         it closed) when given, else on the session's own laser (`BenchSession.laser_holder`)."""
         return self.session.switch_laser_off(holder, why)
 
-    def emission_token(self) -> object | None:
+    def emission_token(self) -> EmissionToken | None:
         """Any thread, at the click: the stop token an emission-on request carries (see `set_emission`)."""
         return self.session.emission_token()
 
@@ -172,7 +181,7 @@ class DeviceWorker(QObject):
         self._poll.stop()
         self.session.lend()
 
-    def _do_reclaim(self, bench: object | None) -> None:
+    def _do_reclaim(self, bench: Bench | None) -> None:
         if self.session.reclaim(bench):
             self._do_set_live(True)
         if bench is not None:
@@ -181,8 +190,8 @@ class DeviceWorker(QObject):
     def _do_set_power_w(self, power_w: float) -> None:
         self.session.set_power_w(power_w)
 
-    def _do_set_emission(self, on: bool, token: object | None = None) -> None:
-        self.session.set_emission(on, token)  # type: ignore[arg-type]
+    def _do_set_emission(self, on: bool, token: EmissionToken | None = None) -> None:
+        self.session.set_emission(on, token)
 
     def _poll_laser(self) -> None:
         try:
@@ -191,13 +200,13 @@ class DeviceWorker(QObject):
             self._poll.stop()
             self.report(error, "reading the laser")
 
-    def _do_show_pattern(self, request: object) -> None:
+    def _do_show_pattern(self, request: PatternRequest) -> None:
         self.session.show_pattern(request)
 
-    def _do_show_image(self, image: object, description: str) -> None:
+    def _do_show_image(self, image: np.ndarray, description: str) -> None:
         self.session.show_macropixels(image, description)
 
-    def _do_show_and_snap(self, request_id: int, pattern: object, description: str) -> None:
+    def _do_show_and_snap(self, request_id: int, pattern: np.ndarray, description: str) -> None:
         """Reconstruction view: show a mirror pattern on the DMD, then one camera frame of it."""
         self.session.show_mirrors(pattern, description)
         self.snapped.emit((request_id, self.session.snap()))
@@ -244,7 +253,7 @@ class DeviceWorker(QObject):
             if not self.session.live:
                 self._live_timer.stop()
 
-    def _do_preflight(self, plan: object, out: Path, rows_done: int = 0) -> None:
+    def _do_preflight(self, plan: CapturePlan, out: Path, rows_done: int = 0) -> None:
         self.session.preflight(plan, out, rows_done)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -31,6 +32,7 @@ from speckle_lab.gui.patterns import PATTERN_NAMES, PatternRequest
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.states import laser_pill
 from speckle_lab.gui.widgets import Card, ImageGrid, Metric, Pill, button, label, metric_row
+from speckle_lab.lab.bench_session import PatternShown
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +149,15 @@ class DmdCard(Card):
         self.index = QSpinBox()
         self.index.setRange(0, 1_000_000)
         settings.bind(self.index, "devices/dmd_index")
-        self.size = QSpinBox()
-        self.size.setRange(2, 4096)
-        self.size.setValue(32)
-        self.size.setSuffix(" macropixels")
-        settings.bind(self.size, "devices/dmd_target_size")
+        self.target_size = QSpinBox()  # not `self.size`: that would hide QWidget.size()
+        self.target_size.setRange(2, 4096)
+        self.target_size.setValue(32)
+        self.target_size.setSuffix(" macropixels")
+        settings.bind(self.target_size, "devices/dmd_target_size")
         form.addRow("Pattern", self.kind)
         form.addRow("Source", self.source)
         form.addRow("Target #", self.index)
-        form.addRow("Size", self.size)
+        form.addRow("Size", self.target_size)
         self.body.addLayout(form)
         self.show_button = button("Show on the DMD", "primary")
         self.show_button.clicked.connect(self._show)
@@ -171,9 +173,9 @@ class DmdCard(Card):
             f"{cols}×{rows} mirrors · active area {g.side_macropixels}×{g.side_macropixels} macropixels "
             f"of {g.macropixel_mirrors}×{g.macropixel_mirrors} mirrors"
         )
-        self.size.setMaximum(g.side_macropixels)
+        self.target_size.setMaximum(g.side_macropixels)
 
-    def show_pattern(self, shown: object) -> None:
+    def show_pattern(self, shown: PatternShown) -> None:
         """What the DMD really shows (read back where it can), and what it is."""
         pattern = shown.pattern
         self.preview.set_image(pattern, levels=(0, 255 if pattern.dtype == "uint8" else 1))
@@ -196,7 +198,7 @@ class DmdCard(Card):
 
     def request(self) -> PatternRequest:
         return PatternRequest(
-            self.kind.currentData(), self.source.currentText().strip(), self.index.value(), self.size.value()
+            self.kind.currentData(), self.source.currentText().strip(), self.index.value(), self.target_size.value()
         )
 
     def _show(self) -> None:
@@ -204,7 +206,7 @@ class DmdCard(Card):
 
     def update_enabled(self) -> None:
         is_target = self.kind.currentData() == "target"
-        for widget in (self.source, self.index, self.size):
+        for widget in (self.source, self.index, self.target_size):
             widget.setEnabled(is_target)
 
 
@@ -370,11 +372,11 @@ class DevicesPanel(QWidget):
         controller.capture_state.connect(lambda state: self.dmd.set_capture_owned(state != "idle"))
         self.set_enabled_controls(False)
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
         self.controller.hide_live(False)
 
-    def hideEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt's name)
         super().hideEvent(event)
         self.controller.hide_live(True)
 
@@ -408,5 +410,5 @@ class DevicesPanel(QWidget):
         if enabled:
             self.dmd.update_enabled()
         else:
-            for widget in (self.dmd.source, self.dmd.index, self.dmd.size):
+            for widget in (self.dmd.source, self.dmd.index, self.dmd.target_size):
                 widget.setEnabled(False)

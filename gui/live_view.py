@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -93,7 +94,7 @@ class LiveView(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)
-        self.view = self.graphics.addViewBox(lockAspect=True, enableMenu=False)
+        self.view: pg.ViewBox = self.graphics.addViewBox(lockAspect=True, enableMenu=False)
         self.view.invertY(True)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
@@ -131,7 +132,7 @@ class LiveView(QWidget):
         Only a drag on the colour bar (or `set_manual_levels`) counts: the full range set for a new camera and
         the levels auto levels compute are not the operator's and are never stored."""
         self._levels_store = (settings, key)
-        stored = settings.get(key, [])
+        stored: list[Any] = settings.get(key, [])  # JSON: checked below
         if isinstance(stored, list) and len(stored) == 2:
             try:
                 low, high = float(stored[0]), float(stored[1])

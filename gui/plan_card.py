@@ -98,9 +98,11 @@ class PlanCard(Card):
         self.out.textChanged.connect(self.out.setToolTip)  # the whole path, however narrow the field
         self.body.addLayout(form)
         for widget in (*(widget for _, _, widget in rows), self.out):
-            widget = getattr(widget, "edit", widget)  # a NumberField: its line edit
-            signal = getattr(widget, "currentTextChanged", None) or getattr(widget, "textChanged", None)
-            (signal or widget.valueChanged).connect(self.changed)
+            field = widget.edit if isinstance(widget, NumberField) else widget  # a NumberField: its line edit
+            if isinstance(field, QComboBox):
+                field.currentTextChanged.connect(self.changed)
+            else:  # a line edit or a spin box: every keystroke
+                field.textChanged.connect(self.changed)
 
         self.body.addStretch(1)
 

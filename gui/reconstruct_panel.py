@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 from speckle_lab.acquisition.targets import READY_SPECS
 from speckle_lab.gui import theme
 from speckle_lab.gui.controller import LabController
+from speckle_lab.gui.device_worker import LaserState
 from speckle_lab.gui.draw_canvas import DrawCanvas
 from speckle_lab.gui.fields import NumberField
 from speckle_lab.gui.reconstruct_worker import ReconstructWorker
 from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.widgets import Card, ElidedLabel, ImageGrid, Metric, button, label, metric_row, restyle
-from speckle_lab.lab.reconstruction import TARGET_ROWS
+from speckle_lab.lab.reconstruction import TARGET_ROWS, Reconstruction
 from speckle_lab.model.registry import KINDS
 
 
@@ -55,7 +56,7 @@ class ReconstructPanel(QWidget):
         self.worker = ReconstructWorker()
         self.worker.start()
         self.loaded: dict | None = None
-        self.last_result = None
+        self.last_result: Reconstruction | None = None
         self.results = 0
         self._request = 0
         self._in_flight = False
@@ -224,7 +225,7 @@ class ReconstructPanel(QWidget):
         data = self.data_file.text().strip()
         self.run_status.setText(f"Loading {self.run_dir.text().strip()} …")
         self.run_status.setStyleSheet("")
-        self.worker.load_requested.emit(Path(self.run_dir.text().strip()), Path(data) if data else None, info.geometry)
+        self.worker.load_requested.emit(Path(self.run_dir.text().strip()), Path(data) if data else None, info)
 
     def _loaded(self, loaded: dict) -> None:
         self.loaded = loaded
@@ -311,7 +312,7 @@ class ReconstructPanel(QWidget):
         if request_id == self._request:
             self.worker.speckle_arrived.emit(request_id, speckle)
 
-    def _result(self, request_id: int, result: object) -> None:
+    def _result(self, request_id: int, result: Reconstruction) -> None:
         self._in_flight = False
         self.last_result = result
         self.results += 1
@@ -331,7 +332,7 @@ class ReconstructPanel(QWidget):
         if self._playing and request_id == self._request:
             self.step(1)
 
-    def _laser(self, state: object) -> None:
+    def _laser(self, state: LaserState) -> None:
         self.laser_on = bool(state.emission)
         self._warn_dark()
 

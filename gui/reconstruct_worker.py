@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from speckle_lab.lab.reconstruction import Reconstructor, TargetPlacer, training_plan
+from speckle_lab.gui.device_worker import BenchInfo
+from speckle_lab.lab.reconstruction import PlacedTarget, Reconstructor, TargetPlacer, training_plan
 
 log = logging.getLogger(__name__)
 
 
 class ReconstructWorker(QObject):
-    """Requests arrive as queued signals; results leave as signals. Lives on `thread`."""
+    """Requests arrive as queued signals; results leave as signals. Lives on its own thread (`_thread`)."""
 
-    load_requested = Signal(object, object, object)  # run dir, data file or None, DMD geometry
+    load_requested = Signal(object, object, object)  # run dir, data file or None, the bench's BenchInfo
     target_requested = Signal(int, str, int)  # request id, source, index
     drawn_requested = Signal(int, object)  # request id, image (target shape)
     speckle_arrived = Signal(int, object)  # request id, camera frame
@@ -38,19 +39,20 @@ class ReconstructWorker(QObject):
         self.target_requested.connect(self._target)
         self.drawn_requested.connect(self._drawn)
         self.speckle_arrived.connect(self._infer)
-        self.thread = QThread()
-        self.thread.setObjectName("reconstruct")
-        self.moveToThread(self.thread)
+        # Not `self.thread`: that would hide QObject.thread(), which Qt code (and ours) may ask the worker.
+        self._thread = QThread()
+        self._thread.setObjectName("reconstruct")
+        self.moveToThread(self._thread)
 
     def start(self) -> None:
-        self.thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
-        self.thread.quit()
-        self.thread.wait(5000)
+        self._thread.quit()
+        self._thread.wait(5000)
 
     @Slot(object, object, object)
-    def _load(self, run_dir: Path, data_path: Path | None, geometry: object) -> None:
+    def _load(self, run_dir: Path, data_path: Path | None, bench: BenchInfo) -> None:
         self.reconstructor, self.placer, self._targets = None, None, {}  # the old net goes first, whatever follows
         try:
             import torch
@@ -58,7 +60,7 @@ class ReconstructWorker(QObject):
             torch.set_num_threads(1)  # a small net on one frame: one core, leaving the others to the bench
             reconstructor = Reconstructor(Path(run_dir))
             plan, data = training_plan(reconstructor.trained, data_path, Path(run_dir))
-            self.reconstructor, self.placer = reconstructor, TargetPlacer(plan, geometry)
+            self.reconstructor, self.placer = reconstructor, TargetPlacer(plan, bench.geometry)
         except Exception as error:
             message = f"loading {run_dir}: {_first_line(error)}"
             log.warning("reconstruction: %s", message)
@@ -106,7 +108,7 @@ class ReconstructWorker(QObject):
             return
         self._send(request_id, placed)
 
-    def _send(self, request_id: int, placed: object) -> None:
+    def _send(self, request_id: int, placed: PlacedTarget) -> None:
         self._targets = {request_id: placed.target}  # only the latest request is scored
         self.pattern_ready.emit(request_id, placed.pattern, placed.description)
 

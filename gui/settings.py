@@ -49,14 +49,14 @@ class Settings:
             if isinstance(default, bool):
                 return (raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1")) is True  # type: ignore[return-value]
             if isinstance(default, int | float | str):
-                return type(default)(raw)  # type: ignore[return-value]
+                return type(default)(raw)
             if isinstance(default, list | dict):
-                return json.loads(raw)  # type: ignore[no-any-return]
+                return json.loads(raw)
             if isinstance(default, QByteArray):
                 return raw if isinstance(raw, QByteArray) else default  # type: ignore[return-value]
         except (TypeError, ValueError):
             return default
-        return raw  # type: ignore[no-any-return]
+        return raw
 
     def set(self, key: str, value: Any) -> None:
         if isinstance(value, list | dict):
@@ -68,7 +68,11 @@ class Settings:
 
     def bind(self, widget: QWidget, key: str) -> None:
         """Restore `widget` from `key` now, and store every change the operator makes."""
-        if isinstance(widget, QSpinBox | QDoubleSpinBox):
+        # The spin boxes apart: QSpinBox.setValue takes an int, QDoubleSpinBox's a float (the same text, two types).
+        if isinstance(widget, QSpinBox):  # noqa: SIM114
+            widget.setValue(self.get(key, widget.value()))
+            widget.valueChanged.connect(lambda value: self.set(key, value))
+        elif isinstance(widget, QDoubleSpinBox):
             widget.setValue(self.get(key, widget.value()))
             widget.valueChanged.connect(lambda value: self.set(key, value))
         elif isinstance(widget, QComboBox):
@@ -78,8 +82,8 @@ class Settings:
             elif (index := widget.findText(text)) >= 0:
                 widget.setCurrentIndex(index)
             widget.currentTextChanged.connect(lambda value: self.set(key, value))
-        elif isinstance(getattr(widget, "edit", None), QLineEdit):  # a NumberField: its typed text persists
-            self.bind(widget.edit, key)
+        elif isinstance(edit := getattr(widget, "edit", None), QLineEdit):  # a NumberField: its typed text persists
+            self.bind(edit, key)
         elif isinstance(widget, QLineEdit):
             widget.setText(self.get(key, widget.text()))
             widget.textChanged.connect(lambda value: self.set(key, value))

@@ -4,6 +4,7 @@ is gui/training_settings.py)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +55,14 @@ class DataCard(Card):
         self.body.addLayout(row)
         self.add.clicked.connect(self._browse)
         self.remove.clicked.connect(self._remove_selected)
-        for path in settings.get("training/data", []):
+        saved: list[str] = settings.get("training/data", [])
+        for path in saved:
             self._add(path)
 
     def paths(self) -> list[str]:
         return [self.files.item(i).text() for i in range(self.files.count())]
 
-    def add_paths(self, paths: list[str | Path]) -> None:
+    def add_paths(self, paths: Sequence[str | Path]) -> None:
         present = set(self.paths())
         for path in map(str, paths):
             if path not in present:
@@ -202,7 +204,9 @@ class EvaluationCard(Card):
         data_header.setToolTip("The data files, and the frames evaluated: test split or all")
         self.table.setHorizontalHeaderItem(1, data_header)
         for column, (key, _) in enumerate(METRICS, start=len(self.COLUMNS)):
-            self.table.horizontalHeaderItem(column).setToolTip(f"{Metric(key).label}: mean ± std over the frames")
+            header_item = self.table.horizontalHeaderItem(column)
+            if header_item is not None:  # set by the header labels above
+                header_item.setToolTip(f"{Metric(key).label}: mean ± std over the frames")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -260,4 +264,5 @@ class EvaluationCard(Card):
         self.status.setText("")
 
     def row_texts(self, row: int) -> list[str]:
-        return [self.table.item(row, column).text() for column in range(self.table.columnCount())]
+        items = (self.table.item(row, column) for column in range(self.table.columnCount()))
+        return [item.text() if item is not None else "" for item in items]

@@ -26,6 +26,7 @@ from speckle_lab.gui.settings import Settings
 from speckle_lab.gui.training_cards import N_SAMPLES, CurvesCard, DataCard, EvaluationCard, SamplesCard
 from speckle_lab.gui.training_settings import SettingsCard
 from speckle_lab.lab.training_service import TrainingJob
+from speckle_lab.model.config import TrainConfig
 from speckle_lab.model.metric_names import Metric
 
 LEFT_COLUMN_PX = 370
@@ -138,10 +139,10 @@ class TrainingPanel(QWidget):
             )
             return
         try:
-            config = self.settings_card.train_config()
+            config: TrainConfig | None = self.settings_card.train_config()
         except ValidationError:
             config = None  # the child refuses it with the reason (the line under the form says it already)
-        else:
+        if config is not None:
             self.selection_metric = Metric(config.selection_metric)
         self.curves.clear()
         self._running.clear()

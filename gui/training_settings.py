@@ -80,7 +80,7 @@ def preset_summary(name: str) -> str:
 
 def describe(config: TrainConfig, recipe: str) -> str:
     """One sentence of what will run: the kind, the loss, the optimizer and what picks the best epoch."""
-    kind = config.model.kind  # type: ignore[union-attr]
+    kind = config.model.kind
     metric = Metric(config.selection_metric).label
     if config.patience_epochs is None:
         selection = f"best epoch on validation {metric}, no early stopping"
@@ -122,11 +122,11 @@ class SettingsCard(Card):
         self.patience.setRange(0, 10_000)
         self.patience.setSpecialValueText("never stop early")
         self.patience.setSuffix(" epochs")
-        self.depth = QSpinBox()
-        self.depth.setRange(1, 6)
-        self.depth.setSuffix(" levels")
-        self.width = QSpinBox()
-        self.width.setRange(1, 512)
+        self.unet_depth = QSpinBox()
+        self.unet_depth.setRange(1, 6)
+        self.unet_depth.setSuffix(" levels")
+        self.base_width = QSpinBox()
+        self.base_width.setRange(1, 512)
         self.kernel = QComboBox()
         self.kernel.addItems(list(KERNEL_SIZES))
         self.device = QComboBox()
@@ -163,8 +163,10 @@ class SettingsCard(Card):
         # form shows is what runs; the loss and the selection metric, which have no field, come with it.
         self.preset.currentIndexChanged.connect(self._apply_preset)
         for widget in widgets.values():
-            signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else widget.valueChanged
-            signal.connect(self._describe)
+            if isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(self._describe)
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.valueChanged.connect(self._describe)
         self.preset.currentIndexChanged.connect(self._describe)
         self._describe()
         # Start and Stop in a bar of their own under the form, always in view (the form scrolls on a small
@@ -192,8 +194,8 @@ class SettingsCard(Card):
             "Batch size": self.batch_size,
             "Learning rate": self.lr,
             "Patience": self.patience,
-            "U-Net depth": self.depth,
-            "Base width": self.width,
+            "U-Net depth": self.unet_depth,
+            "Base width": self.base_width,
             "Kernel": self.kernel,
             "Device": self.device,
         }
@@ -214,8 +216,8 @@ class SettingsCard(Card):
             "device": self.device.currentText(),
             "model": {
                 "kind": self.kind.currentText(),
-                "depth": self.depth.value(),
-                "base_width": self.width.value(),
+                "depth": self.unet_depth.value(),
+                "base_width": self.base_width.value(),
                 "kernel_size": int(self.kernel.currentText()),
             },
         }
@@ -257,8 +259,8 @@ class SettingsCard(Card):
         self.lr.setValue(values["lr"])
         self.patience.setValue(values["patience_epochs"] or 0)
         self.device.setCurrentText(values["device"])
-        self.depth.setValue(model["depth"])
-        self.width.setValue(model["base_width"])
+        self.unet_depth.setValue(model["depth"])
+        self.base_width.setValue(model["base_width"])
         kernel = str(model["kernel_size"])
         if self.kernel.findText(kernel) < 0:
             self.kernel.addItem(kernel)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import numpy as np
 
@@ -101,6 +101,8 @@ def _sim_dmd(config: BenchConfig, table: OpticalTable, source: str) -> DMD:
 
 def _sim_camera(config: BenchConfig, table: OpticalTable, source: str) -> Camera:
     settings = config.camera
+    if not isinstance(settings, SimCameraSettings):  # the registry opens this factory for backend "sim" only
+        raise TypeError(f"the simulated camera is built from SimCameraSettings, not {type(settings).__name__}")
     sensor = SensorModel(
         quantum_efficiency=settings.quantum_efficiency,
         system_gain_dn_per_e=settings.system_gain_dn_per_e,
@@ -320,6 +322,8 @@ def build_table(config: BenchConfig, source: str = "bench configuration") -> Opt
 def _make(
     family: str, registry: dict[str, DeviceBackend], config: BenchConfig, table: OpticalTable | None, source: str
 ) -> Device:
+    """Open the family's configured backend. What it returns is the family's contract (a Laser, DMD or Camera):
+    the registry's `open` checks it against backend_registry.CONTRACTS and closes anything else."""
     backend = getattr(config, family).backend
     entry = registry.get(backend)
     if entry is None:
@@ -349,11 +353,13 @@ def build_bench(config: BenchConfig, source: str = "bench configuration") -> Ben
     table = build_table(config, source) if sim else None
     opened: list[Device] = []
     try:
-        laser = _make("laser", LASER_BACKENDS, config, table, source)
+        laser = cast(
+            Laser, _make("laser", LASER_BACKENDS, config, table, source)
+        )  # checked against CONTRACTS by the registry
         opened.append(laser)
-        dmd = _make("dmd", DMD_BACKENDS, config, table, source)
+        dmd = cast(DMD, _make("dmd", DMD_BACKENDS, config, table, source))
         opened.append(dmd)
-        camera = _make("camera", CAMERA_BACKENDS, config, table, source)
+        camera = cast(Camera, _make("camera", CAMERA_BACKENDS, config, table, source))
         opened.append(camera)
     except BaseException:
         _close_all(reversed(opened), raise_first=False)

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -259,9 +259,14 @@ def _backend_union(family: str, *builtin: type[_Section]) -> Any:
 
 
 # One union per section: a new backend is one settings class plus one DeviceBackend (lab.bench, or an entry point).
-LaserConfig = _backend_union("laser", SimLaserSettings, CoboltLaserSettings, ObisLaserSettings)
-DmdConfig = _backend_union("dmd", SimDmdSettings, Alp4DmdSettings, DisplayDmdSettings)
-CameraConfig = _backend_union("camera", SimCameraSettings, GenICamCameraSettings)
+if TYPE_CHECKING:  # a union built at run time (plugins): to the type checker, its base, which every member extends
+    LaserConfig: TypeAlias = LaserSettings
+    DmdConfig: TypeAlias = DmdSettings
+    CameraConfig: TypeAlias = CameraSettings
+else:
+    LaserConfig = _backend_union("laser", SimLaserSettings, CoboltLaserSettings, ObisLaserSettings)
+    DmdConfig = _backend_union("dmd", SimDmdSettings, Alp4DmdSettings, DisplayDmdSettings)
+    CameraConfig = _backend_union("camera", SimCameraSettings, GenICamCameraSettings)
 MediumConfig = Annotated[TransmissionMatrixSettings | PhaseScreenSettings, Field(discriminator="kind")]
 
 # section -> (discriminating key, its default, the union)

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +31,15 @@ from speckle_lab.drivers import (
     DeviceDisconnected,
     DeviceError,
     DeviceTimeout,
+    DmdGeometry,
+    Laser,
     LaserFault,
     LaserOffFailed,
     OutOfRange,
     Roi,
     TriggerMode,
 )
-from speckle_lab.drivers.capabilities import PatternReadback
+from speckle_lab.drivers.capabilities import PatternReadback, RegionOfInterest
 from speckle_lab.lab.bench import Bench, open_bench
 from speckle_lab.lab.bench_config import DEFAULT_BENCH_SOURCE, BenchConfig
 from speckle_lab.lab.capture_queue import ClosedLaser, laser_name
@@ -77,7 +79,7 @@ class BenchInfo:
     simulated: bool
     identities: dict[str, str]
     power_range_w: tuple[float, float]
-    geometry: object  # drivers.DmdGeometry (typed loosely so front ends need not import drivers)
+    geometry: DmdGeometry  # front ends read it without importing drivers
     sensor_shape: tuple[int, int]
     bit_depth: int
     config: BenchConfig
@@ -102,7 +104,7 @@ class LaserState:
 class CameraState:
     exposure_us: float
     gain_db: float
-    roi: object  # drivers.Roi: row, col, height, width
+    roi: Roi  # row, col, height, width
     live: bool
 
 
@@ -212,7 +214,7 @@ def live_frame(
     )
 
 
-def switch_laser_off(laser: object, why: str = "LASER OFF by the operator") -> str | None:
+def switch_laser_off(laser: Laser, why: str = "LASER OFF by the operator") -> str | None:
     """The laser's lifecycle switch-off, from any thread: first a stop (whatever is arming the laser, a capture
     included, never sends its on command), then off and read back (recorded in the file of a capture running on
     it). Returns None when the laser is known off, else the alarm line. The drivers serialise their commands."""
@@ -303,16 +305,24 @@ class BenchSession:
         finally:
             self._emit(BenchClosed())
 
+    @property
+    def _held(self) -> Bench:
+        """The open bench, for the device thread's commands; none while it is lent to a capture or closed."""
+        bench = self._bench
+        if bench is None:
+            raise DeviceError("bench", "command", "no bench is open here: it is lent to a capture, or closed")
+        return bench
+
     # -- lending the bench to a capture ---------------------------------------------------------------
     def lend(self) -> None:
+        held = self._held  # nothing to lend when no bench is open (refused before anything changes)
         self._live_before_lend = self._live
         self.stop_live()
-        if self._bench is not None:
-            self.emit_camera()
+        self.emit_camera()
         with self._holder_lock:
-            bench, self._bench, self._away = self._bench, None, self._bench
+            self._bench, self._away = None, held
         self._lent_out = True
-        self._emit(BenchLent(bench))
+        self._emit(BenchLent(held))
 
     def returning(self, holder: Bench | ClosedLaser | None) -> None:
         """Any thread (the front end's, as the capture hands the bench back): what holds the laser until `reclaim`
@@ -341,7 +351,7 @@ class BenchSession:
     # -- laser ----------------------------------------------------------------------------------------
     def set_power_w(self, power_w: float) -> None:
         try:
-            self._bench.laser.set_power_w(power_w)
+            self._held.laser.set_power_w(power_w)
         finally:
             self.poll_laser()
 
@@ -358,10 +368,10 @@ class BenchSession:
         after `token` was taken (LASER OFF wins: the on command is never sent, and that is no error); without a
         token, stops from now on count."""
         if not on:
-            self._laser_off(self._bench, "emission off by the operator")
+            self._laser_off(self._held, "emission off by the operator")
             self.poll_laser()
             return
-        laser = self._bench.laser
+        laser = self._held.laser
         lifecycle = lifecycle_of(laser)
         since = lifecycle.stops if token is None else token.stops
         try:
@@ -419,12 +429,12 @@ class BenchSession:
 
     # -- DMD ------------------------------------------------------------------------------------------
     def show_pattern(self, request: PatternRequest) -> None:
-        pattern = make_pattern(self._bench.geometry, request)
+        pattern = make_pattern(self._held.geometry, request)
         self._show(pattern, describe_request(request))
 
     def show_macropixels(self, image: np.ndarray, description: str) -> None:
         """Show `image` (side x side macropixels, values in [0, 1]) on the active area, as 8-bit gray."""
-        geometry = self._bench.geometry
+        geometry = self._held.geometry
         side = geometry.side_macropixels
         image = np.asarray(image, dtype=np.float32)
         if image.shape != (side, side):
@@ -437,12 +447,12 @@ class BenchSession:
         self._show(np.asarray(pattern), description)
 
     def _show(self, pattern: np.ndarray, description: str) -> None:
-        self._bench.dmd.show(pattern)
+        self._held.dmd.show(pattern)
         self._pattern = PatternShown(np.array(pattern, copy=True), description)
         self.emit_pattern()
 
     def emit_pattern(self) -> None:
-        dmd = self._bench.dmd  # simulated DMDs read back; real ones: what we sent
+        dmd = self._held.dmd  # simulated DMDs read back; real ones: what we sent
         shown = dmd.shown_pattern if isinstance(dmd, PatternReadback) else None
         if shown is not None:
             description = self._pattern.description if self._pattern is not None else self._unknown_pattern
@@ -455,25 +465,27 @@ class BenchSession:
     # -- camera ---------------------------------------------------------------------------------------
     def set_exposure_us(self, exposure_us: float) -> None:
         try:
-            self._bench.camera.set_exposure_us(exposure_us)
+            self._held.camera.set_exposure_us(exposure_us)
         finally:
             self.emit_camera()
 
     def set_gain_db(self, gain_db: float) -> None:
         try:
-            self._bench.camera.set_gain_db(gain_db)
+            self._held.camera.set_gain_db(gain_db)
         finally:
             self.emit_camera()
 
-    def set_roi(self, roi: object | None) -> bool:
-        """A new region of interest (None: the full sensor); the camera stops for it. Returns whether the live
-        view was on (the front end restarts its timer)."""
-        camera = self._bench.camera
-        roi = Roi(*roi) if roi is not None else Roi(0, 0, *camera.sensor_shape)
+    def set_roi(self, roi: Sequence[int] | None) -> bool:
+        """A new region of interest (row, col, height, width; None: the full sensor); the camera stops for it.
+        Returns whether the live view was on (the front end restarts its timer)."""
+        camera = self._held.camera
+        if not isinstance(camera, RegionOfInterest):
+            raise DeviceError(type(camera).__name__, "set ROI", "this camera has no region of interest (whole sensor)")
+        new_roi = Roi(*roi) if roi is not None else Roi(0, 0, *camera.sensor_shape)
         was_live = self._live
         self.stop_live()
         try:
-            camera.set_roi(roi)
+            camera.set_roi(new_roi)
         finally:
             self.emit_camera()
             if was_live:
@@ -483,7 +495,7 @@ class BenchSession:
     def start_live(self) -> None:
         if self._live:
             return
-        camera = self._bench.camera
+        camera = self._held.camera
         if camera.acquiring:
             camera.stop()
         camera.set_trigger_mode(TriggerMode.FREE_RUN)
@@ -495,7 +507,7 @@ class BenchSession:
     def stop_live(self) -> None:
         if self._live and self._bench is not None:
             with contextlib.suppress(DeviceError):
-                self._bench.camera.stop()
+                self._held.camera.stop()
         self._live = False
 
     def grab(self, send: bool) -> LiveFrame | None:
@@ -503,7 +515,7 @@ class BenchSession:
         counts frames grabbed in the last second, so a long exposure shows its true (low) rate."""
         if not self._live or self._bench is None:
             return None
-        camera = self._bench.camera
+        camera = self._held.camera
         try:
             frame = camera.read(max(LIVE_READ_TIMEOUT_S, 2 * camera.exposure_us * 1e-6))
         except DeviceError as error:
@@ -522,7 +534,7 @@ class BenchSession:
 
     def snap(self) -> np.ndarray:
         """One frame of what the camera sees now (live view on or off), for the reconstruction view."""
-        camera = self._bench.camera
+        camera = self._held.camera
         if self._live:
             camera.read(LIVE_READ_TIMEOUT_S)  # a frame exposed before the pattern changed: drop it
             return camera.read(LIVE_READ_TIMEOUT_S).pixels
@@ -537,8 +549,9 @@ class BenchSession:
             camera.stop()
 
     def emit_camera(self) -> None:
-        camera = self._bench.camera
-        self._emit(CameraState(camera.exposure_us, camera.gain_db, camera.roi, self._live))
+        camera = self._held.camera
+        roi = camera.roi if isinstance(camera, RegionOfInterest) else Roi(0, 0, *camera.sensor_shape)
+        self._emit(CameraState(camera.exposure_us, camera.gain_db, roi, self._live))
 
     def emit_all(self) -> None:
         self.poll_laser()

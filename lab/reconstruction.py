@@ -17,6 +17,7 @@ from speckle_lab.acquisition.datafile import CaptureReader
 from speckle_lab.acquisition.plan import CapturePlan, plan_from_dict
 from speckle_lab.acquisition.rows import RowMaker
 from speckle_lab.acquisition.targets.placement import render_block, to_dmd_levels
+from speckle_lab.drivers import DmdGeometry
 
 
 class ReconstructionError(ValueError):
@@ -47,14 +48,14 @@ TARGET_ROWS = 1_000_000
 class TargetPlacer:
     """Targets rendered with the plan of the net's training data, on this bench's DMD."""
 
-    def __init__(self, plan: CapturePlan, geometry: object) -> None:
+    def __init__(self, plan: CapturePlan, geometry: DmdGeometry) -> None:
         self.plan = plan
         self.geometry = geometry
         self._rows: dict[str, RowMaker] = {}
 
     @property
     def target_shape(self) -> tuple[int, int]:
-        return tuple(self.plan.target_shape)
+        return self.plan.target_shape
 
     def _maker(self, source: str) -> RowMaker:
         maker = self._rows.get(source)

@@ -20,8 +20,13 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
 from speckle_lab.lab.exit_codes import TERMINATION_SIGNALS, signal_exit_code
+
+#: What `signal.signal` returns and takes back: a Python handler, SIG_DFL / SIG_IGN, or None (not set from Python).
+PreviousHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class StopSignal(KeyboardInterrupt):
@@ -100,7 +105,7 @@ def stop_on_signals(
         _say(f"\n{stop_reason(signum)}: stopping after the current block ({again} again to stop at once)")
         request_stop(stop_reason(signum))
 
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, PreviousHandler] = {}
     try:
         for signum in TERMINATION_SIGNALS:
             previous[signum] = signal.signal(signum, handler)
@@ -111,8 +116,8 @@ def stop_on_signals(
     try:
         yield state
     finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
+        for restored, old in previous.items():
+            signal.signal(restored, old)
 
 
 @contextlib.contextmanager
@@ -132,7 +137,7 @@ def defer_signals(restore: bool = True) -> Iterator[SignalStop]:
             state.later.append(signum)
         _say(f"{signal_name(signum)}: the devices are already stopped; finishing the report first")
 
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, PreviousHandler] = {}
     try:
         for signum in TERMINATION_SIGNALS:
             previous[signum] = signal.signal(signum, handler)
@@ -142,8 +147,8 @@ def defer_signals(restore: bool = True) -> Iterator[SignalStop]:
         yield state
     finally:
         if restore:
-            for signum, old in previous.items():
-                signal.signal(signum, old)  # type: ignore[arg-type]
+            for restored, old in previous.items():
+                signal.signal(restored, old)
 
 
 def ignore_termination_signals() -> None:

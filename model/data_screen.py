@@ -10,15 +10,19 @@ own dark frames (no dark frames: speckle with no variation at all).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from speckle_lab.acquisition.datafile import CaptureReader
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_FRAMES = 64
 
 
-def unlearnable_reasons(reader: object, name: str, sample: int = SAMPLE_FRAMES) -> list[str]:
+def unlearnable_reasons(reader: CaptureReader, name: str, sample: int = SAMPLE_FRAMES) -> list[str]:
     """One line per reason the frames of `reader` (a `CaptureReader`) cannot teach a net; empty when none."""
     n = int(reader.n_frames)
     if n == 0:
@@ -45,7 +49,7 @@ def unlearnable_reasons(reader: object, name: str, sample: int = SAMPLE_FRAMES) 
     return reasons
 
 
-def warn_if_unlearnable(reader: object, name: str) -> list[str]:
+def warn_if_unlearnable(reader: CaptureReader, name: str) -> list[str]:
     """Log each reason (WARNING: on the console by default) and return them."""
     reasons = unlearnable_reasons(reader, name)
     for reason in reasons:

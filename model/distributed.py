@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ import torch.distributed as dist
 from torch import nn
 
 from speckle_lab.model.errors import ModelInputError
+
+Order = TypeVar("Order", np.ndarray, torch.Tensor)  # an epoch order keeps its kind through `shard`
 
 # How long a rank waits for the others in a collective before giving up (a killed peer is noticed sooner: the
 # gloo and nccl transports see its sockets close). Long enough for rank 0 to write a large checkpoint.
@@ -99,8 +102,13 @@ def init(env: DistEnv, device: torch.device) -> bool:
     backend = backend_for(device)
     if not dist.is_available() or (backend == "gloo" and not dist.is_gloo_available()):
         raise ModelInputError(f"this torch build has no {backend} backend for distributed training")
-    kwargs = {"device_id": device} if device.type == "cuda" else {}
-    dist.init_process_group(backend, rank=env.rank, world_size=env.world_size, timeout=COLLECTIVE_TIMEOUT, **kwargs)
+    dist.init_process_group(
+        backend,
+        rank=env.rank,
+        world_size=env.world_size,
+        timeout=COLLECTIVE_TIMEOUT,
+        device_id=device if device.type == "cuda" else None,  # None: torch's default (no device bound)
+    )
     return True
 
 
@@ -123,7 +131,7 @@ def local_batch_size(batch_size: int, env: DistEnv) -> int:
     return batch_size // env.world_size
 
 
-def shard(order: np.ndarray | torch.Tensor, env: DistEnv, pad: bool) -> np.ndarray | torch.Tensor:
+def shard(order: Order, env: DistEnv, pad: bool) -> Order:
     """This rank's share of an epoch order: positions rank, rank + N, rank + 2N, ...
 
     Interleaving keeps global step k's frames (all ranks together) exactly the single process's batch k of

@@ -29,7 +29,7 @@ def plot_reconstructions(
     t, r = torch.from_numpy(target), torch.from_numpy(recon)
     scores = pcc(r, t).numpy(), (ssim(r, t).numpy() if min(t.shape[-2:]) >= 11 else np.full(n, np.nan))
     for row in range(n):
-        panels = (
+        panels: tuple[tuple[np.ndarray, str, dict[str, float]], ...] = (
             (target[row], f"target (frame {frame_ids[row]})", dict(vmin=0, vmax=1)),
             (speckle[row], "speckle", {}),
             (recon[row], f"PCC {scores[0][row]:.2f}  SSIM {scores[1][row]:.2f}", dict(vmin=0, vmax=1)),

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 class Arch(Protocol):
-    speckle_shape: tuple[int, int]
-    target_shape: tuple[int, int]
+    # Read-only: the architectures are frozen dataclasses.
+    @property
+    def speckle_shape(self) -> tuple[int, int]: ...
+
+    @property
+    def target_shape(self) -> tuple[int, int]: ...
 
     def to_dict(self) -> dict: ...
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -68,8 +68,9 @@ class PhysicsShape:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> PhysicsShape:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    def from_dict(cls, d: dict[str, Any]) -> PhysicsShape:
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # checkpoint data
+        return cls(**fields)
 
     @property
     def refiner_shape(self) -> UNetShape:
@@ -124,6 +125,7 @@ class PhysicsNet(nn.Module):
         self.dense = nn.Linear(n_in, shape.target_shape[0] * shape.target_shape[1])
         self.refiner = UNet(shape.refiner_shape)
         nn.init.zeros_(self.refiner.head.weight)  # the residual starts at zero: the net starts as its linear stage
+        assert self.refiner.head.bias is not None, "the U-Net's head is built with a bias"
         nn.init.zeros_(self.refiner.head.bias)
 
     def dense_input(self, speckle: torch.Tensor) -> torch.Tensor:

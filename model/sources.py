@@ -11,12 +11,15 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from speckle_lab.model.data_screen import warn_if_unlearnable
 from speckle_lab.model.errors import ModelInputError
+
+if TYPE_CHECKING:
+    from speckle_lab.acquisition.datafile import CaptureReader
 
 
 @runtime_checkable
@@ -39,6 +42,12 @@ class FrameSource(Protocol):
     def describe(self) -> list[dict]:
         """One {'name', 'n_frames'[, 'run_id']} per file or array, recorded with a run to recognise its data."""
         ...
+
+
+def _frame_sides(shape: Sequence[int]) -> tuple[int, int]:
+    """(height, width) of a frame shape, as a tuple whatever sequence held it."""
+    height, width = shape
+    return height, width
 
 
 def _check_range(n: int, start: int, stop: int) -> None:
@@ -74,11 +83,11 @@ class ArraySource:
 
     @property
     def speckle_shape(self) -> tuple[int, int]:
-        return tuple(self._speckle.shape[1:])
+        return _frame_sides(self._speckle.shape[1:])
 
     @property
     def target_shape(self) -> tuple[int, int]:
-        return tuple(self._target.shape[1:])
+        return _frame_sides(self._target.shape[1:])
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self.n_frames, start, stop)
@@ -93,7 +102,7 @@ class ArraySource:
 class CaptureSource:
     """One captured file through the acquisition reader, frozen at the frames present when it was opened."""
 
-    def __init__(self, reader: object, name: str) -> None:
+    def __init__(self, reader: CaptureReader, name: str) -> None:
         self._reader = reader
         reader.refresh()
         self._n = int(reader.n_frames)
@@ -106,11 +115,11 @@ class CaptureSource:
 
     @property
     def speckle_shape(self) -> tuple[int, int]:
-        return tuple(self._reader.speckle_shape)
+        return _frame_sides(self._reader.speckle_shape)
 
     @property
     def target_shape(self) -> tuple[int, int]:
-        return tuple(self._reader.target_shape)
+        return _frame_sides(self._reader.target_shape)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self._n, start, stop)
@@ -142,11 +151,11 @@ class ConcatSource:
 
     @property
     def speckle_shape(self) -> tuple[int, int]:
-        return tuple(self._sources[0].speckle_shape)
+        return _frame_sides(self._sources[0].speckle_shape)
 
     @property
     def target_shape(self) -> tuple[int, int]:
-        return tuple(self._sources[0].target_shape)
+        return _frame_sides(self._sources[0].target_shape)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         _check_range(self.n_frames, start, stop)

@@ -28,7 +28,9 @@ class Split:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Split) and all(np.array_equal(self.subset(n), other.subset(n)) for n in SUBSETS)
 
-    __hash__ = None
+    # Unhashable (it holds arrays). typeshed declares object.__hash__ a method, so mypy refuses the None that
+    # the data model documents for this (https://docs.python.org/3/reference/datamodel.html#object.__hash__).
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def n_frames(self) -> int:

@@ -10,6 +10,7 @@ multiple. The decoder ends at the working resolution and its logits are resized 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as nnf
@@ -39,8 +40,9 @@ class UNetShape:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> UNetShape:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    def from_dict(cls, d: dict[str, Any]) -> UNetShape:
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # checkpoint data
+        return cls(**fields)
 
 
 def plan_shape(config: ModelConfig, speckle_shape: tuple[int, int], target_shape: tuple[int, int]) -> UNetShape:

@@ -26,10 +26,10 @@ def truncate_utf8(text: str, max_bytes: int) -> bytes:
 
 
 def frame_shape(name: str, shape: tuple[int, int]) -> tuple[int, int]:
-    shape = tuple(int(side) for side in shape)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"{name} must be (height, width) with positive sides, not {shape}")
-    return shape  # type: ignore[return-value]
+    sides = tuple(int(side) for side in shape)
+    if len(sides) != 2 or min(sides) < 1:
+        raise ValueError(f"{name} must be (height, width) with positive sides, not {sides}")
+    return sides[0], sides[1]
 
 
 def checked_image(name: str, array: np.ndarray, n: int, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:

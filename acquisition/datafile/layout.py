@@ -15,6 +15,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 from speckle_lab.acquisition.datafile.errors import CaptureFileError
 
@@ -186,7 +187,7 @@ def _counters(group: h5py.Group) -> None:
     group[SYNCED].attrs["description"] = "rows whose data was fsync'ed before this count was written"
 
 
-def check_frame_fields(frame_fields: Mapping[str, np.dtype]) -> dict[str, np.dtype]:
+def check_frame_fields(frame_fields: Mapping[str, npt.DTypeLike]) -> dict[str, np.dtype]:
     checked = {}
     for name, dtype in frame_fields.items():
         if not name.isidentifier() or name in RESERVED_FRAME_NAMES:

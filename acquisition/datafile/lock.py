@@ -46,6 +46,7 @@ class WriterLock:
             raise
 
     def _lock(self) -> None:
+        assert self._fd is not None, "only __init__ locks, with the descriptor it has just opened"
         if fcntl is None:
             return
         try:

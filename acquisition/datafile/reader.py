@@ -259,7 +259,7 @@ class CaptureReader:
                 return dataset[start : max(start, stop)]
             index = np.arange(start, stop, step)
         elif np.ndim(index) == 0:
-            row = int(index)
+            row = int(np.asarray(index))  # an int or a 0-d array
             if not -n <= row < n:
                 raise IndexError(f"row {row} out of range: {self.path} has {n} committed rows")
             return dataset[row % n]

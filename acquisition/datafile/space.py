@@ -43,6 +43,8 @@ if sys.platform == "linux":
 
 
 def _call_fallocate(fd: int, mode: int, offset: int, length: int) -> None:
+    if _fallocate is None:  # callers check first; should one not, it is reported as the fallback's error
+        raise OSError(errno.ENOSYS, "fallocate is not available")
     if _fallocate(fd, mode, offset, length) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))

@@ -90,6 +90,7 @@ class CoverageAccumulator:
             self._lit = np.zeros(block.shape[1:], dtype=bool)
         elif block.shape[1:] != self._sum.shape:
             raise ValueError(f"macropixel images of shape {block.shape[1:]} after {self._sum.shape}")
+        assert self._sum_sq is not None and self._lit is not None, "the three maps are made together"
         self._sum += block.sum(axis=0)
         self._sum_sq += np.einsum("fij,fij->ij", block, block)
         self._lit |= (block > self.threshold).any(axis=0)

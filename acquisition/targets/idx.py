@@ -4,10 +4,10 @@ dimensions), one big-endian uint32 per dimension, then the data, big-endian, C o
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -36,12 +36,12 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == _GZIP_MAGIC
 
 
-def _open(path: Path) -> BinaryIO:
+def _open(path: Path) -> io.BufferedIOBase:
     """The decompressed byte stream: gzip is recognised by its magic bytes, not by the file name."""
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
-def _read_header(stream: BinaryIO, path: Path) -> IdxHeader:
+def _read_header(stream: io.BufferedIOBase, path: Path) -> IdxHeader:
     head = stream.read(4)
     if len(head) < 4:
         raise IdxFormatError(f"{path} is too short to be an IDX file ({len(head)} bytes)")

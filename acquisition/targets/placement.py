@@ -42,13 +42,13 @@ class PlacementSpec:
     mode: PlacementMode = "fixed"
     top: int | None = None
     left: int | None = None
-    region: tuple[int, int, int, int] | None = Field(None, strict=False)  # TOML and JSON give a list
-    scale_min: float = Field(1.0, gt=0)
-    scale_max: float = Field(1.0, gt=0)
-    gain_min: float = Field(1.0, ge=0)
-    gain_max: float = Field(1.0, ge=0)
-    gradient_max: float = Field(0.0, ge=0)
-    jitter_std: float = Field(0.0, ge=0)
+    region: tuple[int, int, int, int] | None = Field(default=None, strict=False)  # TOML and JSON give a list
+    scale_min: float = Field(default=1.0, gt=0)
+    scale_max: float = Field(default=1.0, gt=0)
+    gain_min: float = Field(default=1.0, ge=0)
+    gain_max: float = Field(default=1.0, ge=0)
+    gradient_max: float = Field(default=0.0, ge=0)
+    jitter_std: float = Field(default=0.0, ge=0)
 
     @field_validator("mode", mode="before")
     @classmethod

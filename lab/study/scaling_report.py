@@ -53,9 +53,9 @@ def plot_scaling(path: Path, results: dict) -> Path:
         ax.set_xlabel("d_data of the training targets (MLE, k = 20)")
         ax.set_ylabel(label)
     retained = _per_set(results, "ood_final_retained_pct")
-    mean = [np.mean(retained[k]) if retained[k] else np.nan for k in keys]
-    axes[2].plot(d, mean, "o")
-    for k, x, y in zip(keys, d, mean, strict=True):
+    retained_mean = [np.mean(retained[k]) if retained[k] else np.nan for k in keys]
+    axes[2].plot(d, retained_mean, "o")
+    for k, x, y in zip(keys, d, retained_mean, strict=True):
         axes[2].annotate(k, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     axes[2].set_xscale("log")
     axes[2].set_xlabel("d_data of the training targets")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from gui_helpers import SMALL_BENCH, write_bench
+from PySide6.QtCore import QSize
 
 from speckle_lab.gui.patterns import PatternRequest
 
@@ -60,7 +61,8 @@ def test_dmd_shows_test_patterns_and_targets(qtbot, open_window, bench_file: Pat
     assert dmd.source.isEnabled()
     dmd.source.setCurrentText("digits")
     dmd.index.setValue(3)
-    dmd.size.setValue(16)
+    assert isinstance(dmd.size(), QSize)  # QWidget.size() is not hidden by the card's size field
+    dmd.target_size.setValue(16)
     dmd.show_button.click()
     qtbot.waitUntil(lambda: bench.dmd.shown_pattern.dtype == np.uint8, timeout=5000)
     assert dmd.request() == PatternRequest("target", "digits", 3, 16)

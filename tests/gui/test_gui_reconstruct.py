@@ -127,3 +127,12 @@ def test_the_reconstruct_page_loads_every_model_kind(
     qtbot.waitUntil(lambda: page.results >= 1, timeout=20_000)
     result = page.last_result
     assert result.output.shape == result.target.shape == (16, 16) and np.isfinite(result.output).all()
+
+
+def test_the_worker_keeps_qobject_thread(qapp: QApplication) -> None:
+    """The worker's own QThread is kept apart from QObject.thread() (an attribute named `thread` hid the method,
+    which then raised "'QThread' object is not callable"; mypy found it): asked, the worker names its thread."""
+    from speckle_lab.gui.reconstruct_worker import ReconstructWorker
+
+    worker = ReconstructWorker()
+    assert worker.thread().objectName() == "reconstruct"

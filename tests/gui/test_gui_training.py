@@ -60,6 +60,7 @@ def test_the_model_kind_and_recipe_say_what_runs_and_physics_trains_a_physics_ne
     names the kind and the metric that picked its best epoch (PCC and Dice both shown)."""
     window = open_window(bench_file)
     card = window.training.settings_card
+    assert card.width() > 0 and card.depth() > 0  # no field shadows QWidget.width() or QPaintDevice.depth()
     assert [card.kind.itemText(i) for i in range(card.kind.count())] == list(kind_names())
     assert [card.preset.itemText(i) for i in range(card.preset.count())] == [NO_PRESET, *PRESETS]
 
