@@ -238,7 +238,7 @@ def run_budget(design: BudgetDesign, out_dir: Path, log: Log = print) -> BudgetR
                         if name != m.MEAN_IMAGE
                     )
                     log(f"  {key} at {n} frames, {power:g} W ({time.monotonic() - clock:.0f} s): {cells}")
-    cells = [
+    budget_cells = [
         BudgetCell(train=k[0], test=k[1], power_w=k[2], n_frames=k[3], method=k[4], pcc=spread_of(v))
         for k, v in values.items()
     ]
@@ -249,7 +249,7 @@ def run_budget(design: BudgetDesign, out_dir: Path, log: Log = print) -> BudgetR
         powers_w=list(design.powers_w),
         repeats=design.repeats,
         regimes=regimes,
-        cells=cells,
+        cells=budget_cells,
         crossovers=crossovers(design, values, kinds),
         fits=fits,
         notes=design.notes,
@@ -270,6 +270,8 @@ def _fit_all(design: BudgetDesign, frames: BenchFrames, repeat: int, run_root: P
     for kind in m.net_kinds():
         net_config = m.net_config(config, kind, design.net_layers)
         fitted[kind], rows = m.train_net(kind, net_config, frames, run_root / kind, f"{len(frames)} frames")
+    if rows is None:
+        raise RuntimeError("no model kind is registered: the budget study needs at least the U-Net")
     fitted[m.RIDGE] = m.fit_ridge_on(frames, rows, per_frame=config.normalisation == "per_frame")
     fitted[m.MEAN_IMAGE] = m.mean_image(frames, rows)
     return fitted

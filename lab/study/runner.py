@@ -87,6 +87,8 @@ def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: 
             run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_") / kind
             net_config = m.net_config(config, kind, design.net_layers)
             fitted[kind], rows = m.train_net(kind, net_config, data, run_dir, key.removeprefix("train_"), log)
+        if rows is None:
+            raise RuntimeError("no model kind is registered: the study needs at least the U-Net")
         log(f"      ridge on {len(rows)} frames")
         fitted[m.RIDGE] = m.fit_ridge_on(data, rows, per_frame)
         fitted[m.MEAN_IMAGE] = m.mean_image(data, rows)

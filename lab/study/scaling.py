@@ -268,7 +268,9 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
         "notes": design.notes,
         "seconds": {"capture": round(capture_s, 1), "total": round(time.monotonic() - started, 1)},
     }
-    results = json_ready(results)
+    ready = json_ready(results)
+    assert isinstance(ready, dict)  # json_ready maps a dict to a dict
+    results = ready
     write_json(out_dir / SCALING_JSON, results)
     from speckle_lab.lab.study.scaling_report import write_scaling_report
 
