@@ -277,6 +277,7 @@ def _make_scattering_medium(config: BenchConfig, source: str) -> Medium:
                 grain_px=medium.grain_px,
                 phase_std_rad=medium.phase_std_rad,
                 correlation_px=medium.correlation_px,
+                geometry=medium.geometry,
             )
         # Ballistic light is mixed into a matrix to every camera pixel (sim.ballistic): it needs the dense form.
         ballistic = getattr(medium, "ballistic_fraction", 0.0) > 0

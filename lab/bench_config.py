@@ -229,6 +229,8 @@ class PhaseScreenSettings(_Section):
     grain_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "grain_px"), ge=1)
     phase_std_rad: float = Field(default=float(_sim_default(PhaseScreenDiffuser, "phase_std_rad")), gt=0)
     correlation_px: float = Field(default=_sim_default(PhaseScreenDiffuser, "correlation_px"), ge=1)  # macropixels
+    # contact: the screen against the DMD; fourier: a lens between them, so target shifts move the speckle
+    geometry: Literal["contact", "fourier"] = _sim_default(PhaseScreenDiffuser, "geometry")
     ballistic_fraction: float = Field(default=0.0, ge=0, le=1)  # unscattered share of the light (sim.ballistic)
 
 

@@ -298,13 +298,30 @@ class RandomTransmissionMatrix(Medium):
         return described
 
 
-class PhaseScreenDiffuser(DenseMedium):
-    """A thin ground-glass diffuser: the DMD field passes a random phase screen, then propagates to the
-    camera in the far field (Fraunhofer, one FFT).
+GEOMETRIES = ("contact", "fourier")
 
-    A thin screen has the angular memory effect: tilting the input field shifts the speckle. The DMD's
-    square active area (side `side` macropixels) sits in a `grid` x `grid` field whose far field the
-    camera crops, so the grain is about `grid / side` camera pixels.
+
+class PhaseScreenDiffuser(DenseMedium):
+    """A thin ground-glass diffuser: a random phase screen, the camera in its far field (Fraunhofer, one FFT).
+
+    A thin screen has the angular memory effect: tilting the field that reaches it shifts the speckle. What a
+    shift of the target on the DMD does depends on where the screen sits (`geometry`):
+
+    - "contact": the screen against the DMD. The DMD's square active area (side `side` macropixels) sits in a
+      `grid` x `grid` field whose far field the camera crops, so the grain is about `grid / side` camera pixels.
+      A target moved on the DMD lights other parts of the screen: new, uncorrelated speckle (no memory effect
+      for shifts; a tilt of the illumination still shifts the speckle).
+    - "fourier": a lens between the DMD (its front focal plane) and the screen (its back focal plane). Each
+      macropixel reaches the screen as a plane wave with its own tilt, so a target moved by (dr, dc) macropixels
+      moves the speckle by (-dr, -dc) x `magnification` camera pixels: the camera field is the (flipped) DMD
+      field convolved with one fixed speckle field, the point response of the screen seen through a circular
+      aperture whose radius sets the grain. `magnification` (camera pixels per macropixel) is the camera side
+      over the DMD side, as for the direct image of ballistic light (sim.ballistic), so a grain of 2 pixels
+      still passes every spatial frequency of a 64-pixel camera's 32-macropixel DMD. The `grid` is the camera
+      plus the DMD's image, so no shift brings back speckle the camera has already seen. Patterns add
+      coherently: one macropixel gives mean intensity 1 / n_inputs over the camera, all of them more (a uniform
+      DMD focuses to a spot on the screen). The ideal thin screen keeps the memory effect over the whole DMD; a
+      real diffuser of thickness L loses it beyond angles of about wavelength / (pi L) (docs/simulator.md).
     """
 
     kind = "phase_screen"
@@ -317,12 +334,22 @@ class PhaseScreenDiffuser(DenseMedium):
         grain_px: float = 2.0,
         phase_std_rad: float = 2 * np.pi,
         correlation_px: float = 1.0,
+        geometry: str = "contact",
     ) -> None:
         super().__init__(side * side, output_shape, seed)
+        if geometry not in GEOMETRIES:
+            raise ValueError(f"geometry must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
         self.side = int(side)
         self.grain_px = float(grain_px)
         self.phase_std_rad = float(phase_std_rad)
         self.correlation_px = float(correlation_px)
+        self.geometry = geometry
+        if geometry == "fourier":
+            if grain_px < 1:
+                raise ValueError(f"grain_px must be >= 1 camera pixel, got {grain_px}")
+            self.magnification = max(1, min(self.output_shape) // self.side)
+            self.grid = max(self.output_shape) + self.magnification * self.side
+            return
         # The far field of a square aperture of `side` samples in a `grid` grid has an intensity
         # autocorrelation of FWHM 0.886 grid / side pixels (sinc^2).
         self.grid = round(self.side * self.grain_px / _SINC2_FWHM)
@@ -334,21 +361,30 @@ class PhaseScreenDiffuser(DenseMedium):
             )
 
     def phase_screen(self) -> np.ndarray:
-        """The screen's phase over the active area `[row, col]`, smoothed to its correlation length."""
+        """The screen's phase `[row, col]` over the active area (contact) or the whole grid (fourier), smoothed to
+        its correlation length (in macropixels, or grid samples)."""
         rng = np.random.default_rng(self.seed)
-        noise = rng.standard_normal((self.side, self.side))
+        n = self.side if self.geometry == "contact" else self.grid
+        noise = rng.standard_normal((n, n))
         if self.correlation_px > 1:
             sigma = self.correlation_px / 2.355
-            fy = np.fft.fftfreq(self.side)[:, None]
-            fx = np.fft.fftfreq(self.side)[None, :]
+            fy = np.fft.fftfreq(n)[:, None]
+            fx = np.fft.fftfreq(n)[None, :]
             gaussian = np.exp(-2 * (np.pi * sigma) ** 2 * (fy**2 + fx**2))
             noise = np.real(np.fft.ifft2(np.fft.fft2(noise) * gaussian))
         noise /= noise.std()
         return noise * self.phase_std_rad
 
+    def aperture(self) -> np.ndarray:
+        """fourier: the circular aperture at the screen `[grid, grid]` (centred on the zero frequency), whose
+        radius makes speckle of `grain_px` camera pixels."""
+        return np.fft.fftshift(circular_pupil((self.grid, self.grid), pupil_radius_for_grain(self.grain_px)))
+
     def propagate(self, fields: np.ndarray) -> np.ndarray:
         """Far field on the camera `[frame, row, col]` of input fields `[frame, side, side]`."""
         fields = np.atleast_3d(fields).reshape(-1, self.side, self.side)
+        if self.geometry == "fourier":
+            return self._propagate_fourier(fields)
         screened = fields * np.exp(1j * self.phase_screen())
         grid = np.zeros((len(fields), self.grid, self.grid), dtype=np.complex64)
         grid[:, : self.side, : self.side] = screened
@@ -357,6 +393,29 @@ class PhaseScreenDiffuser(DenseMedium):
         top, left = (self.grid - rows) // 2, (self.grid - cols) // 2
         # E|FFT|^2 = sum |x|^2: dividing by sqrt(n_inputs) makes all inputs on give mean intensity 1.
         return far[:, top : top + rows, left : left + cols] / np.float32(np.sqrt(self.n_inputs))
+
+    def _propagate_fourier(self, fields: np.ndarray) -> np.ndarray:
+        g, m = self.grid, self.magnification
+        s = m * self.side
+        at_dmd = np.zeros((len(fields), g, g), dtype=np.complex64)
+        start = (g - s) // 2
+        at_dmd[:, start : start + s, start : start + s] = fields.repeat(m, axis=1).repeat(m, axis=2)
+        pupil = self.aperture()
+        screen = (pupil * np.exp(1j * np.fft.fftshift(self.phase_screen()))).astype(np.complex64)
+        at_screen = scipy.fft.fftshift(
+            scipy.fft.fft2(scipy.fft.ifftshift(at_dmd, axes=(1, 2)), workers=-1), axes=(1, 2)
+        )
+        far = scipy.fft.fftshift(
+            scipy.fft.fft2(scipy.fft.ifftshift(at_screen * screen, axes=(1, 2)), workers=-1), axes=(1, 2)
+        )
+        rows, cols = self.output_shape
+        top, left = (g - rows) // 2, (g - cols) // 2
+        # One macropixel (m x m samples of unit amplitude) reaches the pupil's n samples with a modulus of at most
+        # m^2; Parseval: the mean intensity over the grid is the sum over the pupil of |FFT|^2, so dividing by its
+        # value for one centred macropixel gives each macropixel mean intensity 1 / n_inputs.
+        one = np.abs(np.fft.fft2(np.ones((m, m)), s=(g, g))) ** 2
+        norm = np.float32(np.sqrt(float((one * np.fft.ifftshift(pupil)).sum()) * self.n_inputs))
+        return far[:, top : top + rows, left : left + cols] / norm
 
     def _build_matrix(self) -> np.ndarray:
         n = self.n_outputs
@@ -377,4 +436,5 @@ class PhaseScreenDiffuser(DenseMedium):
             "grain_px": self.grain_px,
             "phase_std_rad": self.phase_std_rad,
             "correlation_px": self.correlation_px,
+            "geometry": self.geometry,
         }

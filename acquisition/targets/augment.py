@@ -5,7 +5,7 @@ space, fewer than the macropixels of the target region, so a net trained on them
 than the medium's inverse. Random crop/zoom, mirror, small rotation and gamma of each base face give
 distinct faces that still look like faces.
 
-Spec: `augment:copies=N[:bases=A-B][:mode=homogenise]:SPEC`, e.g. `augment:copies=10:bases=0-79:lfw`: N
+Spec: `augment:copies=N[:bases=A-B][:mode=homogenise|enlarge]:SPEC`, e.g. `augment:copies=10:bases=0-79:lfw`: N
 versions of each base image at positions A..B (inclusive) of the base source's seeded order, the order a plan
 with the same seed draws targets in (`selection.choose_indices`); copy 0 is the base image itself. Index i
 of the set is copy `i % N` of base `bases[i // N]`; its parameters are drawn from (seed, base, copy) alone
@@ -13,7 +13,10 @@ of the set is copy `i % N` of base `bases[i // N]`; its parameters are drawn fro
 target. An identity split is two disjoint base ranges: `augment:copies=10:bases=0-79:lfw` trains,
 `augment:copies=8:bases=80-99:lfw` (or plain `lfw` with target_offset 80, same seed) tests, and no base image
 of the test set is in the training set. `mode=homogenise` applies `homogeneity.homogenise` instead (every
-copy, copy 0 included): the content shrunk and spread evenly over the box.
+copy, copy 0 included): the whole character at a seeded size and position, spread evenly over the box, on a
+seeded gray background. `mode=enlarge` enlarges every copy about its centre by a seeded factor in 1..1.3 (the
+reference study's "diverse digits": the digit itself grows inside the frame, so the displayed target, which is
+the ground truth, is the enlarged digit; intensity fluctuations come from the capture's placement).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from speckle_lab.acquisition.targets.homogeneity import HomogeniseParams, draw_h
 from speckle_lab.acquisition.targets.selection import choose_indices
 
 AUGMENT_TAG = 0xA06
+ENLARGE_TAG = 0xE1A
+ENLARGE_RANGE = (1.0, 1.3)  # the reference study's enlargement of the digits
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,26 @@ class AugmentParams:
 
 
 IDENTITY = AugmentParams()
+
+
+@dataclass(frozen=True)
+class EnlargeParams:
+    scale: float  # the content grows by this factor about the image centre (what leaves the frame is cropped)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def draw_enlarge(seed: int, base: int, copy: int, scale_range: tuple[float, float] = ENLARGE_RANGE) -> EnlargeParams:
+    """The enlargement of copy `copy` of base `base`, uniform in `scale_range`, from (seed, base, copy) alone."""
+    rng = np.random.default_rng([seed, ENLARGE_TAG, base, copy])
+    return EnlargeParams(float(rng.uniform(*scale_range)))
+
+
+def enlarge(image: np.ndarray, params: EnlargeParams) -> np.ndarray:
+    """The image's content enlarged by `params.scale` about its centre, same shape: the centred window of
+    1/scale of the side, resized back (`augment` with a zoom only)."""
+    return augment(image, AugmentParams(zoom=params.scale))
 
 
 def draw_params(seed: int, base: int, copy: int, ranges: AugmentRanges = AugmentRanges()) -> AugmentParams:
@@ -98,7 +123,8 @@ def augment(image: np.ndarray, params: AugmentParams) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-MODES = ("augment", "homogenise")
+MODES = ("augment", "homogenise", "enlarge")
+Params = AugmentParams | HomogeniseParams | EnlargeParams
 
 
 class AugmentedSource:
@@ -143,18 +169,24 @@ class AugmentedSource:
         """The base source's index of the image set index `index` was made from (its identity)."""
         return int(self.bases[check_index(self, index) // self.copies])
 
-    def params(self, index: int) -> AugmentParams | HomogeniseParams:
+    def params(self, index: int) -> Params:
         """The frame's parameters, regenerated from (seed, base, copy): what the report tabulates."""
         i = check_index(self, index)
         base, copy = int(self.bases[i // self.copies]), i % self.copies
         if self.mode == "homogenise":
             return draw_homogenise(self.seed, base, copy)
+        if self.mode == "enlarge":
+            return draw_enlarge(self.seed, base, copy)
         return draw_params(self.seed, base, copy, self.ranges)
 
     def image(self, index: int) -> np.ndarray:
         params = self.params(index)
         image = self.base.image(self.base_of(index))
-        return homogenise(image, params) if isinstance(params, HomogeniseParams) else augment(image, params)
+        if isinstance(params, HomogeniseParams):
+            return homogenise(image, params)
+        if isinstance(params, EnlargeParams):
+            return enlarge(image, params)
+        return augment(image, params)
 
 
 def parse_bases(spec: str, text: str) -> np.ndarray:
@@ -170,8 +202,11 @@ def parse_bases(spec: str, text: str) -> np.ndarray:
 
 
 def open_augmented(spec: str, argument: str | None, seed: int, open_base) -> AugmentedSource:
-    """`argument` = `copies=N[:bases=A-B][:mode=M]:SPEC` (options first, any order; the rest is the base spec)."""
-    expected = "expected augment:copies=N[:bases=A-B][:mode=homogenise]:SPEC, e.g. augment:copies=10:bases=0-79:lfw"
+    """`argument` = `copies=N[:bases=A-B][:mode=augment|homogenise|enlarge]:SPEC` (options first, any order;
+    the rest is the base spec)."""
+    expected = (
+        "expected augment:copies=N[:bases=A-B][:mode=homogenise|enlarge]:SPEC, e.g. augment:copies=10:bases=0-79:lfw"
+    )
     items = (argument or "").split(":")
     options: dict[str, str] = {}
     while items and "=" in items[0] and items[0].split("=", 1)[0].strip().lower() in ("copies", "bases", "mode"):

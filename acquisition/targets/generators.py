@@ -15,7 +15,7 @@ from speckle_lab.acquisition.targets.bundled import load_natural_photos
 DEFAULT_LENGTH = 100_000
 
 # One fixed stream tag per generator, so "blobs" and "binary" with the same seed are independent.
-STREAM_TAGS = {"blobs": 0xB10B5, "binary": 0xB1A7, "natural": 0x7A7}
+STREAM_TAGS = {"blobs": 0xB10B5, "binary": 0xB1A7, "natural": 0x7A7, "bernoulli": 0xBE12}
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -91,6 +91,12 @@ def draw_binary(rng: np.random.Generator, size_px: int) -> np.ndarray:
     return coarse.repeat(cell, axis=0).repeat(cell, axis=1)[:size_px, :size_px].astype(np.float32)
 
 
+def draw_bernoulli(rng: np.random.Generator, size_px: int) -> np.ndarray:
+    """Every pixel on with probability 1/2, independently: uniformly random binary patterns, the probe set that
+    exercises every macropixel equally and spans every direction (the oracle's training set)."""
+    return (rng.random((size_px, size_px)) < 0.5).astype(np.float32)
+
+
 def draw_natural_patch(rng: np.random.Generator, size_px: int) -> np.ndarray:
     """A square patch of a random bundled photograph: side drawn in size..4*size photo pixels (several scales
     of texture and structure), at a random position, mirrored left-right half of the time, and brought to
@@ -112,6 +118,7 @@ def draw_natural_patch(rng: np.random.Generator, size_px: int) -> np.ndarray:
 GENERATORS: dict[str, tuple[Draw, int, str]] = {
     "blobs": (draw_blobs, 64, "random Gaussian blobs and shapes"),
     "binary": (draw_binary, 32, "random binary patterns"),
+    "bernoulli": (draw_bernoulli, 32, "uniformly random binary patterns, each pixel on with probability 1/2"),
     "natural": (draw_natural_patch, 64, "patches of scikit-image photographs"),
 }
 

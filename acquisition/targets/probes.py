@@ -18,25 +18,29 @@ def spot_image(size: int, row: int, col: int, radius: float) -> np.ndarray:
 
 
 class SpotSource:
-    """`size * size` probes; index i lights a disc centred at (i // size, i % size). Spec `spots:size=N[:radius=R]`
-    (radius in macropixels, an integer, default 1: a 5-macropixel cross)."""
+    """One probe per position of a square grid of step `step` over an N x N area (every position at step 1);
+    index i lights a disc centred at (step * (i // m), step * (i % m)), m = ceil(N / step) positions a side.
+    Spec `spots:size=N[:radius=R][:step=S]` (radius in macropixels, an integer, default 1: a 5-macropixel cross;
+    step 2 probes a quarter of the positions, the discs still touching)."""
 
-    def __init__(self, size: int, radius: int = 1, spec: str = "") -> None:
-        if size < 1 or radius < 0:
-            raise ValueError(f"spots need size >= 1 and radius >= 0, not {size}, {radius}")
-        self.size, self.radius = int(size), int(radius)
-        self.spec = spec or f"spots:size={size}:radius={radius}"
+    def __init__(self, size: int, radius: int = 1, spec: str = "", step: int = 1) -> None:
+        if size < 1 or radius < 0 or step < 1:
+            raise ValueError(f"spots need size >= 1, radius >= 0 and step >= 1, not {size}, {radius}, {step}")
+        self.size, self.radius, self.step = int(size), int(radius), int(step)
+        self.per_side = -(-self.size // self.step)
+        self.spec = spec or f"spots:size={size}:radius={radius}" + (f":step={step}" if step > 1 else "")
 
     @property
     def name(self) -> str:
-        return f"single-spot probes, {self.size}x{self.size} positions, radius {self.radius}"
+        grid = f"{self.per_side}x{self.per_side} positions" + (f" at step {self.step}" if self.step > 1 else "")
+        return f"single-spot probes, {grid} of a {self.size}x{self.size} area, radius {self.radius}"
 
     def __len__(self) -> int:
-        return self.size * self.size
+        return self.per_side * self.per_side
 
     def position(self, index: int) -> tuple[int, int]:
-        row, col = divmod(check_index(self, index), self.size)
-        return row, col
+        row, col = divmod(check_index(self, index), self.per_side)
+        return row * self.step, col * self.step
 
     def image(self, index: int) -> np.ndarray:
         return spot_image(self.size, *self.position(index), self.radius)

@@ -127,10 +127,10 @@ def _open_augment(spec: str, argument: str | None, seed: int) -> TargetSource:
 
 
 def _open_spots(spec: str, argument: str | None, seed: int) -> TargetSource:
-    options = _options(spec, argument, allowed=("size", "radius"))
+    options = _options(spec, argument, allowed=("size", "radius", "step"))
     if "size" not in options:
-        raise TargetSpecError(spec, "expected spots:size=N[:radius=R], e.g. spots:size=24:radius=1")
-    return SpotSource(options["size"], options.get("radius", 1), spec=spec)
+        raise TargetSpecError(spec, "expected spots:size=N[:radius=R][:step=S], e.g. spots:size=24:radius=1")
+    return SpotSource(options["size"], options.get("radius", 1), spec=spec, step=options.get("step", 1))
 
 
 def _options(spec: str, argument: str | None, allowed: tuple[str, ...]) -> dict[str, int]:
@@ -195,12 +195,25 @@ KINDS: dict[str, SourceKind] = {
         (("binary[:size=32][:n=100000]", "random binary patterns of random density and cell size, seeded"),),
         _generator_opener("binary"),
     ),
+    "bernoulli": SourceKind(
+        (("bernoulli[:size=32][:n=100000]", "uniformly random binary patterns: each pixel on with probability 1/2"),),
+        _generator_opener("bernoulli"),
+    ),
     "augment": SourceKind(
-        (("augment:copies=N[:bases=A-B]:SPEC", "N seeded crop/zoom, mirror, rotation, gamma versions of each base"),),
+        (
+            ("augment:copies=N[:bases=A-B]:SPEC", "N seeded crop/zoom, mirror, rotation, gamma versions of each base"),
+            ("augment:copies=N:mode=enlarge:SPEC", "each base enlarged about its centre by a seeded 1-1.3"),
+            ("augment:copies=N:mode=homogenise:SPEC", "each base's whole character at a seeded size and position"),
+        ),
         _open_augment,
     ),
     "spots": SourceKind(
-        (("spots:size=N[:radius=R]", "single-spot probes: a lit disc at every position of an NxN area"),),
+        (
+            (
+                "spots:size=N[:radius=R][:step=S]",
+                "single-spot probes: a lit disc at every (S-th) position of an NxN area",
+            ),
+        ),
         _open_spots,
     ),
     "mix": SourceKind(

@@ -1,9 +1,11 @@
 """`speckle-lab demo [--quick] --out DIR`: the whole study on the simulated bench, from capture to report.
 
-Captures faces, digits, enlarged jittered digits, homogenised digits, randomly placed digits, the test sets
-and the single-spot probes on a fresh medium per repeat; trains a U-Net per training set; scores every net and
-its baselines on every test set; writes DIR/report.md, DIR/results.json (with the `findings` list, see
-docs/study.md) and the figures.
+Captures faces, digits, enlarged digits with intensity fluctuations, homogenised digits, randomly placed digits,
+the test sets, the single-spot probes and the oracle's random patterns on a fresh medium per repeat; trains every
+net kind (the reference U-Net, the physics-first net) and fits ridge and the mean image per training set, all
+reconstructing the whole active area; scores them over the region shown on every test set; writes
+DIR/report.md, DIR/results.json (with the `findings` list, see docs/study.md) and the figures. The simulator's
+physics and limits: docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ from speckle_lab.lab.config_errors import CommandLineError
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "demo", help="the cross-dataset study end to end on the simulated bench: capture, train, evaluate, report"
+        "demo",
+        help="the cross-dataset study end to end on the simulated bench: capture, train, evaluate, report",
+        description="The cross-dataset study end to end on the simulated bench: capture, train, evaluate, report. "
+        "The study's design, verdict rule and results.json: docs/study.md. What the simulator models, its physics "
+        "and its limits: docs/simulator.md.",
     )
-    parser.add_argument("--quick", action="store_true", help="a smaller study that runs in a few minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="the first 3 repeats of the full study's main condition (about 5 min)"
+    )
     parser.add_argument(
         "--scale",
         choices=["standard", "reference"],
@@ -45,7 +53,7 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="independent repeats (new medium and training seed each; default 2 quick, 3 full)",
+        help="independent repeats (new medium, camera noise and training seed each; default 3 quick, 5 full)",
     )
     parser.set_defaults(run=run)
 
@@ -53,7 +61,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from speckle_lab.lab.study.design import study_design
     from speckle_lab.lab.study.report import finding_lines, write_report
-    from speckle_lab.lab.study.runner import run_study
+    from speckle_lab.lab.study.runner import RESULTS_JSON, run_study
 
     if args.repeats is not None and args.repeats < 1:
         raise CommandLineError(f"demo --repeats {args.repeats}: expected at least 1")
@@ -65,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr, flush=True)
 
     results = run_study(design, args.out, log)
+    log("writing the report and its figures")
     report = write_report(design, results, args.out)
     print(f"report: {report}")
-    print(f"results: {args.out / 'results.json'}")
+    print(f"results: {args.out / RESULTS_JSON}")
     for line in finding_lines(results):
         print(f"  {line}")
     return 0

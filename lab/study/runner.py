@@ -1,213 +1,200 @@
-"""Run the study: for every condition and repeat, capture its datasets on a fresh simulated bench, train a net
-per training set, score every net and its two baselines on every test set, probe it with single spots, and
-hand the numbers to the findings and the report.
-
-`capture_plans` is the one place that drives the bench (a list of plans in, files out): the capture-queue
-service can replace it without touching the rest.
+"""Run the study: for every condition and repeat, capture its datasets on a fresh simulated bench, fit every
+method (the nets of the model registry, ridge, the mean image) on every training set with whole-area labels,
+score them over the region shown on every test set, probe them with single spots beside the oracle, and hand
+the numbers to the findings and the report. Every phase logs its progress (per set, per block of frames, per
+epoch), so a long run is never silent.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from speckle_lab.acquisition.datafile import CaptureReader
-from speckle_lab.acquisition.plan import CapturePlan
-from speckle_lab.acquisition.scheduler import CaptureError
-from speckle_lab.acquisition.targets import Placements, place_block
 from speckle_lab.acquisition.targets.homogeneity import homogeneity_of
 from speckle_lab.lab.bench_config import BenchConfig, load_bench
-from speckle_lab.lab.capture_queue import CaptureJob, CaptureQueue
-from speckle_lab.lab.commands.capture import ProgressBar
-from speckle_lab.lab.study.design import MEDIUM_SEED, Condition, DatasetSpec, StudyDesign
+from speckle_lab.lab.study import methods as m
+from speckle_lab.lab.study.common import Log, capture_plans, write_json
+from speckle_lab.lab.study.design import MEDIUM_SEED, ORACLE, PROBES, Condition, StudyDesign
 from speckle_lab.lab.study.findings import findings, summarise
-from speckle_lab.lab.study.probes import heat_maps
+from speckle_lab.lab.study.frames import BenchFrames, read_bench_frames, region_pcc
+from speckle_lab.lab.study.oracle import agreement_maps, fit_oracle, region_mean, responses, spot_maps
+from speckle_lab.lab.study.regime import regime
+from speckle_lab.lab.study.results import ConditionResult, RepeatResult, SpotMaps, StudyResults
+from speckle_lab.lab.study.tables import oracle_rows, region_shift_rows
 
-Log = Callable[[str], None]
-PREDICT_BATCH = 256
+RESULTS_JSON = "results.json"
 
 
 def bench_config(design: StudyDesign, condition: Condition | None = None, repeat: int = 0) -> BenchConfig:
-    """The study's bench for one repeat: its own medium seed, and the condition's medium changes."""
+    """The study's bench for one repeat: its own medium seed and camera-noise seed, and the condition's medium."""
     medium = {"seed": MEDIUM_SEED + repeat, **(condition.medium if condition else {})}
-    return load_bench(None).with_changes(**{**design.bench_changes, "medium": medium})
+    bench = {**design.bench_changes.get("bench", {}), "seed": repeat}
+    return load_bench(None).with_changes(**{**design.bench_changes, "bench": bench, "medium": medium})
 
 
-def capture_plans(config: BenchConfig, plans: list[tuple[str, dict]], data_dir: Path, log: Log) -> dict[str, Path]:
-    """Every (key, plan) through one bench and one medium, as on a real bench in one session; key.h5 files."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    with CaptureQueue(config, "study bench") as queue:
-        for key, plan in plans:
-            path = data_dir / f"{key}.h5"
-            job = CaptureJob(key, path, CapturePlan.model_validate(plan), overwrite=True)
-            bar = ProgressBar(key, quiet=True)
-            try:
-                result = queue.run(job, on_progress=bar)
-            finally:
-                bar.close()
-            if result.laser_failure is not None:  # the laser was not confirmed off: the alarm (exit 3)
-                raise result.laser_failure
-            if not result.ok:
-                raise CaptureError(f"capture of {key} stopped: {result.message}")
-            paths[key] = path
-    return paths
-
-
-def read_frames(path: Path, side: int) -> dict[str, np.ndarray]:
-    """speckle, target and the DMD images (regenerated from the stored targets and placements) of a file."""
-    with CaptureReader(path) as reader:
-        frames = reader.frames()
-        speckle, target = np.asarray(frames.speckle), np.asarray(frames.target, dtype=np.float32)
-        fields = {name: reader.column(name) for name in _placement_names()}
-    dmd = place_block(target, Placements.from_fields(fields), None, side, binary=False)
-    return {"speckle": speckle, "target": target, "dmd": dmd}
-
-
-def _placement_names() -> list[str]:
-    from dataclasses import fields
-
-    return [f"placement_{f.name}" for f in fields(Placements)]
-
-
-def pcc_per_frame(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The metric the trainer reports (model.metrics.pcc), for arrays."""
-    import torch
-
-    from speckle_lab.model.metrics import pcc
-
-    a, b = (torch.from_numpy(np.array(x, dtype=np.float32)) for x in (pred, target))
-    return pcc(a, b).numpy()
-
-
-def predict(trained, speckle: np.ndarray) -> np.ndarray:
-    return np.concatenate(
-        [trained.predict(speckle[i : i + PREDICT_BATCH]) for i in range(0, len(speckle), PREDICT_BATCH)]
-    )
-
-
-def _datasets(design: StudyDesign, condition: Condition) -> list[DatasetSpec]:
+def _keys(design: StudyDesign, condition: Condition) -> list[str]:
     keys = [*condition.training, *condition.tests]
-    specs = [design.dataset(k) for k in keys]
-    if condition.probes:
-        specs += design.probe_sets
-    return specs
+    return [*keys, PROBES, ORACLE] if condition.probes else keys
 
 
-def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: Path, log: Log) -> dict:
-    """One repeat of one condition: PCC tables (U-Net, ridge, mean image) and, with probes, heat maps."""
-    from speckle_lab.model.config import TrainConfig
-    from speckle_lab.model.evaluate import load_trained
-    from speckle_lab.model.ridge import fit_ridge
-    from speckle_lab.model.trainer import train
+def score(predict: m.Predict, frames: BenchFrames) -> float:
+    """Mean PCC over the region shown of a method's whole-area reconstructions of a set."""
+    return float(region_pcc(m.in_batches(predict, frames.speckle), frames.dmd, frames.boxes).mean())
 
+
+def d_data(frames: BenchFrames, rows: np.ndarray) -> float:
+    from speckle_lab.model.analysis.dimension import K_NEIGHBOURS, safe_dimension
+
+    return float(safe_dimension(frames.dmd[rows].reshape(len(rows), -1), K_NEIGHBOURS))
+
+
+def run_repeat(design: StudyDesign, condition: Condition, repeat: int, out_dir: Path, log: Log) -> RepeatResult:
+    """One repeat of one condition: every method on every training set, scored on every test set; with probes,
+    the oracle and the single-spot maps."""
     where = out_dir / "data" / condition.name / f"r{repeat}"
-    specs = _datasets(design, condition)
-    plans = [(s.key, {**s.plan, **condition.plans.get(s.key, {})}) for s in specs]
-    started, cpu = time.monotonic(), time.process_time()
+    plans = [(key, design.plan(condition, key)) for key in _keys(design, condition)]
+    clock = time.monotonic()
     paths = capture_plans(bench_config(design, condition, repeat), plans, where, log)
-    log(f"  captured {len(plans)} sets ({sum(p[1]['n_frames'] for p in plans)} frames) in "
-        f"{time.monotonic() - started:.0f} s (cpu {time.process_time() - cpu:.0f} s)")  # fmt: skip
-    frames = {key: read_frames(path, design.side) for key, path in paths.items()}
-    config = TrainConfig.model_validate({**design.train, **condition.train, "seed": repeat})
-    per_frame = config.normalisation == "per_frame"  # the ridge baseline sees its input as the net does
-    out: dict = {"pcc": {}, "training": {}, "heat_maps": {}, "homogeneity": {}, "medium_seed": MEDIUM_SEED + repeat}
-    for key in condition.training:
-        run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_")
-        started, cpu = time.monotonic(), time.process_time()
-        result = train(config, [str(paths[key])], run_dir, show_progress=False)
-        seconds = {"train": time.monotonic() - started}
-        trained = load_trained(run_dir, "cpu")
-        train_rows = np.sort(np.asarray(trained.split.train))
-        data = frames[key]
+    frames = {key: read_bench_frames(path) for key, path in paths.items()}
+    seconds = {"capture": round(time.monotonic() - clock, 1)}
+    config = condition.train.model_copy(update={"seed": repeat})
+    per_frame = config.normalisation == "per_frame"  # ridge and the oracle see the input as the nets do
+    result = RepeatResult(
+        repeat=repeat, medium_seed=MEDIUM_SEED + repeat, bench_seed=repeat, training_seed=repeat, pcc={}, homogeneity={}
+    )
+    oracle_response = None
+    if condition.probes:
         clock = time.monotonic()
-        ridge = fit_ridge(data["speckle"][train_rows], data["target"][train_rows], per_frame=per_frame)
-        seconds["ridge"] = time.monotonic() - clock
-        clock = time.monotonic()
-        mean_target = data["target"][train_rows].mean(axis=0)
-        row = {}
-        for test in condition.tests:
-            t = frames[test]
-            row[test] = {
-                "unet": float(pcc_per_frame(predict(trained, t["speckle"]), t["target"]).mean()),
-                "ridge": float(pcc_per_frame(ridge.predict(t["speckle"]), t["target"]).mean()),
-                "mean_image": float(pcc_per_frame(np.broadcast_to(mean_target, t["target"].shape), t["target"]).mean()),
-            }
-        out["pcc"][key] = row
-        seconds["score"] = time.monotonic() - clock
-        out["training"][key] = {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
-                                "best_val_dice": result.best_val_dice, "stop_reason": result.stop_reason,
-                                "seconds": round(time.monotonic() - started, 1), "ridge_lambda": ridge.lam,
-                                "device": result.device, "run_dir": str(run_dir),
-                                "stage_seconds": {k: round(v, 1) for k, v in seconds.items()}}  # fmt: skip
-        out["homogeneity"][key] = homogeneity_of(data["dmd"], design.regions["roi"])
-        clock = time.monotonic()
-        if condition.probes:
-            probes = {s.key: frames[s.key] for s in design.probe_sets}
-            out["heat_maps"][key] = heat_maps(design, probes, lambda s, net=trained: predict(net, s), ridge.predict)
-        seconds["probes"] = time.monotonic() - clock
-        clock = time.monotonic()
-        if repeat == 0:
-            _figures(design, condition, key, trained, frames, out_dir / "figures")
-        seconds["figures"] = time.monotonic() - clock
-        seconds["cpu"] = time.process_time() - cpu
-        cells = ", ".join(
-            f"{test.removeprefix('test_')} {c['unet']:.3f} (ridge {c['ridge']:.3f})" for test, c in row.items()
+        log(f"  [{condition.name} r{repeat}] fitting the oracle on {len(frames[ORACLE])} random patterns")
+        oracle = fit_oracle(frames[ORACLE], per_frame)
+        result.oracle_pcc = {test: score(oracle.predict, frames[test]) for test in condition.tests}
+        oracle_response = responses({"oracle": oracle.predict}, frames[PROBES])["oracle"]
+        seconds["oracle"] = round(time.monotonic() - clock, 1)
+        log(
+            f"  [{condition.name} r{repeat}] oracle ({len(frames[ORACLE])} random patterns): "
+            + ", ".join(f"{t.removeprefix('test_')} {v:.3f}" for t, v in result.oracle_pcc.items())
         )
-        stages = " ".join(f"{k} {v:.0f}" for k, v in seconds.items())
-        log(f"  [{condition.name} r{repeat}] {key.removeprefix('train_')} net, {result.epochs_completed} epochs, "
-            f"{time.monotonic() - started:.0f} s ({stages}): {cells}")  # fmt: skip
+    kinds = m.net_kinds()
+    for i, key in enumerate(condition.training, 1):
+        clock = time.monotonic()
+        data = frames[key]
+        log(f"  [{condition.name} r{repeat}] training set {i}/{len(condition.training)}: {key}")
+        fitted: dict[str, m.Fitted] = {}
+        rows = None
+        for kind in kinds:
+            run_dir = out_dir / "runs" / condition.name / f"r{repeat}" / key.removeprefix("train_") / kind
+            net_config = m.net_config(config, kind, design.net_layers)
+            fitted[kind], rows = m.train_net(kind, net_config, data, run_dir, key.removeprefix("train_"), log)
+        if rows is None:
+            raise RuntimeError("no model kind is registered: the study needs at least the U-Net")
+        log(f"      ridge on {len(rows)} frames")
+        fitted[m.RIDGE] = m.fit_ridge_on(data, rows, per_frame)
+        fitted[m.MEAN_IMAGE] = m.mean_image(data, rows)
+        result.pcc[key] = {
+            test: {name: score(f.predict, frames[test]) for name, f in fitted.items()} for test in condition.tests
+        }
+        result.fits[key] = {name: f.info for name, f in fitted.items()}
+        result.curves[key] = {kind: fitted[kind].history for kind in kinds}
+        result.homogeneity[key] = {
+            **homogeneity_of(data.dmd[rows], design.regions["roi"]),
+            "d_data": d_data(data, rows),
+        }
+        if condition.probes:
+            result.maps[key] = _maps(design, frames[PROBES], fitted, oracle_response)
+        if repeat == 0:
+            from speckle_lab.lab.study.report_figures import plot_examples
+
+            plot_examples(
+                out_dir / "figures",
+                condition.name,
+                key,
+                fitted,
+                {t: frames[t] for t in condition.tests},
+                design.figures_per_pair,
+            )
+        seconds[key] = round(time.monotonic() - clock, 1)
+        cells = "; ".join(
+            f"{test.removeprefix('test_')}: " + ", ".join(f"{n} {v:.3f}" for n, v in row.items())
+            for test, row in result.pcc[key].items()
+        )
+        log(f"  [{condition.name} r{repeat}] {key} done in {seconds[key]:.0f} s. {cells}")
+    result.seconds = seconds
+    return result
+
+
+def _maps(design: StudyDesign, probes: BenchFrames, fitted: dict[str, m.Fitted], oracle: np.ndarray | None) -> dict:
+    shown = responses({name: f.predict for name, f in fitted.items() if name != m.MEAN_IMAGE}, probes)
+    quality = spot_maps(probes, shown)
+    agreement = agreement_maps(probes, shown, oracle) if oracle is not None else {}
+    out = {}
+    for name, heat in quality.items():
+        means = {f"quality_{region}": region_mean(heat, bounds) for region, bounds in design.regions.items()}
+        agree = agreement.get(name)
+        if agree is not None:
+            means |= {f"agreement_{region}": region_mean(agree, bounds) for region, bounds in design.regions.items()}
+        out[name] = SpotMaps(
+            quality=np.round(heat, 4).tolist(),
+            agreement=np.round(agree, 4).tolist() if agree is not None else None,
+            means=means,
+        )
     return out
 
 
-def _figures(design: StudyDesign, condition: Condition, key: str, trained, frames: dict, figures_dir: Path) -> None:
-    from speckle_lab.model.figures import plot_reconstructions
-
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    for test in condition.tests:
-        t = frames[test]
-        pick = np.linspace(0, len(t["target"]) - 1, design.figures_per_pair).round().astype(int)
-        recon = predict(trained, t["speckle"][pick])
-        plot_reconstructions(figures_dir / f"{condition.name}_{key}_on_{test}.png", t["target"][pick],
-                             t["speckle"][pick], recon, pick)  # fmt: skip
-
-
-def run_study(design: StudyDesign, out_dir: Path, log: Log = print) -> dict:
+def run_study(design: StudyDesign, out_dir: Path, log: Log = print) -> StudyResults:
     started, cpu = time.monotonic(), time.process_time()
     out_dir.mkdir(parents=True, exist_ok=True)
-    conditions = {}
+    conditions: dict[str, ConditionResult] = {}
+    kinds = m.methods()
     for condition in design.conditions:
         repeats = []
         for r in range(condition.repeats):
-            log(f"[{condition.name}] {condition.label}: repeat {r + 1}/{condition.repeats} (medium seed "
-                f"{MEDIUM_SEED + r}, training seed {r}), {time.monotonic() - started:.0f} s so far")  # fmt: skip
+            log(
+                f"[{condition.name}] {condition.label}: repeat {r + 1}/{condition.repeats} (medium seed "
+                f"{MEDIUM_SEED + r}, camera-noise seed {r}, training seed {r}), "
+                f"{time.monotonic() - started:.0f} s so far"
+            )
             repeats.append(run_repeat(design, condition, r, out_dir, log))
-        conditions[condition.name] = {"label": condition.label, "medium": condition.medium, "train": condition.train,
-                                      "plans": condition.plans, "repeats": repeats,
-                                      "summary": summarise(repeats)}  # fmt: skip
-    results = {
-        "study": design.name,
-        "bench": bench_config(design).to_dict(),
-        "regions": {name: list(r) for name, r in design.regions.items()},
-        "datasets": {s.key: {"label": s.label, "role": s.role, "plan": s.plan} for s in design.datasets},
-        "training": {"config": design.train},
-        "conditions": conditions,
-        "findings": findings(conditions["main"]["repeats"]),
-        "notes": design.notes,
-        "seconds": round(time.monotonic() - started, 1),
-        "cpu_seconds": round(time.process_time() - cpu, 1),  # all threads: the load on a shared machine
-    }
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=_plain))
+        conditions[condition.name] = ConditionResult(
+            name=condition.name,
+            label=condition.label,
+            medium=condition.medium,
+            train=condition.train.model_dump(mode="json"),
+            plans={k: p.model_dump(mode="json") for k, p in condition.plans.items()},
+            repeats=repeats,
+            summary=summarise(repeats),
+        )
+    main = conditions[design.main.name]
+    results = StudyResults(
+        study=design.name,
+        methods=list(kinds),
+        bench=bench_config(design).to_dict(),
+        regions={name: list(r) for name, r in design.regions.items()},
+        datasets={
+            s.key: {"label": s.label, "role": s.role, "plan": s.plan.model_dump(mode="json")} for s in design.datasets
+        },
+        training={"config": design.train.model_dump(mode="json"), "net_layers": design.net_layers},
+        regime=_regime(design, out_dir),
+        conditions=conditions,
+        findings=findings(main.repeats, kinds),
+        region_shift=region_shift_rows(design, conditions, kinds),
+        oracle=oracle_rows(main, kinds),
+        notes=design.notes,
+        seconds=round(time.monotonic() - started, 1),
+        cpu_seconds=round(time.process_time() - cpu, 1),  # all threads: the load on a shared machine
+    )
+    write_json(out_dir / RESULTS_JSON, results)
     return results
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
+def _regime(design: StudyDesign, out_dir: Path):
+    """The main condition's regime, from its first repeat's training files."""
+    config = bench_config(design)
+    where = out_dir / "data" / design.main.name / "r0"
+    levels = {}
+    for key in design.main.training:
+        levels[key] = float(read_bench_frames(where / f"{key}.h5").dmd.mean())
+    plan = design.dataset(design.main.training[0]).plan
+    n_train = round(plan.n_frames * (1 - design.train.val_fraction))
+    return regime(config, design.target_size, design.side, n_train, levels, plan.laser_power_w, plan.exposure_us)

@@ -12,22 +12,21 @@ OOD performance retained at the last level can be read against training diversit
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from speckle_lab.acquisition.datafile import CaptureReader
+from speckle_lab.acquisition.plan import CapturePlan
 from speckle_lab.acquisition.targets.diversity import label_sharpness
 from speckle_lab.lab.bench_config import load_bench
-from speckle_lab.lab.study.runner import capture_plans
+from speckle_lab.lab.study.common import Log, capture_plans, write_json
 from speckle_lab.model.analysis.analyze import analyze_run, json_ready
 from speckle_lab.model.analysis.dimension import K_NEIGHBOURS, safe_dimension
+from speckle_lab.model.config import TrainConfig
 
-Log = Callable[[str], None]
 SCALING_JSON = "scaling.json"
 SCALING_FIGURE = "scaling.png"
 SCHEMA = "speckle-lab.scaling/1"
@@ -69,7 +68,7 @@ class ScalingDesign:
     n_frames: int  # per training set (train + validation + test split of the trainer)
     n_ood_frames: int
     repeats: int
-    train: dict  # TrainConfig fields; the seed is the repeat index
+    train: TrainConfig  # the seed is the repeat index
     sets: tuple[TargetSet, ...] = TARGET_SETS
     ood: TargetSet = OOD_SET
     notes: list[str] = field(default_factory=list)
@@ -81,9 +80,11 @@ def scaling_design(quick: bool) -> ScalingDesign:
     model = {"depth": 3, "base_width": 16, "kernel_size": 7}
     if quick:
         train = {"epochs": 8, "patience_epochs": 4, "batch_size": 32, "lr": 1e-3, "device": "cpu", "model": model}
-        return ScalingDesign("quick", QUICK_BENCH, 12, 600, 200, 2, train, notes=_notes(quick))
+        return ScalingDesign(
+            "quick", QUICK_BENCH, 12, 600, 200, 2, TrainConfig.model_validate(train), notes=_notes(quick)
+        )
     train = {"epochs": 20, "patience_epochs": 5, "batch_size": 32, "lr": 5e-4, "device": "auto", "model": model}
-    return ScalingDesign("full", {}, 24, 2000, 400, 3, train, notes=_notes(quick))
+    return ScalingDesign("full", {}, 24, 2000, 400, 3, TrainConfig.model_validate(train), notes=_notes(quick))
 
 
 def _notes(quick: bool) -> list[str]:
@@ -100,17 +101,18 @@ def _notes(quick: bool) -> list[str]:
     ]
 
 
-def plan_for(design: ScalingDesign, target_set: TargetSet, n_frames: int, seed: int = 7) -> dict:
-    """CapturePlan fields: the target centred in the active area (fixed) or placed with per-frame diversity."""
+def plan_for(design: ScalingDesign, target_set: TargetSet, n_frames: int, seed: int = 7) -> CapturePlan:
+    """The capture plan: the target centred in the active area (fixed) or placed with per-frame diversity."""
     side = (design.bench_changes.get("dmd") or {}).get("side_macropixels", 64)
     size = design.target_size
     top = (side - round(size * 1.3)) // 2 if target_set.diverse else (side - size) // 2
     placement: dict = {"mode": "fixed", "top": top, "left": top}
     if target_set.diverse:
         placement.update(scale_min=1.0, scale_max=1.3, gain_min=0.6, gain_max=1.0, gradient_max=0.3, jitter_std=0.05)
-    return {"targets": target_set.targets, "n_frames": n_frames, "seed": seed, "target_rows": size,
-            "target_cols": size, "display": target_set.display, "placement": placement, "reference_every": 500,
-            "dark_frames": 4, "block_frames": 256}  # fmt: skip
+    return CapturePlan.model_validate({"targets": target_set.targets, "n_frames": n_frames, "seed": seed,
+                                       "target_rows": size, "target_cols": size, "display": target_set.display,
+                                       "placement": placement, "reference_every": 500, "dark_frames": 4,
+                                       "block_frames": 256})  # fmt: skip
 
 
 def capture_sets(design: ScalingDesign, data_dir: Path, log: Log) -> dict[str, Path]:
@@ -119,8 +121,6 @@ def capture_sets(design: ScalingDesign, data_dir: Path, log: Log) -> dict[str, P
     jobs = [(s, design.n_frames) for s in design.sets] + [(design.ood, design.n_ood_frames)]
     config = load_bench(None)
     config = config.with_changes(**design.bench_changes) if design.bench_changes else config
-    for i, (target_set, n_frames) in enumerate(jobs, 1):
-        log(f"[capture {i}/{len(jobs)}] {target_set.label}: {n_frames} frames")
     plans = [(s.key, plan_for(design, s, n)) for s, n in jobs]
     return capture_plans(config, plans, data_dir, log)  # the capture queue: one bench, overwrite by the writer
 
@@ -202,7 +202,6 @@ def summarise(design: ScalingDesign, sets: dict[str, dict], nets: list[dict]) ->
 
 def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
     """Capture, train, test and analyse every set and repeat; write scaling.json, report.md, scaling.png."""
-    from speckle_lab.model.config import TrainConfig
     from speckle_lab.model.trainer import train
 
     started = time.monotonic()
@@ -220,7 +219,7 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
                 import shutil
 
                 shutil.rmtree(run_dir)
-            config = TrainConfig.model_validate({**design.train, "seed": r})
+            config = design.train.model_copy(update={"seed": r})
             result = train(config, [str(paths[target_set.key])], run_dir, show_progress=False)
             analysis = analyze_run(run_dir, [paths[target_set.key], paths[design.ood.key]],
                                    out_dir / "analysis" / f"{target_set.key}_r{r}", seed=r)  # fmt: skip
@@ -258,7 +257,7 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
             "n_frames": design.n_frames,
             "n_ood_frames": design.n_ood_frames,
             "repeats": design.repeats,
-            "train": design.train,
+            "train": design.train.model_dump(mode="json"),
             "bench_changes": design.bench_changes,
             "k_neighbours": K_NEIGHBOURS,
         },
@@ -269,8 +268,10 @@ def run_scaling(design: ScalingDesign, out_dir: Path, log: Log = print) -> dict:
         "notes": design.notes,
         "seconds": {"capture": round(capture_s, 1), "total": round(time.monotonic() - started, 1)},
     }
-    results = json_ready(results)
-    (out_dir / SCALING_JSON).write_text(json.dumps(results, indent=2))
+    ready = json_ready(results)
+    assert isinstance(ready, dict)  # json_ready maps a dict to a dict
+    results = ready
+    write_json(out_dir / SCALING_JSON, results)
     from speckle_lab.lab.study.scaling_report import write_scaling_report
 
     write_scaling_report(results, out_dir)

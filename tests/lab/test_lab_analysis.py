@@ -24,8 +24,14 @@ SMALL = {
     "camera": {"rows": 32, "cols": 32},
     "medium": {"grain_px": 1.0},
 }
-TINY_TRAIN = {"epochs": 1, "batch_size": 16, "lr": 3e-3, "device": "cpu", "patience_epochs": None,
-              "model": {"depth": 3, "base_width": 4, "kernel_size": 3}}  # fmt: skip
+TINY_TRAIN = {
+    "epochs": 1,
+    "batch_size": 16,
+    "lr": 3e-3,
+    "device": "cpu",
+    "patience_epochs": None,
+    "model": {"depth": 3, "base_width": 4, "kernel_size": 3},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +109,16 @@ def test_analyze_refuses_data_the_run_was_not_trained_on(captured: dict[str, Pat
 def test_the_scaling_study_on_a_tiny_design_writes_report_and_documented_json(tmp_path: Path) -> None:
     keys = ("binary_coarse", "blobs", "digits")
     sets = tuple(s for s in TARGET_SETS if s.key in keys)
-    design = dataclasses.replace(scaling_design(quick=True), bench_changes=SMALL, target_size=8, n_frames=64,
-                                 n_ood_frames=30, repeats=2, train=TINY_TRAIN, sets=sets)  # fmt: skip
+    design = dataclasses.replace(
+        scaling_design(quick=True),
+        bench_changes=SMALL,
+        target_size=8,
+        n_frames=64,
+        n_ood_frames=30,
+        repeats=2,
+        train=TrainConfig.model_validate(TINY_TRAIN),
+        sets=sets,
+    )
     results = run_scaling(design, tmp_path, log=lambda _: None)
     stored = json.loads((tmp_path / SCALING_JSON).read_text())
     assert stored == json.loads(json.dumps(results))

@@ -1,5 +1,6 @@
-"""The demo's study on a tiny design: every condition and repeat captured, trained and scored against both
-baselines; results.json holds the five findings with their schema; the probe set and heat maps are sound."""
+"""The demo's study on a tiny design: every condition and repeat captured, every method fitted on whole-area
+labels and scored over the region shown beside the mean image and the oracle; results.json holds every finding
+for every method with its verdict, and validates against the results model; the report shows its evidence."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import numpy as np
 import pytest
 
 from speckle_lab.acquisition.targets import open_source
-from speckle_lab.acquisition.targets.probes import spot_image
-from speckle_lab.lab.study.design import MAIN_TESTS, MAIN_TRAINING, probe_windows, study_design
-from speckle_lab.lab.study.findings import FINDING_IDS, findings
-from speckle_lab.lab.study.probes import quality_map, spot_positions
+from speckle_lab.lab.study.design import MAIN_TESTS, MAIN_TRAINING, study_design, with_sizes
+from speckle_lab.lab.study.findings import FINDING_IDS
+from speckle_lab.lab.study.methods import MEAN_IMAGE, RIDGE, methods, net_kinds
+from speckle_lab.lab.study.regime import speckle_modes
 from speckle_lab.lab.study.report import write_report
-from speckle_lab.lab.study.runner import run_study
+from speckle_lab.lab.study.results import StudyResults
+from speckle_lab.lab.study.runner import RESULTS_JSON, bench_config, run_study
 
 
 @pytest.fixture(autouse=True)
@@ -29,102 +31,108 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-def tiny_design():
-    design = study_design(quick=True, repeats=2)
-    sizes = {"train": 32, "test": 8}
-    datasets = tuple(
-        dataclasses.replace(spec, plan={**spec.plan, "n_frames": sizes.get(spec.role, spec.plan["n_frames"])})
-        for spec in design.datasets
-    )
-    train = {**design.train, "epochs": 1, "batch_size": 16, "model": {"depth": 2, "base_width": 4}}
-    return dataclasses.replace(design, datasets=datasets, train=train, figures_per_pair=2)
+def tiny_design(repeats: int = 2):
+    design = with_sizes(study_design(quick=True, repeats=repeats), {"train": 32, "test": 8, "probe": 48, "oracle": 48},
+                        epochs=1, model={"depth": 2, "base_width": 4})  # fmt: skip
+    camera = {"rows": 32, "cols": 32}  # a quarter of the pixels: the ridge fits cost a quarter
+    return dataclasses.replace(design, net_layers={"depth": 2, "base_width": 4}, figures_per_pair=2,
+                               bench_changes={**design.bench_changes, "camera": camera})  # fmt: skip
 
 
-def test_tiny_study_writes_the_findings_and_the_tables(tmp_path: Path) -> None:
+def test_tiny_study_writes_every_finding_for_every_method_and_the_evidence(tmp_path: Path) -> None:
     design = tiny_design()
     results = run_study(design, tmp_path, log=lambda _: None)
     report = write_report(design, results, tmp_path).read_text()
-    stored = json.loads((tmp_path / "results.json").read_text())
-    assert [f["id"] for f in stored["findings"]] == list(FINDING_IDS)
+    stored = json.loads((tmp_path / RESULTS_JSON).read_text())
+    assert StudyResults.model_validate(stored).study == "quick"
+    assert stored["schema"] == "speckle-lab.study/2"
+    stated = [m for m in methods() if m != MEAN_IMAGE]
+    assert [(f["id"], f["method"]) for f in stored["findings"]] == [(i, m) for m in stated for i in FINDING_IDS]
     for f in stored["findings"]:
-        assert isinstance(f["holds"], bool) and f["repeats"] == 2 and len(f["effects"]) == 2
-        assert f["spread"] >= 0 and f["effect"] == pytest.approx(np.mean(f["effects"]))
-        assert len(f["compares"]) == 2 and "baselines" in f
+        assert f["verdict"] in ("holds", "fails", "undecided") and f["holds"] == (f["verdict"] == "holds")
+        assert f["verdict"] == "undecided"  # two repeats never decide
+        assert f["repeats"] == 2 and f["effect"] == pytest.approx(np.mean(f["effects"]))
+        assert len(f["compares"]) == 2 and MEAN_IMAGE in next(iter(f["baselines"].values()))
     main = stored["conditions"]["main"]
-    assert len(main["repeats"]) == 2 and main["repeats"][0]["medium_seed"] != main["repeats"][1]["medium_seed"]
+    reps = main["repeats"]
+    assert [r["medium_seed"] for r in reps] == [101, 102] and [r["bench_seed"] for r in reps] == [0, 1]
     for train in MAIN_TRAINING:
         for test in MAIN_TESTS:
             cell = main["summary"]["pcc"][train][test]
-            assert set(cell) == {"unet", "ridge", "mean_image"}
+            assert set(cell) == set(methods())
             assert all(-1 <= cell[m]["mean"] <= 1 and len(cell[m]["values"]) == 2 for m in cell)
-        heat = np.asarray(main["repeats"][0]["heat_maps"][train]["unet"]["map"], float)
-        assert heat.shape == (design.side, design.side) and not np.isnan(heat).any()
+        maps = reps[0]["maps"][train]
+        assert set(maps) == {*net_kinds(), RIDGE}
+        assert np.asarray(maps[RIDGE]["quality"], float).shape == (design.side, design.side)
+        assert {"agreement_all", "quality_roi"} <= set(maps[RIDGE]["means"])
         assert 0 <= main["summary"]["homogeneity"][train]["homogeneity"]["mean"] <= 1
-    for heading in ("## Findings", "## Cross-dataset PCC", "## Homogeneity", "## Where each net's mapping is valid"):
-        assert heading in report
+        assert main["summary"]["homogeneity"][train]["d_data"]["mean"] > 0
+    # the region net's ridge cannot answer where its labels were always dark: exactly 0 there
+    assert main["summary"]["pcc"]["train_digits"]["test_digits_shifted"][RIDGE]["mean"] == 0
+    assert set(main["summary"]["oracle_pcc"]) == set(MAIN_TESTS)
+    assert {row["method"] for row in stored["region_shift"]} == set(stated)
+    assert [row["train"] for row in stored["oracle"]] == list(MAIN_TRAINING)
+    assert stored["regime"]["target_unknowns"] == 256
+    assert (
+        stored["regime"]["speckle_modes"] == speckle_modes(bench_config(design))
+        and 200 < speckle_modes(bench_config(design)) < 230
+    )  # pi r^2 N at a 2-pixel grain on 32x32 pixels
+    for heading in (
+        "## Findings",
+        "## Cross-dataset PCC",
+        "## Region shift",
+        "## Distance to the system's own",
+        "## The sets as the DMD showed them",
+        "## Learning curves",
+        "## Our scale against",
+        "Regime:",
+    ):
+        assert heading in report, heading
+    assert "not ground glass" in report
     for target in [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (tmp_path / target).exists(), target
+
+
+def test_repeats_vary_medium_camera_noise_and_training_seed() -> None:
+    design = study_design(quick=True)
+    assert design.main.repeats == 3 and study_design(quick=False).main.repeats == 5
+    first, second = bench_config(design, design.main, 0), bench_config(design, design.main, 1)
+    assert first.medium.seed != second.medium.seed and first.bench.seed != second.bench.seed
+
+
+def test_quick_is_the_first_repeats_of_the_full_main_condition() -> None:
+    """Same plans and training: the full study's first three repeats are the quick study (lab/study/verdict.py)."""
+    quick, full = study_design(quick=True), study_design(quick=False)
+    assert quick.main.train == full.main.train and quick.main.training == full.main.training
+    assert {d.key: d.plan for d in quick.datasets} == {d.key: d.plan for d in full.datasets}
+    assert quick.bench_changes["dmd"] == full.bench_changes["dmd"]
+    media = {c.name: c.medium for c in full.conditions}
+    assert media["thin_diffuser"] == {"kind": "phase_screen", "geometry": "fourier"}
+    assert {f"ballistic_{eta:g}" for eta in (0.1, 0.3, 0.6)} <= set(media)
 
 
 def test_no_net_is_scored_on_its_own_training_targets() -> None:
     """Faces: training and test identities disjoint; digits: every training set below the test offset."""
     design = study_design(quick=True)
     plans = {d.key: d.plan for d in design.datasets}
-    train_faces = open_source(plans["train_faces"]["targets"], plans["train_faces"]["seed"])
-    test_faces = open_source(plans["test_faces"]["targets"], plans["test_faces"]["seed"])
+    train_faces = open_source(plans["train_faces"].targets, plans["train_faces"].seed)
+    test_faces = open_source(plans["test_faces"].targets, plans["test_faces"].seed)
     assert not {train_faces.base_of(i) for i in range(len(train_faces))} & {
         test_faces.base_of(i) for i in range(len(test_faces))
     }
-    offset = plans["test_digits"]["target_offset"]
-    for key in ("train_digits", "train_digits_diverse", "train_digits_random"):
-        assert plans[key]["target_offset"] + plans[key]["n_frames"] <= offset
-    assert plans["train_digits_homogenised"]["targets"].startswith(f"augment:copies=1:bases=0-{offset - 1}:")
-    assert design.train["test_fraction"] == 0  # no `own` split: every score is on another set
-
-
-def test_probe_windows_cover_the_active_area_and_positions_are_recovered() -> None:
-    windows = probe_windows(32, 12)
-    covered = np.zeros((32, 32), bool)
-    for top, left in windows:
-        covered[top : top + 12, left : left + 12] = True
-    assert covered.all()
-    rng = np.random.default_rng(0)
-    truth = rng.permutation(144)
-    targets = np.stack([spot_image(12, *divmod(int(i), 12), 1) for i in truth])
-    np.testing.assert_array_equal(spot_positions(targets), np.stack(np.divmod(truth, 12), axis=1))
-
-
-def test_quality_map_is_high_where_the_mapping_holds_and_low_elsewhere() -> None:
-    """A 'net' that reconstructs only probes in the left half of the area: the map shows exactly that."""
-    side, size = 24, 12
-    windows = []
-    for top, left in probe_windows(side, size):
-        targets = np.stack([spot_image(size, r, c, 1) for r in range(size) for c in range(size)])
-        speckle = targets * (1.0 if left < side // 2 else 0.0) + np.random.default_rng(top + left).random(targets.shape)
-        windows.append(((top, left), speckle, targets))
-    heat = quality_map(side, windows, lambda s: s)
-    assert np.nanmean(heat[:, :12]) > 0.5 and abs(np.nanmean(heat[:, 12:])) < 0.15
-
-
-def test_findings_follow_the_two_spread_rule() -> None:
-    def repeat(fd: float, df: float) -> dict:
-        cell = {"unet": 0.0, "ridge": 0.0, "mean_image": 0.0}
-        pcc = {t: {s: dict(cell) for s in MAIN_TESTS} for t in MAIN_TRAINING}
-        pcc["train_faces"]["test_digits"]["unet"] = fd
-        pcc["train_digits"]["test_faces"]["unet"] = df
-        return {"pcc": pcc}
-
-    clear = findings([repeat(0.5, 0.2), repeat(0.52, 0.21), repeat(0.49, 0.2)])[0]
-    assert clear["id"] == "faces_vs_digits" and clear["holds"] and clear["effect"] == pytest.approx(0.3, abs=0.01)
-    noisy = findings([repeat(0.5, 0.2), repeat(0.1, 0.3)])[0]
-    assert not noisy["holds"] and noisy["spread"] > noisy["effect"] / 2
+    offset = plans["test_digits"].target_offset
+    for key in ("train_digits", "train_digits_random"):
+        assert plans[key].target_offset + plans[key].n_frames <= offset
+    for key in ("train_digits_diverse", "train_digits_homogenised"):
+        assert plans[key].targets.startswith(f"augment:copies=1:bases=0-{offset - 1}:")
+    assert design.train.test_fraction == 0  # every score is on another set
 
 
 def test_a_full_face_set_trains_on_new_faces_and_tests_on_later_ones() -> None:
     """With a large source (e.g. lfw:PATH), every training frame is a new face and the test faces come after."""
     design = study_design(quick=True, faces="lfw:/data/lfw.tgz", digits="mnist:/data/mnist")
     plans = {spec.key: spec.plan for spec in design.datasets}
-    assert plans["train_faces"]["targets"] == "lfw:/data/lfw.tgz" and plans["train_faces"]["n_targets"] is None
-    assert plans["test_faces"]["target_offset"] == plans["train_faces"]["n_frames"]
-    assert plans["train_digits_homogenised"]["targets"].endswith(":mnist:/data/mnist")
+    assert plans["train_faces"].targets == "lfw:/data/lfw.tgz" and plans["train_faces"].n_targets is None
+    assert plans["test_faces"].target_offset == plans["train_faces"].n_frames
+    assert plans["train_digits_homogenised"].targets.endswith(":mnist:/data/mnist")
     assert any("lfw:/data/lfw.tgz" in note for note in design.notes)

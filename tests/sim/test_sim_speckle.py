@@ -294,3 +294,32 @@ def test_torch_medium_computes_what_the_medium_computes() -> None:
         np.testing.assert_allclose(on_torch.intensities(x), medium.intensities(x), rtol=1e-3, atol=1e-6)
         field_in = x[0] * tilt(SIDE, 64, (1, 2))
         np.testing.assert_allclose(on_torch.fields(field_in), medium.fields(field_in), atol=1e-5)
+
+
+@pytest.mark.parametrize("shift", [(0, 8), (-3, 5)])
+def test_a_thin_diffuser_behind_a_lens_moves_the_speckle_with_the_target(shift: tuple[int, int]) -> None:
+    """geometry "fourier": a target moved by (dr, dc) macropixels moves the speckle by -(dr, dc) x magnification
+    camera pixels (the memory effect acting on DMD shifts); in contact, the same move gives new speckle (what
+    correlation remains, about 0.25 at this grain, is the far-field envelope both share)."""
+    side, shape = 16, (64, 64)
+    lens = PhaseScreenDiffuser(side, shape, seed=21, grain_px=2.0, geometry="fourier")
+    contact = PhaseScreenDiffuser(side, shape, seed=21, grain_px=4.0)
+    target = np.zeros((side, side), np.float32)
+    target[4:10, 2:8] = np.random.default_rng(3).random((6, 6)) > 0.5
+    moved = np.roll(target, shift, axis=(0, 1))
+    m = lens.magnification
+    assert m == 4 and lens.describe()["geometry"] == "fourier"
+    dr, dc = -m * shift[0], -m * shift[1]
+    rows, cols = shape
+    for medium, above in ((lens, True), (contact, False)):
+        before, after = medium.intensities(np.stack([target.ravel(), moved.ravel()])).reshape(2, *shape)
+        overlap = pearson(
+            after[max(dr, 0) : rows + min(dr, 0), max(dc, 0) : cols + min(dc, 0)],
+            before[max(-dr, 0) : rows + min(-dr, 0), max(-dc, 0) : cols + min(-dc, 0)],
+        )
+        assert overlap > 0.99 if above else abs(overlap) < 0.5
+    one = np.zeros((1, side * side), np.float32)
+    one[0, 37] = 1
+    assert lens.intensities(one).mean() == pytest.approx(1 / side**2, rel=0.1)  # one macropixel: 1 / n_inputs
+    with pytest.raises(ValueError, match="geometry"):
+        PhaseScreenDiffuser(side, shape, seed=1, geometry="mirror")
