@@ -35,7 +35,15 @@ MAX_STALL_MS = 100.0
 MIN_DISPLAYED_FPS = 30.0
 CAPTURE_FRAMES = 600
 LASER_OFF_EXPOSURE_US = 2000.0
-TRAINING = {"epochs": 2, "batch_size": 16, "lr": 0.003, "depth": 2, "width": 8, "kernel": "5", "device": "cpu"}
+TRAINING = {
+    "epochs": 2,
+    "batch_size": 16,
+    "lr": 0.003,
+    "unet_depth": 2,
+    "base_width": 8,
+    "kernel": "5",
+    "device": "cpu",
+}
 
 
 class Session:

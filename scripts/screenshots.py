@@ -23,7 +23,15 @@ from pathlib import Path
 SIZES = ((1600, 1000), (1280, 800))
 PAGES = ("Devices", "Acquisition", "Training", "Reconstruct")
 CAPTURE_FRAMES = 800
-TRAINING = {"epochs": 3, "batch_size": 32, "lr": 0.003, "depth": 2, "width": 8, "kernel": "5", "device": "cpu"}
+TRAINING = {
+    "epochs": 3,
+    "batch_size": 32,
+    "lr": 0.003,
+    "unet_depth": 2,
+    "base_width": 8,
+    "kernel": "5",
+    "device": "cpu",
+}
 
 
 def main() -> int:
