@@ -10,8 +10,8 @@ on the target grid, with two more members: `shape`, its architecture (a frozen d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
 import torch
 from torch import nn
@@ -32,6 +32,19 @@ class Arch(Protocol):
     def target_shape(self) -> tuple[int, int]: ...
 
     def to_dict(self) -> dict: ...
+
+
+class ShapeRecord:
+    """For an architecture's frozen dataclass of shapes, stored with the checkpoint so the net can be rebuilt:
+    to a JSON-ready dict (tuples as lists) and back (lists as tuples)."""
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cast(Any, self)).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # checkpoint data
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

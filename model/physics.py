@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from speckle_lab.model.config import ConvLayers, PhysicsConfig, kind_name
-from speckle_lab.model.kind import Level, ModelKind
+from speckle_lab.model.kind import Level, ModelKind, ShapeRecord
 from speckle_lab.model.ridge import fit_linear
 from speckle_lab.model.unet import UNet, UNetShape, resize
 
@@ -53,7 +53,7 @@ INIT_CHUNK_FRAMES = 256
 
 
 @dataclass(frozen=True)
-class PhysicsShape:
+class PhysicsShape(ShapeRecord):
     """The shapes a physics-first net was built for; stored with the checkpoint so it can be rebuilt."""
 
     speckle_shape: tuple[int, int]
@@ -63,14 +63,6 @@ class PhysicsShape:
     base_width: int
     kernel_size: int
     batch_norm: bool
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PhysicsShape:
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # checkpoint data
-        return cls(**fields)
 
     @property
     def refiner_shape(self) -> UNetShape:

@@ -9,8 +9,7 @@ multiple. The decoder ends at the working resolution and its logits are resized 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as nnf
@@ -18,13 +17,13 @@ from torch import nn
 
 from speckle_lab.model.config import ConvLayers, ModelConfig, kind_name
 from speckle_lab.model.errors import ModelInputError
-from speckle_lab.model.kind import Level, ModelKind
+from speckle_lab.model.kind import Level, ModelKind, ShapeRecord
 
 MAX_AUTO_UNSHUFFLE = 8  # 64 input channels: beyond this the first convolution dominates the cost
 
 
 @dataclass(frozen=True)
-class UNetShape:
+class UNetShape(ShapeRecord):
     """The shapes a trained net was built for; stored with the checkpoint so it can be rebuilt."""
 
     speckle_shape: tuple[int, int]
@@ -35,14 +34,6 @@ class UNetShape:
     base_width: int
     kernel_size: int
     batch_norm: bool
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> UNetShape:
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # checkpoint data
-        return cls(**fields)
 
 
 def plan_shape(config: ModelConfig, speckle_shape: tuple[int, int], target_shape: tuple[int, int]) -> UNetShape:

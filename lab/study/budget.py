@@ -29,15 +29,13 @@ from speckle_lab.lab.study import methods as m
 from speckle_lab.lab.study.common import Log, Spread, capture_plans, spread_of, write_json
 from speckle_lab.lab.study.design import (
     DIGIT_TEST_OFFSET,
-    EPOCHS,
     FACE_TEST_BASES,
     FACE_TRAIN_BASES,
     MEDIUM_SEED,
     NET_LAYERS,
-    NORMALISATION,
-    PATIENCE,
     PLAN_SEED,
     TARGET_SIZE,
+    study_training,
 )
 from speckle_lab.lab.study.frames import BenchFrames, read_bench_frames
 from speckle_lab.lab.study.regime import regime
@@ -123,20 +121,7 @@ def budget_design(quick: bool, max_frames: int | None = None) -> BudgetDesign:
         "dmd": {"macropixel_mirrors": 8, "side_macropixels": TARGET_SIZE},
         "camera": {"rows": 64, "cols": 64},
     }
-    train = TrainConfig.model_validate(
-        {
-            "epochs": EPOCHS,
-            "patience_epochs": PATIENCE,
-            "batch_size": 16,
-            "lr": 1e-3,
-            "val_fraction": 0.1,
-            "test_fraction": 0.0,
-            "seed": 0,
-            "device": "auto",
-            "normalisation": NORMALISATION,
-            "model": NET_LAYERS,
-        }
-    )
+    train = study_training()
     notes = [
         "Each rung trains on the first n frames of the set (a tenth of them for validation); the sets are nested, so "
         "a larger rung adds new frames to the smaller one's.",

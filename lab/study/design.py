@@ -49,6 +49,25 @@ PROBE_STEP = 2  # single spots every second position: 256 probes, the discs (rad
 FLUCTUATIONS = {"gain_min": 0.6, "gain_max": 1.0, "gradient_max": 0.3, "jitter_std": 0.05}  # reference study
 
 
+def study_training() -> TrainConfig:
+    """How the study trains every net (the demo and the budget study alike): up to EPOCHS epochs, early stopping
+    after PATIENCE, batch 16, learning rate 1e-3, a tenth of the frames for validation, NET_LAYERS."""
+    return TrainConfig.model_validate(
+        {
+            "epochs": EPOCHS,
+            "patience_epochs": PATIENCE,
+            "batch_size": 16,
+            "lr": 1e-3,
+            "val_fraction": 0.1,
+            "test_fraction": 0.0,
+            "seed": 0,
+            "device": "auto",
+            "normalisation": NORMALISATION,
+            "model": NET_LAYERS,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     key: str  # file stem and table key
@@ -266,20 +285,7 @@ def study_design(
         "dmd": {"macropixel_mirrors": 8, "side_macropixels": side},
         "camera": {"rows": CAMERA_SIDE, "cols": CAMERA_SIDE},
     }
-    train = TrainConfig.model_validate(
-        {
-            "epochs": EPOCHS,
-            "patience_epochs": PATIENCE,
-            "batch_size": 16,
-            "lr": 1e-3,
-            "val_fraction": 0.1,
-            "test_fraction": 0.0,
-            "seed": 0,
-            "device": "auto",
-            "normalisation": NORMALISATION,
-            "model": NET_LAYERS,
-        }
-    )
+    train = study_training()
     if reference:
         bench_changes = {
             "bench": {"name": "simulated bench (reference scale)"},
