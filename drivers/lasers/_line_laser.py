@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from speckle_lab.drivers.device import DeviceIdentity
-from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, EmissionVetoed, LaserOffFailed
+from speckle_lab.drivers.errors import DeviceDisconnected, DeviceError, EmissionVetoed, LaserFault, LaserOffFailed
 from speckle_lab.drivers.laser import Laser
 from speckle_lab.drivers.lasers.replies import parse_decimal
 from speckle_lab.drivers.transport import LineTransport
@@ -29,8 +29,10 @@ class LineLaser(Laser):
     emission is one such operation (`_emission_exchange`): the readiness queries, the veto and the on command.
     """
 
-    #: The command that stops emission.
+    #: The command that stops emission (the one that starts it: `Laser.ON_COMMAND`).
     OFF_COMMAND: str = ""
+    #: Said after "emission did not start" when the on command's read-back says off: the query, what to check.
+    NOT_EMITTING: str = ""
 
     def __init__(
         self, transport: LineTransport, identity: DeviceIdentity, min_power_w: float, max_power_w: float
@@ -66,6 +68,34 @@ class LineLaser(Laser):
 
     def _emission_exchange(self) -> AbstractContextManager[object]:
         return self._operation()
+
+    def _check_ready_to_emit(self) -> None:
+        """Emission only when the laser reports no fault and a closed interlock."""
+        fault = self._fault()
+        if fault is not None:
+            raise LaserFault(self._transport.label, self.ON_COMMAND, f"the laser reports a fault: {fault}")
+        if not self._interlock_closed():
+            raise LaserFault(self._transport.label, self.ON_COMMAND, "the interlock is open")
+
+    def _switch_emission(self, on: bool) -> None:
+        """The on command, then read back (it must really emit); or the off command."""
+        if not on:
+            self._command(self.OFF_COMMAND)
+            return
+        self._command(self.ON_COMMAND)
+        if not self._emitting():
+            raise LaserFault(self._transport.label, self.ON_COMMAND, f"emission did not start {self.NOT_EMITTING}")
+
+    @abstractmethod
+    def _fault(self) -> str | None:
+        """The fault the laser reports (one line naming the query), or None."""
+
+    @abstractmethod
+    def _interlock_closed(self) -> bool: ...
+
+    @abstractmethod
+    def _emitting(self) -> bool:
+        """Whether the laser reads back emitting."""
 
     @abstractmethod
     def _command(self, command: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from speckle_lab.drivers.device import DeviceIdentity
-from speckle_lab.drivers.errors import DeviceError, LaserFault
+from speckle_lab.drivers.errors import DeviceError
 from speckle_lab.drivers.laser import LaserStatus
 from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, switch_off_at_connect
 from speckle_lab.drivers.lasers.replies import parse_decimal, parse_integer
@@ -61,6 +61,7 @@ class CoboltLaser(LineLaser):
 
     ON_COMMAND = "l1"
     OFF_COMMAND = "l0"
+    NOT_EMITTING = "(l? = 0): check the key switch"
 
     def __init__(
         self,
@@ -116,22 +117,8 @@ class CoboltLaser(LineLaser):
         with self._operation():
             return cobolt_flag(self._transport, "l?")
 
-    def _check_ready_to_emit(self) -> None:
-        """Emission only when the laser reports no fault (`f?`) and a closed interlock (`ilk?`)."""
-        fault = self._fault()
-        if fault is not None:
-            raise LaserFault(self._transport.label, self.ON_COMMAND, f"the laser reports a fault: {fault}")
-        if not self._interlock_closed():
-            raise LaserFault(self._transport.label, self.ON_COMMAND, "the interlock is open")
-
-    def _switch_emission(self, on: bool) -> None:
-        """`l1` (then read back: it must really emit) or `l0`."""
-        if not on:
-            self._command(self.OFF_COMMAND)
-            return
-        self._command(self.ON_COMMAND)
-        if not cobolt_flag(self._transport, "l?"):
-            raise LaserFault(self._transport.label, "l1", "emission did not start (l? = 0): check the key switch")
+    def _emitting(self) -> bool:
+        return cobolt_flag(self._transport, "l?")
 
     def status(self) -> LaserStatus:
         with self._operation():

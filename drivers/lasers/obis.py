@@ -10,7 +10,7 @@ import contextlib
 from typing import Any, Literal
 
 from speckle_lab.drivers.device import DeviceIdentity
-from speckle_lab.drivers.errors import DeviceError, DeviceTimeout, LaserFault
+from speckle_lab.drivers.errors import DeviceError, DeviceTimeout
 from speckle_lab.drivers.laser import LaserStatus
 from speckle_lab.drivers.lasers._line_laser import LineLaser, emergency_off, switch_off_at_connect
 from speckle_lab.drivers.lasers.replies import parse_decimal, parse_hex_32
@@ -86,6 +86,7 @@ class ObisLaser(LineLaser):
 
     ON_COMMAND = "SOUR:AM:STAT ON"
     OFF_COMMAND = "SOUR:AM:STAT OFF"
+    NOT_EMITTING = "(SOUR:AM:STAT? = OFF)"
 
     def __init__(
         self,
@@ -145,22 +146,11 @@ class ObisLaser(LineLaser):
         with self._operation():
             return self._on("SOUR:AM:STAT?")
 
-    def _check_ready_to_emit(self) -> None:
-        """Emission only when the laser reports no fault (`SYST:FAUL?`) and a closed interlock (`SYST:LOCK?`)."""
-        fault = self._fault()
-        if fault is not None:
-            raise LaserFault(self._transport.label, self.ON_COMMAND, f"the laser reports a fault: {fault}")
-        if not self._on("SYST:LOCK?"):
-            raise LaserFault(self._transport.label, self.ON_COMMAND, "the interlock is open")
+    def _interlock_closed(self) -> bool:
+        return self._on("SYST:LOCK?")
 
-    def _switch_emission(self, on: bool) -> None:
-        """`SOUR:AM:STAT ON` (then read back: it must really emit) or `SOUR:AM:STAT OFF`."""
-        if not on:
-            self._command(self.OFF_COMMAND)
-            return
-        self._command(self.ON_COMMAND)
-        if not self._on("SOUR:AM:STAT?"):
-            raise LaserFault(self._transport.label, self.ON_COMMAND, "emission did not start (SOUR:AM:STAT? = OFF)")
+    def _emitting(self) -> bool:
+        return self._on("SOUR:AM:STAT?")
 
     @property
     def modulation(self) -> Modulation:
